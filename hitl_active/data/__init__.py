@@ -1,0 +1,1 @@
+"""Image pools, safe decoding and synthetic datasets."""
