@@ -1,0 +1,73 @@
+"""The ``hitl-active`` command line.
+
+Thin on purpose: each sub-module registers its sub-commands and maps flags onto the
+library's config objects and functions. Logging is configured here, and only here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+# Each module exposes ``register(subparsers)``; sub-commands set ``func(args) -> int``.
+_COMMAND_MODULES = (
+    "hitl_active.cli.models",  # train
+    "hitl_active.cli.export",  # export (ONNX model, or a delivered dataset)
+    "hitl_active.cli.prelabel",  # prelabel
+    "hitl_active.cli.sampling",  # simulate
+    "hitl_active.cli.labelstudio",  # label-studio, serve
+    "hitl_active.cli.loop",  # init, round, loop, models, status, report, demo
+)
+
+
+class CLIError(Exception):
+    """A user-facing error: printed without a traceback, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hitl-active",
+        description="Active learning for object detection with humans in the loop.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings only, no progress")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def _configure_logging(verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    _configure_logging(args.verbose, args.quiet)
+    # Ultralytics must never reach for the network; set before it is first imported.
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    try:
+        return int(args.func(args) or 0)
+    except CLIError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; state is saved, re-run the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

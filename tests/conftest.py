@@ -1,0 +1,20 @@
+"""Shared fixtures. Heavy ones (a trained tiny model) are session-scoped and built once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+RACCOON = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "raccoon-voc"
+
+
+@pytest.fixture(scope="session")
+def raccoon_dir() -> Path:
+    """The real VOC dataset beside the checkout; tests using it skip when it is absent."""
+    if not (RACCOON / "annotations").is_dir():
+        pytest.skip(f"raccoon-voc dataset not found at {RACCOON} (it lives beside the checkout)")
+    return RACCOON
