@@ -18,3 +18,9 @@ def raccoon_dir() -> Path:
     if not (RACCOON / "annotations").is_dir():
         pytest.skip(f"raccoon-voc dataset not found at {RACCOON} (it lives beside the checkout)")
     return RACCOON
+
+
+# Heavy shared fixtures live in their own modules:
+#   tests/fixtures/models.py       tiny synthetic dataset, a trained tiny YOLO and its ONNX export
+#   tests/fixtures/labelstudio.py  a real Label Studio server for the session
+pytest_plugins = ["tests.fixtures.models", "tests.fixtures.labelstudio"]
