@@ -38,7 +38,19 @@ class ImageLabels:
     box_meta: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.width, self.height = int(self.width), int(self.height)
+        try:
+            width, height = float(self.width), float(self.height)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"ImageLabels for {self.image!r}: width and height must be numbers, "
+                f"got {self.width!r}x{self.height!r}"
+            ) from exc
+        if not (width.is_integer() and height.is_integer()):
+            raise ValueError(
+                f"ImageLabels for {self.image!r}: width and height must be whole pixels, "
+                f"got {self.width}x{self.height}"
+            )
+        self.width, self.height = int(width), int(height)
         if self.width <= 0 or self.height <= 0:
             raise ValueError(
                 f"ImageLabels for {self.image!r}: width and height must be positive, "
@@ -47,12 +59,29 @@ class ImageLabels:
         self.xyxy = np.asarray(self.xyxy, dtype=np.float32)
         if self.xyxy.size == 0:
             self.xyxy = self.xyxy.reshape(0, 4)
-        self.class_id = np.asarray(self.class_id, dtype=np.int64).reshape(-1)
+        raw_class = np.asarray(self.class_id).reshape(-1)
+        self.class_id = raw_class.astype(np.int64)
+        if raw_class.size and (
+            (raw_class.dtype.kind == "f" and not np.array_equal(raw_class, self.class_id))
+            or self.class_id.min() < 0
+        ):
+            raise ValueError(
+                f"ImageLabels for {self.image!r}: class ids must be non-negative integers, "
+                f"got {raw_class.tolist()}"
+            )
         if self.xyxy.ndim != 2 or self.xyxy.shape[1] != 4:
             raise ValueError(
                 f"ImageLabels.xyxy must have shape (N, 4), got {tuple(self.xyxy.shape)}"
             )
         n = len(self.xyxy)
+        if not np.isfinite(self.xyxy).all():
+            raise ValueError(f"ImageLabels for {self.image!r}: boxes contain NaN or infinity")
+        inverted = (self.xyxy[:, 2] < self.xyxy[:, 0]) | (self.xyxy[:, 3] < self.xyxy[:, 1])
+        if inverted.any():
+            raise ValueError(
+                f"ImageLabels for {self.image!r}: boxes must be x1, y1, x2, y2 with x2 >= x1 and "
+                f"y2 >= y1; box {int(np.argmax(inverted))} is {self.xyxy[inverted][0].tolist()}"
+            )
         if self.class_id.shape != (n,):
             raise ValueError(
                 f"ImageLabels.class_id must have shape ({n},) to match xyxy, "
@@ -68,6 +97,11 @@ class ImageLabels:
             raise ValueError(
                 f"ImageLabels.box_meta must be empty or hold one dict per box ({n}), "
                 f"got {len(self.box_meta)}"
+            )
+        if not all(isinstance(m, dict) for m in self.box_meta):
+            raise ValueError(
+                "ImageLabels.box_meta entries must be dicts (e.g. {'source': 'human'}), got "
+                f"{[type(m).__name__ for m in self.box_meta]}"
             )
 
     def __len__(self) -> int:
