@@ -1,9 +1,308 @@
-"""CLI sub-commands (see :mod:`hitl_active.cli`)."""
+"""CLI: ``init``, ``round``, ``loop``, ``models``, ``status``, ``report``, ``demo``."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["export_dataset_command", "register"]
+
+FAULT_ENV = "HITL_ACTIVE_FAULT_AT"  # test hook: kill the process after a named step
+
+
+def _cli_error(message: str) -> Exception:
+    from hitl_active.cli import CLIError
+
+    return CLIError(message)
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from hitl_active.loop.workspace import Workspace, WorkspaceError
+
+    try:
+        return Workspace.open(args.workspace)
+    except WorkspaceError as exc:
+        raise _cli_error(str(exc)) from None
+
+
+def _add_workspace(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-w", "--workspace", default=".", help="workspace folder (default: .)")
+
+
+def _add_backend(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("annotation backend")
+    g.add_argument(
+        "--label-studio",
+        dest="ls_url",
+        default=None,
+        metavar="URL",
+        help="Label Studio URL (default: $LABEL_STUDIO_URL; none: local tasks only)",
+    )
+    g.add_argument("--token", default=None, help="API token (default: $LABEL_STUDIO_API_KEY)")
+    g.add_argument(
+        "--files-root",
+        default=None,
+        help="the server's local-files root (default: $LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT)",
+    )
+    g.add_argument("--project", default=None, help="project title (default: from the workspace)")
+    g.add_argument(
+        "--simulate-labels",
+        default=None,
+        metavar="DIR",
+        help="answer tasks with a simulated annotator reading YOLO labels from DIR",
+    )
+    g.add_argument(
+        "--wait-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="stop waiting for annotations after S seconds; re-run to resume",
+    )
+
+
+def make_backend(args: argparse.Namespace, ws: Any) -> Any:
+    from hitl_active.loop.annotator import SimulatedAnnotator
+    from hitl_active.loop.backends import LabelStudioBackend, LocalBackend, load_truths
+
+    annotator = None
+    if args.simulate_labels:
+        truths = load_truths(ws, args.simulate_labels)
+        annotator = SimulatedAnnotator(truths, display_threshold=ws.config.conf_threshold)
+    url = args.ls_url or os.environ.get("LABEL_STUDIO_URL") or ws.config.label_studio_url
+    if not url:
+        return LocalBackend(annotator)
+    token = args.token or os.environ.get("LABEL_STUDIO_API_KEY", "")
+    if not token:
+        raise _cli_error("no Label Studio token: pass --token or set LABEL_STUDIO_API_KEY")
+    files_root = args.files_root or os.environ.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT")
+    title = args.project or f"hitl-active {Path(ws.root).resolve().name}"
+    return LabelStudioBackend(url, token, title, files_root, annotator, progress=not args.quiet)
+
+
+def _make_loop(args: argparse.Namespace, ws: Any) -> Any:
+    from hitl_active.loop.policy import policy_from_config
+    from hitl_active.loop.rounds import Loop
+
+    policy = policy_from_config(ws.config.retrain_every, getattr(args, "on_demand", False))
+    return Loop(
+        ws, make_backend(args, ws), policy, progress=not args.quiet,
+        fault_at=os.environ.get(FAULT_ENV),
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------- commands
+def _init(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from hitl_active.loop.workspace import LoopConfig, Workspace, WorkspaceError
+
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()]
+    try:
+        cfg = LoopConfig(
+            images=args.images, classes=classes, model=args.model, imgsz=args.imgsz,
+            epochs=args.epochs, batch_size=args.batch_size, gold_size=args.gold_size,
+            strategy=args.strategy, retrain_every=args.retrain_every, seed=args.seed,
+        )  # fmt: skip
+        with Workspace.create(args.workspace, cfg) as ws:
+            n_gold = ws.freeze_gold(
+                np.random.default_rng(args.seed), args.gold_labels, args.gold_images
+            )
+            counts = ws.store.count_images()
+    except WorkspaceError as exc:
+        raise _cli_error(str(exc)) from None
+    print(f"workspace {args.workspace}: {counts['pool']} pool images, {n_gold} gold images")
+    return 0
+
+
+def _round(args: argparse.Namespace) -> int:
+    with _open(args) as ws:
+        row = _make_loop(args, ws).round_until_pushed()
+        print(f"round {row.id}: {row.step} ({row.info.get('selected', 0)} images selected)")
+    return 0
+
+
+def _loop(args: argparse.Namespace) -> int:
+    from hitl_active.loop.demo import format_table
+
+    with _open(args) as ws:
+        loop = _make_loop(args, ws)
+        if args.retrain_now:
+            loop.request_retrain()
+        summaries = []
+        for _ in range(args.rounds):
+            summary = loop.run_round(wait_timeout_s=args.wait_timeout)
+            if summary is None:
+                print("annotations still open; run the same command again to keep waiting")
+                return 3
+            summaries.append(summary)
+            print(format_table([summary], header=len(summaries) == 1), flush=True)
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from hitl_active.models.registry import ModelRegistry, RegistryError, gold_map
+
+    with _open(args) as ws:
+        reg = ModelRegistry(ws.store, ws.models_dir)
+        try:
+            if args.action == "promote":
+                if not args.name:
+                    raise _cli_error("which version? hitl-active models promote v0002 [--force]")
+                ok = reg.promote(args.name, force=args.force)
+                print(f"{args.name}: {'promoted' if ok else 'not promoted (use --force)'}")
+                if ok:  # the pool's scores and the open tasks' pre-labels follow
+                    _make_loop(args, ws).after_promotion(args.name)
+                return 0 if ok else 1
+            if args.action == "rollback":
+                name = reg.rollback()
+                _make_loop(args, ws).after_promotion(name)
+                print(f"rolled back to {name}")
+                return 0
+        except RegistryError as exc:
+            raise _cli_error(str(exc)) from None
+        print(f"{'version':8} {'parent':8} {'status':10} {'mAP50-95':>9} {'mAP50':>7} images")
+        for v in reg.list():
+            m, m50 = gold_map(v), gold_map(v, "map50")
+            print(
+                f"{v.name:8} {v.parent or '-':8} {v.status:10} "
+                f"{'-' if m is None else f'{m:.4f}':>9} {'-' if m50 is None else f'{m50:.4f}':>7} "
+                f"{v.snapshot.get('n_images', '-')}"
+            )
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from hitl_active.loop.status import loop_status
+
+    with _open(args) as ws:
+        st = loop_status(ws)
+        print(json.dumps(st.to_dict(), indent=1) if args.json else st.format())
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from hitl_active.loop.report import write_report
+
+    with _open(args) as ws:
+        png, page = write_report(ws, args.out)
+    print(f"learning curve: {png}\nsummary: {page}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from hitl_active.loop.demo import DemoConfig, run_demo
+
+    cfg = DemoConfig(
+        workspace=Path(args.workspace), n_images=args.images, rounds=args.rounds,
+        batch_size=args.batch_size, epochs=args.epochs, imgsz=args.imgsz,
+        label_studio=args.label_studio, fresh=args.fresh, strategy=args.strategy,
+        progress=not args.quiet,
+    )  # fmt: skip
+    run_demo(cfg, out=print)
+    return 0
+
+
+def export_dataset_command(args: argparse.Namespace) -> int:
+    """``hitl-active export --format yolo|coco|voc --out DIR`` (called from cli/export.py)."""
+    from hitl_active.delivery import export_dataset
+
+    with _open(args) as ws:
+        try:
+            res = export_dataset(
+                ws, args.out, args.format,
+                include_model_only=not getattr(args, "human_only", False),
+                overwrite=getattr(args, "overwrite", False),
+            )  # fmt: skip
+        except (FileExistsError, ValueError) as exc:
+            raise _cli_error(str(exc)) from None
+    card = res.card
+    print(
+        f"exported {res.n_images} images, {res.n_boxes} boxes to {res.out_dir} "
+        f"({card['human_verified_share']:.1%} human-verified, "
+        f"{card['annotator_hours']:.2f} annotator-hours)"
+    )
+    return 0
+
+
+def _extend_export(subparsers: argparse._SubParsersAction) -> None:
+    """Add the dataset formats to ``hitl-active export`` (its parser lives in cli/export.py)."""
+    from hitl_active.cli import export as export_cli
+
+    parser = subparsers.choices.get("export")
+    if parser is None:
+        return
+    g = parser.add_argument_group(
+        "dataset delivery (--format yolo|coco|voc --out DIR)",
+        "images, labels, per-box provenance (provenance.json) and a dataset card",
+    )
+    g.add_argument("-w", "--workspace", default=".", help="workspace folder (default: .)")
+    g.add_argument("--human-only", action="store_true", help="leave out model-only images")
+    g.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
+    for fmt in ("yolo", "coco", "voc"):
+        export_cli.EXPORTERS[fmt] = export_dataset_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this module's sub-commands."""
+    _extend_export(subparsers)
+    p = subparsers.add_parser("init", help="create a workspace (config, state db, models)")
+    p.add_argument("workspace", help="folder to create")
+    p.add_argument("--images", required=True, help="folder of client images (the pool)")
+    p.add_argument("--classes", required=True, help="class names, comma-separated: a,b,c")
+    p.add_argument("--gold-size", type=int, default=20, help="random pool images frozen as gold")
+    p.add_argument("--gold-labels", default=None, help="YOLO labels for the gold images")
+    p.add_argument("--gold-images", default=None, help="a separate labelled gold image folder")
+    p.add_argument("--model", default="yolo11n.yaml", help="model YAML or .pt to start from")
+    p.add_argument("--imgsz", type=int, default=320)
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=20, help="images per round")
+    p.add_argument("--strategy", default="hybrid", help="sampling strategy")
+    p.add_argument("--retrain-every", type=int, default=0, help="new annotations (0: each round)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_init)
+
+    p = subparsers.add_parser("round", help="pre-label the pool, select a batch, push it")
+    _add_workspace(p)
+    _add_backend(p)
+    p.set_defaults(func=_round)
+
+    p = subparsers.add_parser("loop", help="run rounds: push, wait, retrain, evaluate, promote")
+    _add_workspace(p)
+    _add_backend(p)
+    p.add_argument("--rounds", type=int, default=1)
+    p.add_argument("--retrain-now", action="store_true", help="retrain after this round")
+    p.add_argument("--on-demand", action="store_true", help="retrain only with --retrain-now")
+    p.set_defaults(func=_loop)
+
+    p = subparsers.add_parser("models", help="list, promote or roll back model versions")
+    _add_workspace(p)
+    _add_backend(p)
+    p.add_argument("action", nargs="?", default="list", choices=["list", "promote", "rollback"])
+    p.add_argument("name", nargs="?", help="version to promote (e.g. v0002)")
+    p.add_argument("--force", action="store_true", help="promote even if not better on gold")
+    p.set_defaults(func=_models)
+
+    p = subparsers.add_parser("status", help="where the loop stands")
+    _add_workspace(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_status)
+
+    p = subparsers.add_parser("report", help="learning-curve PNG and HTML summary")
+    _add_workspace(p)
+    p.add_argument("--out", default=None, help="output folder (default: WORKSPACE/reports)")
+    p.set_defaults(func=_report)
+
+    p = subparsers.add_parser("demo", help="the whole loop on a generated dataset, offline")
+    p.add_argument("--workspace", default="demo-workspace")
+    p.add_argument("--label-studio", action="store_true", help="go through a local Label Studio")
+    p.add_argument("--images", type=int, default=None, help="synthetic images (pool + gold)")
+    p.add_argument("--rounds", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None, help="images per round")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--imgsz", type=int, default=None)
+    p.add_argument("--strategy", default=None)
+    p.add_argument("--fresh", action="store_true", help="delete the demo workspace first")
+    p.set_defaults(func=_demo)

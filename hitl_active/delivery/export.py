@@ -1,0 +1,221 @@
+"""Deliver a workspace's dataset to a client: images, labels, provenance and a dataset card.
+
+Every exported box says where it came from (``box_meta["source"]``):
+
+* ``human``: drawn by an annotator;
+* ``human_corrected``: a model pre-label an annotator moved, resized or relabelled;
+* ``human_accepted``: a model pre-label an annotator saw and kept as it was;
+* ``model``: never seen by a person, with the model's ``score`` and ``model_version``.
+
+Images with a current human annotation export that annotation; the others (unless
+``include_model_only`` is off) export the promoted model's boxes above the confidence
+threshold. Gold-set images are human-labelled and exported like any other.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from hitl_active.formats.core import ImageLabels
+from hitl_active.loop.store import boxes_to_labels
+from hitl_active.loop.workspace import Workspace
+
+__all__ = ["ExportFormat", "ExportResult", "collect_labels", "export_dataset"]
+
+logger = logging.getLogger(__name__)
+
+HUMAN_SOURCES = ("human", "human_corrected", "human_accepted")
+
+
+class ExportFormat(str, Enum):
+    YOLO = "yolo"
+    COCO = "coco"
+    VOC = "voc"
+
+    @classmethod
+    def from_value(cls, value: str | ExportFormat) -> ExportFormat:
+        try:
+            return cls(value)
+        except ValueError:
+            valid = ", ".join(m.value for m in cls)
+            raise ValueError(f"unknown export format {value!r}; choose one of: {valid}") from None
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    out_dir: Path
+    n_images: int
+    n_boxes: int
+    card: dict[str, Any]
+
+
+def _model_boxes(detections: dict, threshold: float, version: str) -> list[dict]:
+    from hitl_active.detections import Detections
+
+    dets = Detections.from_dict(detections).above(threshold)
+    return [
+        {
+            "xyxy": [round(float(v), 2) for v in dets.xyxy[i]],
+            "class_id": int(dets.class_id[i]),
+            "source": "model",
+            "score": round(float(dets.confidence[i]), 4),
+            "model_version": version,
+        }
+        for i in range(len(dets))
+    ]
+
+
+def collect_labels(ws: Workspace, include_model_only: bool = True) -> list[ImageLabels]:
+    """One :class:`ImageLabels` per delivered image, with per-box provenance in ``box_meta``."""
+    store = ws.store
+    human = {a.image_id: a for a in store.annotations()}
+    gold = store.gold_labels()
+    promoted = store.promoted_version()
+    predictions = store.predictions(promoted.name) if promoted else {}
+    items = []
+    for img in store.images():
+        if img.id in human:
+            ann = human[img.id]
+            boxes = [
+                {"annotator": ann.annotator, "annotation_id": ann.external_id} | b
+                for b in ann.boxes
+            ]
+        elif img.id in gold:
+            boxes = [{"source": "human"} | b for b in gold[img.id]]
+        elif include_model_only and predictions.get(img.id) and promoted is not None:
+            boxes = _model_boxes(predictions[img.id], ws.config.conf_threshold, promoted.name)
+        else:
+            continue
+        boxes = [{"source": "human"} | b for b in boxes]
+        items.append(boxes_to_labels(img.path, img.width, img.height, boxes))
+    return items
+
+
+def dataset_card(ws: Workspace, items: Sequence[ImageLabels]) -> dict[str, Any]:
+    """Counts per class and source, share of human-verified boxes, model metrics, hours."""
+    names = ws.config.classes
+    per_class: dict[str, dict[str, int]] = {n: {} for n in names}
+    per_source: dict[str, int] = {}
+    for labels in items:
+        for cls, meta in zip(labels.class_id, labels.box_meta, strict=True):
+            src = str(meta.get("source", "human"))
+            per_class[names[int(cls)]][src] = per_class[names[int(cls)]].get(src, 0) + 1
+            per_source[src] = per_source.get(src, 0) + 1
+    n_boxes = sum(per_source.values())
+    n_human = sum(per_source.get(s, 0) for s in HUMAN_SOURCES)
+    promoted = ws.store.promoted_version()
+    store = ws.store
+    verified = {a.image_id for a in store.annotations()} | set(store.gold_labels())
+    verified_paths = {store.image(i).path for i in verified}
+    human_images = sum(1 for x in items if x.image in verified_paths)
+    return {
+        "classes": names,
+        "images": len(items),
+        "human_verified_images": human_images,
+        "boxes": n_boxes,
+        "boxes_per_class": {n: sum(c.values()) for n, c in per_class.items()},
+        "boxes_per_class_and_source": per_class,
+        "boxes_per_source": per_source,
+        "human_verified_share": (n_human / n_boxes) if n_boxes else 1.0,
+        "model_version": None if promoted is None else promoted.name,
+        "model_metrics": {} if promoted is None else promoted.metrics.get("gold", {}),
+        "annotator_hours": ws.store.annotator_seconds() / 3600.0,
+        "rounds": len(ws.store.rounds()),
+    }
+
+
+def _card_markdown(card: dict[str, Any], fmt: str) -> str:
+    m = card["model_metrics"]
+    lines = [
+        "# Dataset card",
+        "",
+        f"- Format: {fmt}",
+        f"- Images: {card['images']} ({card['human_verified_images']} human-verified)",
+        f"- Boxes: {card['boxes']}; human-verified share: {card['human_verified_share']:.1%}",
+        f"- Annotator-hours: {card['annotator_hours']:.2f} over {card['rounds']} rounds",
+        f"- Model: {card['model_version'] or 'none'}"
+        + (
+            f" (gold mAP50-95 {m.get('map50_95', 0):.3f}, mAP50 {m.get('map50', 0):.3f})"
+            if m
+            else ""
+        ),
+        "",
+        "| class | boxes | " + " | ".join(("human", "human_corrected", "human_accepted", "model")),
+        "|---|---|---|---|---|---|",
+    ]
+    for name, by_src in card["boxes_per_class_and_source"].items():
+        counts = [str(by_src.get(s, 0)) for s in (*HUMAN_SOURCES, "model")]
+        lines.append(f"| {name} | {sum(by_src.values())} | " + " | ".join(counts))
+    lines += [
+        "",
+        "Every box carries its provenance (`source`: human, human_corrected, human_accepted "
+        "or model, with `score` and `model_version` for model boxes) in `provenance.json`.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def export_dataset(
+    ws: Workspace,
+    out_dir: str | Path,
+    fmt: str | ExportFormat = ExportFormat.YOLO,
+    include_model_only: bool = True,
+    overwrite: bool = False,
+) -> ExportResult:
+    """Write the delivered dataset to ``out_dir`` and return what was written."""
+    from hitl_active.formats.coco import write_coco
+    from hitl_active.formats.voc import write_voc_dir
+    from hitl_active.formats.yolo import write_yolo_dataset
+
+    fmt = ExportFormat.from_value(fmt)
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"{out} is not empty; pick an empty folder or pass overwrite")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    items = collect_labels(ws, include_model_only)
+    names = ws.config.classes
+    if fmt is ExportFormat.YOLO:
+        write_yolo_dataset(items, out, names)
+    else:
+        images_dir = out / ("images" if fmt is ExportFormat.COCO else "JPEGImages")
+        images_dir.mkdir()
+        for labels in items:
+            shutil.copy2(labels.image, images_dir / Path(labels.image).name)
+        local = [
+            ImageLabels(
+                str(images_dir / Path(x.image).name),
+                x.width,
+                x.height,
+                x.xyxy,
+                x.class_id,
+                box_meta=x.box_meta,
+            )
+            for x in items
+        ]
+        if fmt is ExportFormat.COCO:
+            write_coco(local, out / "annotations.json", names, relative_to=images_dir)
+        else:
+            write_voc_dir(local, out / "Annotations", names)
+    provenance = {
+        Path(x.image).name: [
+            {"class": names[int(c)], "xyxy": [round(float(v), 2) for v in b]} | m
+            for b, c, m in zip(x.xyxy, x.class_id, x.box_meta, strict=True)
+        ]
+        for x in items
+    }
+    (out / "provenance.json").write_text(json.dumps(provenance, indent=1))
+    card = dataset_card(ws, items)
+    (out / "dataset_card.json").write_text(json.dumps(card, indent=1))
+    (out / "DATASET_CARD.md").write_text(_card_markdown(card, fmt.value))
+    logger.info(
+        "exported %d images, %d boxes (%s) to %s", len(items), card["boxes"], fmt.value, out
+    )
+    return ExportResult(out, len(items), card["boxes"], card)

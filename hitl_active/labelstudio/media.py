@@ -1,0 +1,73 @@
+"""Fetch the image a Label Studio task points at, as an RGB array.
+
+``/data/local-files/?d=...`` URLs are read straight from the local-files root; other paths
+on the Label Studio server (``/data/upload/...``) and absolute URLs on the same host are
+fetched with the API token; URLs on other hosts are fetched without it (the token never
+leaves for a foreign host).
+"""
+
+from __future__ import annotations
+
+import io
+import urllib.parse
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from hitl_active.data.images import ImageReadError, read_image
+from hitl_active.labelstudio.project import local_path
+
+__all__ = ["TaskImageError", "fetch_task_image"]
+
+
+class TaskImageError(ValueError):
+    """A task's image could not be located or decoded."""
+
+
+def fetch_task_image(
+    url: str,
+    files_root: str | Path | None,
+    ls_url: str | None,
+    token: str | None,
+    http: httpx.Client,
+) -> np.ndarray:
+    """Decode the image behind a task's ``data.image`` value (EXIF orientation applied)."""
+    parsed = urllib.parse.urlparse(url)
+    if parsed.path.endswith("/data/local-files/") and files_root is not None:
+        try:
+            path = local_path(url, files_root)
+        except ValueError as exc:
+            raise TaskImageError(str(exc)) from exc
+        try:
+            return read_image(path)
+        except ImageReadError as exc:
+            raise TaskImageError(f"task image {url!r} → {path}: {exc}") from exc
+    if parsed.scheme in ("", "file") and Path(parsed.path).is_file() and not parsed.netloc:
+        return read_image(parsed.path)
+    headers = {}
+    if not parsed.scheme:
+        if not ls_url:
+            raise TaskImageError(
+                f"task image {url!r} is a Label Studio path, but no Label Studio URL is "
+                "configured (set LABEL_STUDIO_URL, or a local-files root for local files)"
+            )
+        url = ls_url.rstrip("/") + "/" + url.lstrip("/")
+        parsed = urllib.parse.urlparse(url)
+    if ls_url and token and parsed.netloc == urllib.parse.urlparse(ls_url).netloc:
+        headers["Authorization"] = f"Token {token}"
+    if parsed.scheme not in ("http", "https"):
+        raise TaskImageError(
+            f"cannot fetch task image {url!r}: only local files and http(s) URLs are served "
+            "(sync s3/gs storages through Label Studio, which then gives http URLs)"
+        )
+    try:
+        resp = http.get(url, headers=headers, follow_redirects=True)
+    except httpx.HTTPError as exc:
+        raise TaskImageError(f"could not download task image {url}: {exc}") from exc
+    if resp.status_code != 200:
+        raise TaskImageError(f"downloading task image {url} gave HTTP {resp.status_code}")
+    try:
+        return read_image(io.BytesIO(resp.content))
+    except ImageReadError as exc:
+        raise TaskImageError(f"task image {url} is not a readable image: {exc}") from exc

@@ -1,0 +1,218 @@
+"""Project set-up: a RectangleLabels project per class list, local-files storage, image URLs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import urllib.parse
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+from hitl_active.labelstudio.client import LabelStudioClient, LabelStudioError
+
+__all__ = [
+    "LabelMismatchError",
+    "ProjectInfo",
+    "check_labels",
+    "connect_local_files",
+    "ensure_project",
+    "find_project",
+    "image_url",
+    "label_config",
+    "parse_label_config",
+]
+
+logger = logging.getLogger(__name__)
+
+LOCAL_FILES_PREFIX = "/data/local-files/?d="
+
+
+class LabelMismatchError(ValueError):
+    """The project's labels and the model's classes differ."""
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """A Label Studio project as the integration uses it."""
+
+    id: int
+    title: str
+    class_names: tuple[str, ...]
+    from_name: str = "label"
+    to_name: str = "image"
+    value_key: str = "image"
+
+
+def label_config(
+    class_names: Sequence[str], from_name: str = "label", to_name: str = "image"
+) -> str:
+    """A RectangleLabels labeling config with one ``<Label>`` per class, in class order."""
+    if not class_names:
+        raise ValueError("a project needs at least one class name")
+    labels = "\n".join(f"    <Label value={quoteattr(str(name))}/>" for name in class_names)
+    return (
+        f'<View>\n  <Image name="{to_name}" value="$image" zoom="true"/>\n'
+        f'  <RectangleLabels name="{from_name}" toName="{to_name}">\n{labels}\n'
+        "  </RectangleLabels>\n</View>"
+    )
+
+
+def parse_label_config(xml: str) -> tuple[str, str, str, list[str]]:
+    """``(from_name, to_name, value_key, labels)`` of the first RectangleLabels control."""
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError as exc:
+        raise LabelMismatchError(f"the project's labeling config is not valid XML: {exc}") from exc
+    control = root.find(".//RectangleLabels")
+    if control is None:
+        raise LabelMismatchError(
+            "the project's labeling config has no <RectangleLabels> control; hitl-active "
+            "needs bounding boxes (create the project with `hitl-active label-studio setup`)"
+        )
+    to_name = control.get("toName", "image")
+    image = next((el for el in root.iter("Image") if el.get("name") == to_name), None)
+    value_key = (image.get("value", "$image") if image is not None else "$image").lstrip("$")
+    labels = [el.get("value", "") for el in control.iter("Label")]
+    return control.get("name", "label"), to_name, value_key, labels
+
+
+def check_labels(project_labels: Sequence[str], class_names: Sequence[str]) -> None:
+    """Raise :class:`LabelMismatchError` listing both when the label sets differ."""
+    if list(project_labels) == list(class_names):
+        return
+    missing = [c for c in class_names if c not in project_labels]
+    extra = [c for c in project_labels if c not in class_names]
+    detail = (
+        f"missing in project: {missing}; not model classes: {extra}"
+        if (missing or extra)
+        else "same names in a different order"
+    )
+    raise LabelMismatchError(
+        f"the Label Studio project's labels {list(project_labels)} do not match the model's "
+        f"classes {list(class_names)} ({detail}). Edit the project's labeling config to list "
+        "exactly the model's classes in order, or use a project made for this class list."
+    )
+
+
+def find_project(
+    client: LabelStudioClient, title: str, class_names: Sequence[str]
+) -> ProjectInfo | None:
+    """The project with this title (its labels checked against ``class_names``), or ``None``."""
+    for project in client.projects():
+        if project.get("title") == title:
+            from_name, to_name, value_key, labels = parse_label_config(project["label_config"])
+            check_labels(labels, class_names)
+            return ProjectInfo(
+                int(project["id"]), title, tuple(class_names), from_name, to_name, value_key
+            )
+    return None
+
+
+def ensure_project(
+    client: LabelStudioClient,
+    title: str,
+    class_names: Sequence[str],
+    description: str = "",
+) -> ProjectInfo:
+    """Reuse the project with this title (checking its labels) or create it."""
+    if len(title.strip()) < 3:
+        raise ValueError(f"Label Studio project titles need at least 3 characters, got {title!r}")
+    existing = find_project(client, title, class_names)
+    if existing is not None:
+        logger.info("reusing Label Studio project %r (id %s)", title, existing.id)
+        return existing
+    created = client.request(
+        "POST",
+        "/api/projects",
+        json={
+            "title": title,
+            "description": description,
+            "label_config": label_config(class_names),
+            "sampling": "Sequential sampling",  # tasks arrive in ranked order
+            "show_collab_predictions": True,
+        },
+    )
+    logger.info("created Label Studio project %r (id %s)", title, created["id"])
+    return ProjectInfo(int(created["id"]), title, tuple(class_names))
+
+
+def connect_local_files(
+    client: LabelStudioClient,
+    project_id: int,
+    folder: str | Path,
+    title: str = "hitl-active images",
+) -> int:
+    """Attach ``folder`` as local-files storage (reused when already attached); its id.
+
+    The server must run with ``LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true`` and a
+    ``LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT`` that contains ``folder``. Tasks are not synced
+    from the storage: it only grants the project access to the files the pushed tasks name.
+    """
+    path = str(Path(folder).resolve())
+    existing = client.request("GET", "/api/storages/localfiles", params={"project": project_id})
+    for storage in existing:
+        if os.path.normpath(storage.get("path", "")) == os.path.normpath(path):
+            return int(storage["id"])
+    try:
+        created = client.request(
+            "POST",
+            "/api/storages/localfiles",
+            json={
+                "project": project_id,
+                "path": path,
+                "title": title,
+                "use_blob_urls": True,
+                "regex_filter": "",
+            },
+        )
+    except LabelStudioError as exc:
+        raise LabelStudioError(
+            f"could not attach {path} as local-files storage: {exc}. Start Label Studio with "
+            "LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true and "
+            "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT set to a folder containing it "
+            "(scripts/label-studio start --images DIR)."
+        ) from exc
+    return int(created["id"])
+
+
+def image_url(image: str | Path, files_root: str | Path | None) -> str:
+    """What a task's ``data.image`` should say for an image.
+
+    ``http(s)://``, ``s3://``, ``gs://`` URLs and paths already under ``/data/`` pass through;
+    a local path under ``files_root`` becomes a ``/data/local-files/?d=<relative path>`` URL.
+    """
+    text = str(image)
+    if "://" in text or text.startswith("/data/"):
+        return text
+    if files_root is None:
+        raise ValueError(
+            f"{text!r} is a local file but no local-files root is set; pass files_root (the "
+            "server's LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT) or use http(s) URLs"
+        )
+    root = Path(files_root).resolve()
+    path = Path(text)
+    path = (path if path.is_absolute() else root / path).resolve()
+    try:
+        rel = path.relative_to(root)
+    except ValueError as exc:
+        raise ValueError(
+            f"image {path} is outside the local-files root {root}; Label Studio can only "
+            "serve files under LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT"
+        ) from exc
+    return LOCAL_FILES_PREFIX + urllib.parse.quote(rel.as_posix())
+
+
+def local_path(url: str, files_root: str | Path) -> Path | None:
+    """The file behind a ``/data/local-files/?d=...`` URL, or ``None`` for other URLs."""
+    parsed = urllib.parse.urlparse(url)
+    if not parsed.path.endswith("/data/local-files/"):
+        return None
+    rel = urllib.parse.parse_qs(parsed.query).get("d", [""])[0]
+    root = Path(files_root).resolve()
+    path = (root / rel).resolve()
+    if root != path and root not in path.parents:
+        raise ValueError(f"local-files path {rel!r} escapes the root {root}")
+    return path

@@ -1,0 +1,172 @@
+"""Label Studio webhook events → the annotation sink (the push side of annotation intake).
+
+Handled: ``ANNOTATION_CREATED``, ``ANNOTATIONS_CREATED``, ``ANNOTATION_UPDATED`` (record or
+replace) and ``ANNOTATIONS_DELETED`` (forget). Every other event is acknowledged and
+ignored. Recording is idempotent (see :mod:`hitl_active.labelstudio.sink`), so a
+redelivered event or a later pull never records an annotation twice. Nothing slow happens
+here: no training, at most one small request back to Label Studio per annotation (the
+prediction it started from, for the diff).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hitl_active.labelstudio.client import LabelStudioClient, LabelStudioError
+from hitl_active.labelstudio.project import ProjectInfo, check_labels, parse_label_config
+from hitl_active.labelstudio.records import build_record
+from hitl_active.labelstudio.sink import AnnotationSink
+
+__all__ = [
+    "SECRET_HEADER",
+    "WebhookResult",
+    "handle_event",
+    "headers_authorized",
+    "register_webhook",
+    "secret_matches",
+]
+
+logger = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Hitl-Secret"
+ANNOTATION_EVENTS = ("ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDATED")
+DELETE_EVENTS = ("ANNOTATIONS_DELETED",)
+# Label Studio waits for the receiver; a bulk event (an import) skips the per-task prediction
+# look-ups for the diff, which the next pull then fills in.
+MAX_LOOKUPS = 20
+
+
+@dataclass
+class WebhookResult:
+    action: str
+    handled: bool
+    recorded: int = 0
+    deleted: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "handled": self.handled,
+            "recorded": self.recorded,
+            "deleted": self.deleted,
+        }
+
+
+def secret_matches(expected: str, given: str | None) -> bool:
+    """Constant-time comparison of the shared secret."""
+    return bool(expected) and given is not None and hmac.compare_digest(expected, given)
+
+
+def headers_authorized(headers: Mapping[str, str], secret: str) -> bool:
+    """The shared secret is in the ``X-Hitl-Secret`` header or is the basic-auth password.
+
+    Basic auth is what Label Studio sends to an ML backend; custom headers are what it sends
+    with webhooks. No configured secret means nobody is authorized.
+    """
+    if not secret:
+        return False
+    if secret_matches(secret, headers.get(SECRET_HEADER)):
+        return True
+    auth = headers.get("authorization", "")
+    if auth.lower().startswith("basic "):
+        try:
+            _, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+        except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+            return False
+        return secret_matches(secret, password)
+    return False
+
+
+def _project(payload: Mapping[str, Any], class_names: Sequence[str] | None) -> ProjectInfo:
+    project = payload.get("project") or {}
+    if not isinstance(project, Mapping) or "id" not in project:
+        raise ValueError(
+            "webhook payload has no project; register the webhook with send_payload=true"
+        )
+    from_name, to_name, value_key, labels = parse_label_config(project.get("label_config", ""))
+    if class_names is not None:
+        check_labels(labels, class_names)
+    names = tuple(class_names) if class_names is not None else tuple(labels)
+    return ProjectInfo(
+        int(project["id"]), str(project.get("title", "")), names, from_name, to_name, value_key
+    )
+
+
+def _predictions(client: LabelStudioClient | None, task_id: int) -> list[dict[str, Any]]:
+    if client is None:
+        return []
+    try:
+        return list(client.request("GET", "/api/predictions", params={"task": task_id}) or [])
+    except LabelStudioError as exc:  # the diff is optional; the annotation is not
+        logger.warning("no predictions for task %d (diff skipped): %s", task_id, exc)
+        return []
+
+
+def handle_event(
+    payload: Mapping[str, Any],
+    sink: AnnotationSink,
+    class_names: Sequence[str] | None = None,
+    client: LabelStudioClient | None = None,
+    users: Mapping[int, str] | None = None,
+) -> WebhookResult:
+    """Record what one webhook delivery says; unknown events are acknowledged only."""
+    action = str(payload.get("action", ""))
+    if action in DELETE_EVENTS:
+        project = payload.get("project") or {}
+        ids = [int(a["id"]) for a in payload.get("annotations") or [] if "id" in a]
+        if not ids or "id" not in project:
+            return WebhookResult(action, handled=True)
+        return WebhookResult(
+            action, handled=True, deleted=sink.record_deletion(int(project["id"]), ids)
+        )
+    if action not in ANNOTATION_EVENTS:
+        return WebhookResult(action, handled=False)
+    project = _project(payload, class_names)
+    annotations = payload.get("annotation")
+    tasks = payload.get("task")
+    annotations = annotations if isinstance(annotations, list) else [annotations]
+    tasks = tasks if isinstance(tasks, list) else [tasks]
+    by_id = {int(t["id"]): t for t in tasks if isinstance(t, Mapping) and "id" in t}
+    result = WebhookResult(action, handled=True)
+    for annotation in annotations:
+        if not isinstance(annotation, Mapping):
+            continue
+        task_id = int(annotation.get("task") or 0)
+        task = by_id.get(task_id, {"id": task_id})
+        predictions = task.get("predictions") or (
+            _predictions(client, task_id) if len(annotations) <= MAX_LOOKUPS else []
+        )
+        record = build_record(project, task, annotation, predictions, users)
+        result.recorded += int(sink.record_annotation(record))
+    return result
+
+
+def register_webhook(client: LabelStudioClient, project_id: int, url: str, secret: str) -> int:
+    """Point the project's annotation events at ``url`` (reused when already there)."""
+    for hook in client.request("GET", "/api/webhooks", params={"project": project_id}) or []:
+        if hook.get("url") == url and hook.get("project") == project_id:
+            client.request(
+                "PATCH",
+                f"/api/webhooks/{hook['id']}",
+                json={"headers": {SECRET_HEADER: secret}, "is_active": True},
+            )
+            return int(hook["id"])
+    created = client.request(
+        "POST",
+        "/api/webhooks",
+        json={
+            "project": project_id,
+            "url": url,
+            "send_payload": True,
+            "send_for_all_actions": False,
+            "headers": {SECRET_HEADER: secret},
+            "is_active": True,
+            "actions": [*ANNOTATION_EVENTS, *DELETE_EVENTS],
+        },
+    )
+    return int(created["id"])

@@ -1,0 +1,251 @@
+"""Task backends: where a round's selected images go to be annotated.
+
+* :class:`LocalBackend`: no Label Studio; tasks live only in the state database and an
+  annotator object (the simulated annotator in the demo and the tests) answers them.
+* :class:`LabelStudioBackend`: tasks with pre-labels in a real Label Studio project;
+  annotations come back by incremental pull into the state store (which is the
+  integration's annotation sink). With ``annotator`` set, that annotator submits its
+  corrections through Label Studio's API first, as a person would through the UI.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+from hitl_active.detections import Detections
+from hitl_active.formats.core import ImageLabels
+from hitl_active.loop.store import ImageRow, labels_to_boxes
+from hitl_active.loop.workspace import Workspace
+
+__all__ = ["Annotator", "LabelStudioBackend", "LocalBackend", "load_truths", "provenance"]
+
+logger = logging.getLogger(__name__)
+
+
+class Annotator(Protocol):
+    """Corrects the pre-labels of one image (see :class:`hitl_active.loop.annotator`)."""
+
+    def annotate(self, key: str, prelabels: Detections | None) -> tuple[ImageLabels, Any]: ...
+
+
+def load_truths(ws: Workspace, labels_dir: str | Path) -> dict[str, ImageLabels]:
+    """Ground truth per image path from YOLO label files named after the images."""
+    from hitl_active.formats.yolo import read_yolo_labels
+
+    labels_dir = Path(labels_dir)
+    out = {}
+    for img in ws.store.images():
+        path = labels_dir / (Path(img.path).stem + ".txt")
+        if path.is_file():
+            out[img.path] = read_yolo_labels(
+                path, img.path, img.width, img.height, len(ws.config.classes)
+            )
+        else:
+            out[img.path] = ImageLabels(img.path, img.width, img.height)
+    return out
+
+
+def provenance(
+    shown: ImageLabels | None, final: ImageLabels, model_version: str | None
+) -> list[dict[str, Any]]:
+    """JSON boxes of ``final`` with each box's source, from a diff against ``shown``."""
+    from hitl_active.labelstudio.diff import diff_boxes
+
+    boxes = labels_to_boxes(final, source="human")
+    if shown is None or len(shown) == 0:
+        return boxes
+    diff = diff_boxes(shown, final)
+    for _, j in diff.kept:
+        boxes[j]["source"] = "human_accepted"
+    for _, j in [*diff.moved, *diff.relabelled]:
+        boxes[j]["source"] = "human_corrected"
+    for b in boxes:
+        if b["source"] != "human":
+            b["model_version"] = model_version
+    return boxes
+
+
+def _shown(ws: Workspace, image_id: int, version: str | None) -> Detections | None:
+    if version is None:
+        return None
+    stored = ws.store.predictions(version).get(image_id)
+    return None if stored is None else Detections.from_dict(stored)
+
+
+def _as_labels(img: ImageRow, dets: Detections | None, threshold: float) -> ImageLabels | None:
+    if dets is None:
+        return None
+    d = dets.above(threshold)
+    return ImageLabels(img.path, img.width, img.height, d.xyxy, d.class_id, scores=d.confidence)
+
+
+class LocalBackend:
+    """Tasks in the state database only, answered by ``annotator``."""
+
+    def __init__(self, annotator: Annotator | None = None) -> None:
+        self.annotator = annotator
+
+    def push(self, ws: Workspace, round_id: int, image_ids: list[int], version: str | None) -> int:
+        return sum(ws.store.add_task(i, round_id, None, None, version) for i in image_ids)
+
+    def collect(self, ws: Workspace, round_id: int, timeout_s: float | None) -> int:
+        open_tasks = ws.store.tasks(round_id=round_id, open_only=True)
+        if self.annotator is None:
+            return len(open_tasks)
+        for task in open_tasks:
+            img = ws.store.image(task.image_id)
+            dets = _shown(ws, img.id, task.prediction_model_version)
+            final, cost = self.annotator.annotate(img.path, dets)
+            shown = _as_labels(img, dets, ws.config.conf_threshold)
+            ws.store.add_annotation(
+                img.id,
+                external_id=f"local:{img.id}",
+                revision="1",
+                boxes=provenance(shown, final, task.prediction_model_version),
+                source="simulated",
+                annotator="simulated",
+                lead_time=float(getattr(cost, "seconds", cost)),
+            )
+        return 0
+
+    def refresh_prelabels(self, ws: Workspace, version: str) -> int:
+        n = 0
+        for task in ws.store.tasks(open_only=True):
+            ws.store.set_task_prediction_version(task.image_id, version)
+            n += 1
+        return n
+
+
+class LabelStudioBackend:
+    """Tasks in a Label Studio project; annotations pulled into the state store."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        project_title: str,
+        files_root: str | Path | None,
+        annotator: Annotator | None = None,
+        poll_s: float = 5.0,
+        progress: bool = False,
+    ) -> None:
+        self.url, self.token, self.title = url, token, project_title
+        self.files_root = None if files_root is None else Path(files_root)
+        self.annotator = annotator
+        self.poll_s = poll_s
+        self.progress = progress
+        self._client: Any = None
+        self._project: Any = None
+
+    # ------------------------------------------------------------------ connection
+    def connect(self, ws: Workspace) -> Any:
+        if self._project is None:
+            from hitl_active.labelstudio.client import LabelStudioClient
+            from hitl_active.labelstudio.project import connect_local_files, ensure_project
+
+            self._client = LabelStudioClient(self.url, self.token)
+            self._project = ensure_project(self._client, self.title, ws.config.classes)
+            if self.files_root is not None:
+                connect_local_files(self._client, self._project.id, Path(ws.config.images))
+            if ws.config.label_studio_project != self._project.id:
+                ws.config.label_studio_url = self.url
+                ws.config.label_studio_project = self._project.id
+                ws.save_config()
+        return self._project
+
+    @property
+    def client(self) -> Any:
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def _item(self, ws: Workspace, image_id: int, version: str | None) -> Any:
+        from hitl_active.labelstudio.push import PushItem
+
+        img = ws.store.image(image_id)
+        dets = _shown(ws, image_id, version)
+        return PushItem(
+            image_key=img.path,
+            width=img.width,
+            height=img.height,
+            prelabel=None if dets is None else dets.above(ws.config.conf_threshold),
+            image=img.path,
+        )
+
+    # ------------------------------------------------------------------ TaskBackend
+    def push(self, ws: Workspace, round_id: int, image_ids: list[int], version: str | None) -> int:
+        from hitl_active.labelstudio.push import push_tasks
+
+        project = self.connect(ws)
+        items = [self._item(ws, i, version) for i in image_ids]
+        ws.store.push_context = (round_id, version)
+        try:
+            report = push_tasks(
+                self._client, project, items, ws.store, version or "none", self.files_root,
+                progress=self.progress,
+            )  # fmt: skip
+        finally:
+            ws.store.push_context = (None, None)
+        return report.created
+
+    def submit(self, ws: Workspace, round_id: int, image_ids: set[int] | None = None) -> int:
+        """Let ``annotator`` answer the round's open tasks through Label Studio's API."""
+        from hitl_active.formats.labelstudio import to_ls_results
+
+        project = self.connect(ws)
+        tasks = [t for t in ws.store.tasks(round_id=round_id) if t.ls_task_id is not None]
+        done = 0
+        for task in tasks:
+            if image_ids is not None and task.image_id not in image_ids:
+                continue
+            remote = self._client.request("GET", f"/api/tasks/{task.ls_task_id}")
+            if int(remote.get("total_annotations") or 0) > 0:
+                continue  # answered before (maybe by a run that was killed)
+            img = ws.store.image(task.image_id)
+            dets = _shown(ws, img.id, task.prediction_model_version)
+            final, cost = self.annotator.annotate(img.path, dets)  # type: ignore[union-attr]
+            predictions = remote.get("predictions") or []
+            body: dict[str, Any] = {
+                "result": to_ls_results(final, project.class_names, project.from_name,
+                                        project.to_name),
+                "lead_time": float(getattr(cost, "seconds", cost)),
+            }  # fmt: skip
+            if predictions:
+                body["parent_prediction"] = predictions[-1].get("id")
+            self._client.request("POST", f"/api/tasks/{task.ls_task_id}/annotations", json=body)
+            done += 1
+        return done
+
+    def pull(self, ws: Workspace) -> int:
+        from hitl_active.labelstudio.pull import pull_annotations
+
+        return pull_annotations(self._client, self.connect(ws), ws.store).recorded
+
+    def collect(self, ws: Workspace, round_id: int, timeout_s: float | None) -> int:
+        self.connect(ws)
+        if self.annotator is not None:
+            self.submit(ws, round_id)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            self.pull(ws)
+            pending = len(ws.store.tasks(round_id=round_id, open_only=True))
+            if pending == 0 or (deadline is not None and time.monotonic() >= deadline):
+                return pending
+            logger.info("round %d: waiting for %d tasks in Label Studio", round_id, pending)
+            time.sleep(self.poll_s)
+
+    def refresh_prelabels(self, ws: Workspace, version: str) -> int:
+        from hitl_active.labelstudio.push import refresh_predictions
+
+        project = self.connect(ws)
+        open_tasks = ws.store.tasks(open_only=True)
+        items = [self._item(ws, t.image_id, version) for t in open_tasks]
+        report = refresh_predictions(self._client, project, items, version)
+        for t in open_tasks:
+            ws.store.set_task_prediction_version(t.image_id, version)
+        return report.replaced

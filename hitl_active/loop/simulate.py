@@ -1,0 +1,425 @@
+"""Simulated active-learning benchmark: strategies compared on a fully labelled dataset.
+
+For each strategy and seed: hold out a test split, label a random seed set, then per round
+score the whole unlabelled pool with the current model through the ONNX engine, select a
+batch, let :class:`~hitl_active.loop.annotator.SimulatedAnnotator` correct the pre-labels
+(charged by the cost model), fine-tune from the previous round's weights and evaluate
+mAP on the test split. One CSV row per (strategy, seed, round); finished rows are skipped
+when the same command is run again, so an interrupted benchmark resumes.
+
+CSV columns: ``labelled_images``, cumulative ``annotator_seconds``/``annotator_hours`` and
+correction counts (verified, fixed, relabelled, deleted, drawn; the seed set is drawn from
+scratch), ``map50_95``/``map50`` and per-class ``ap50_95:<class>``/``ap50:<class>`` on the
+test split; for the selection that led to the round: ``inference_s`` (one engine pass over
+the unlabelled pool), ``extra_inference_s`` (the flip pass, when the strategy needs one),
+``select_s`` (scoring + selection + dedup), ``duplicates_dropped``, and ``train_s`` (wall
+time of the whole round: passes, selection, annotation and fine-tuning).
+
+Round 0 (the seed set) is the same for every strategy of a seed, so it is trained once
+per seed and shared. Flip-stability needs a second inference pass over mirrored copies of
+the pool images (written once).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hitl_active.formats.core import ImageLabels
+from hitl_active.loop.annotator import SimulatedAnnotator
+from hitl_active.sampling.cost import CorrectionCost, CostModel
+from hitl_active.sampling.registry import get_strategy
+
+__all__ = ["SimulationConfig", "load_labelled_dataset", "run_simulation"]
+
+logger = logging.getLogger(__name__)
+
+Item = tuple[Path, ImageLabels]
+COST_FIELDS = ("verified", "fixed", "relabelled", "deleted", "drawn")
+
+
+@dataclass
+class SimulationConfig:
+    """A benchmark run. Epoch counts are per round; round 0 trains ``initial_epochs``."""
+
+    strategies: tuple[str, ...] = ("random", "entropy-mean", "hybrid")
+    seeds: tuple[int, ...] = (0, 1, 2)
+    rounds: int = 5
+    initial: int = 20
+    batch: int = 20
+    test_size: int = 100
+    split_seed: int = 0
+    model: str = "yolo11n.yaml"
+    imgsz: int = 160
+    initial_epochs: int = 30
+    epochs: int = 8
+    train_batch: int = 16
+    reference_epochs: int | None = None  # full-data model; None: skip it
+    conf_floor: float = 0.01
+    display_threshold: float = 0.25
+    dedup_threshold: float | None = 0.8
+    cost_model: CostModel = field(default_factory=CostModel)
+    train_extra: dict = field(default_factory=dict)
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        for name in self.strategies:
+            get_strategy(name)  # fail early on a typo, listing valid names
+        if self.rounds < 0 or self.initial < 1 or self.batch < 1 or self.test_size < 1:
+            raise ValueError("rounds >= 0 and initial, batch, test_size >= 1 are required")
+
+
+def load_labelled_dataset(root: str | Path) -> tuple[list[Item], list[str]]:
+    """``(image path, labels)`` pairs and class names of a YOLO or VOC dataset folder.
+
+    YOLO: ``images/`` + ``labels/`` + ``classes.txt`` (or ``data.yaml``).
+    VOC: ``annotations/*.xml`` + ``images/``.
+    """
+    from hitl_active.formats.voc import read_voc_dir
+    from hitl_active.formats.yolo import read_class_names, read_yolo_dataset
+
+    root = Path(root)
+    if (root / "annotations").is_dir():
+        labels, names = read_voc_dir(root / "annotations", root / "images")
+    elif (root / "images").is_dir():
+        names_file = next(
+            (p for p in (root / "classes.txt", root / "data.yaml") if p.is_file()), None
+        )
+        if names_file is None:
+            raise FileNotFoundError(f"{root} has images/ but no classes.txt or data.yaml")
+        names = read_class_names(names_file)
+        labels = list(read_yolo_dataset(root / "images", class_names=names))
+    else:
+        raise FileNotFoundError(
+            f"{root} is not a labelled dataset: expected images/ with labels/ and classes.txt "
+            "(YOLO) or annotations/*.xml with images/ (VOC)"
+        )
+    return [(Path(lab.image), lab) for lab in labels], list(names)
+
+
+def _predict(
+    onnx_path: Path, paths: Sequence[Path], conf_floor: float, cache: dict | None = None
+) -> tuple[list, float]:
+    """Engine predictions for ``paths`` (in order) and the wall time of the pass.
+
+    ``cache`` keeps the last loaded engine, keyed by model path, between calls.
+    """
+    from hitl_active.serving.engine import Engine, EngineConfig
+
+    key = str(onnx_path)
+    engine = None if cache is None else cache.get(key)
+    if engine is None:
+        engine = Engine(onnx_path, EngineConfig(conf_floor=conf_floor))
+        if cache is not None:
+            cache.clear()
+            cache[key] = engine
+    start = time.perf_counter()
+    out = []
+    for pred in engine.predict_paths([str(p) for p in paths], progress=False):
+        if pred.error is not None:
+            raise RuntimeError(f"the engine could not read {pred.path}: {pred.error}")
+        out.append(pred.detections)
+    return out, time.perf_counter() - start
+
+
+def _flipped_copies(paths: Sequence[Path], out_dir: Path) -> list[Path]:
+    """Horizontally mirrored copies (EXIF applied), written once."""
+    from PIL import Image
+
+    from hitl_active.data.images import read_image
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = []
+    for i, p in enumerate(paths):
+        dst = out_dir / f"{i:06d}_{p.stem}.png"
+        if not dst.exists():
+            Image.fromarray(read_image(p)[:, ::-1].copy()).save(dst)
+        result.append(dst)
+    return result
+
+
+class _Runner:
+    """Holds the split and cached artefacts of one benchmark."""
+
+    def __init__(self, items: list[Item], class_names: list[str], cfg: SimulationConfig, out: Path):
+        self.cfg, self.out, self.names = cfg, out, class_names
+        rng = np.random.default_rng(cfg.split_seed)
+        order = rng.permutation(len(items))
+        if cfg.test_size + cfg.initial > len(items):
+            raise ValueError(
+                f"dataset has {len(items)} images, fewer than test_size {cfg.test_size} + "
+                f"initial {cfg.initial}; use a smaller test split or seed set"
+            )
+        self.test = [items[i] for i in order[: cfg.test_size]]
+        self.train = [items[i] for i in order[cfg.test_size :]]
+        self.truth = {str(p): lab for p, lab in self.train}
+        self.engines: dict = {}
+
+    # -------------------------------------------------------------- model steps
+    def fit(self, labelled: list[int], run_dir: Path, start: str, epochs: int, seed: int) -> Path:
+        from hitl_active.models.dataset import prepare_yolo_dataset
+        from hitl_active.models.train import TrainConfig, train_detector
+
+        train = [self.train[i] for i in labelled]
+        val = train[:16]
+        data_yaml = prepare_yolo_dataset(train, val, self.names, run_dir / "data")
+        extra = {"val": False, **self.cfg.train_extra}
+        config = TrainConfig(
+            model=start,
+            epochs=epochs,
+            imgsz=self.cfg.imgsz,
+            batch=self.cfg.train_batch,
+            seed=seed,
+            extra=extra,
+        )
+        result = train_detector(data_yaml, run_dir / "train", config)
+        weights = run_dir / "weights.pt"
+        shutil.copy2(result.weights, weights)
+        shutil.rmtree(run_dir / "train", ignore_errors=True)
+        shutil.rmtree(run_dir / "data", ignore_errors=True)
+        return weights
+
+    def onnx(self, weights: Path) -> Path:
+        from hitl_active.models.export import export_onnx
+
+        target = weights.with_suffix(".onnx")
+        if not target.exists():
+            export_onnx(weights, target, imgsz=self.cfg.imgsz)
+        return target
+
+    def evaluate(self, onnx_path: Path) -> dict[str, float]:
+        from hitl_active.models.evaluate import evaluate
+
+        preds, _ = _predict(onnx_path, [p for p, _ in self.test], self.cfg.conf_floor, self.engines)
+        res = evaluate(preds, [lab for _, lab in self.test], len(self.names), self.names)
+        row = {"map50_95": res.map50_95, "map50": res.map50}
+        row.update({f"ap50_95:{k}": v for k, v in res.per_class_ap50_95.items()})
+        row.update({f"ap50:{k}": v for k, v in res.per_class_ap50.items()})
+        return row
+
+    def columns(self) -> list[str]:
+        per_class = [f"ap50_95:{n}" for n in self.names] + [f"ap50:{n}" for n in self.names]
+        return [
+            "strategy", "seed", "round", "labelled_images", "annotator_seconds",
+            "annotator_hours", "map50_95", "map50", *per_class, *COST_FIELDS,
+            "inference_s", "extra_inference_s", "select_s", "train_s", "duplicates_dropped",
+        ]  # fmt: skip
+
+
+def _read_done(csv_path: Path, columns: list[str]) -> set[tuple[str, int, int]]:
+    if not csv_path.exists():
+        return set()
+    with open(csv_path, newline="") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames != columns:
+            raise ValueError(
+                f"{csv_path} was written with other columns (another dataset or version); "
+                "choose a new output folder or delete it"
+            )
+        return {(r["strategy"], int(r["seed"]), int(r["round"])) for r in reader}
+
+
+class _Writer:
+    def __init__(self, csv_path: Path, columns: list[str]) -> None:
+        self.path, self.columns = csv_path, columns
+        if not csv_path.exists():
+            with open(csv_path, "w", newline="") as f:
+                csv.DictWriter(f, columns).writeheader()
+
+    def write(self, row: dict) -> None:
+        with open(self.path, "a", newline="") as f:
+            csv.DictWriter(f, self.columns).writerow({k: row.get(k, "") for k in self.columns})
+
+
+def _scratch_cost(annotator: SimulatedAnnotator, keys: Sequence[str]) -> CorrectionCost:
+    total = CorrectionCost()
+    for key in keys:
+        total = total + annotator.annotate(key, None)[1]
+    return total
+
+
+def _load_json(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _state_row(state: dict) -> dict:
+    cost = state["cost"]
+    return {
+        "labelled_images": len(state["labelled"]),
+        "annotator_seconds": round(cost["seconds"], 1),
+        "annotator_hours": round(cost["seconds"] / 3600, 4),
+        **{k: cost[k] for k in COST_FIELDS},
+        **state.get("timing", {}),
+    }
+
+
+def _select_round(
+    runner: _Runner, strategy_name: str, seed: int, r: int, state: dict, annotator
+) -> tuple[list[int], CorrectionCost, dict]:
+    """One selection: score the unlabelled pool, pick a batch, annotate it."""
+    from hitl_active.sampling.base import SelectionContext
+    from hitl_active.sampling.packed import PackedDetections
+    from hitl_active.sampling.select import select_batch
+
+    cfg = runner.cfg
+    strategy = get_strategy(strategy_name)
+    onnx_path = runner.onnx(Path(state["weights"]))
+    labelled = list(state["labelled"])
+    taken = set(labelled)
+    pool = [i for i in range(len(runner.train)) if i not in taken]
+    pool_paths = [runner.train[i][0] for i in pool]
+    preds, t_inf = _predict(onnx_path, pool_paths, cfg.conf_floor, runner.engines)
+    packed = PackedDetections.from_detections(preds, len(runner.names))
+    lab_paths = [runner.train[i][0] for i in labelled]
+    lab_preds, _ = _predict(onnx_path, lab_paths, cfg.conf_floor, runner.engines)
+    embeddings = [d.embedding for d in lab_preds if d.embedding is not None]
+    counts = np.zeros(len(runner.names), np.int64)
+    for i in labelled:
+        counts += np.bincount(runner.train[i][1].class_id, minlength=len(runner.names))
+    flipped, t_extra = None, 0.0
+    if strategy.extra_passes:
+        flip_paths = _flipped_copies(pool_paths, runner.out / "flipped" / f"seed{seed}-r{r}")
+        flip_preds, t_extra = _predict(onnx_path, flip_paths, cfg.conf_floor, runner.engines)
+        flipped = PackedDetections.from_detections(flip_preds, len(runner.names))
+        shutil.rmtree(runner.out / "flipped" / f"seed{seed}-r{r}", ignore_errors=True)
+    ctx = SelectionContext(
+        rng=np.random.default_rng([seed, r, 7]),
+        labelled_class_counts=counts,
+        labelled_embeddings=np.stack(embeddings) if len(embeddings) == len(labelled) else None,
+        flipped=flipped,
+    )
+    sel = select_batch(
+        strategy, packed, cfg.batch, ctx, cfg.cost_model, cfg.dedup_threshold,
+        cfg.display_threshold,
+    )  # fmt: skip
+    cost = CorrectionCost()
+    for j in sel.indices.tolist():
+        cost = cost + annotator.annotate(str(pool_paths[j]), preds[j])[1]
+    timing = {
+        "inference_s": round(t_inf, 3),
+        "extra_inference_s": round(t_extra, 3),
+        "select_s": round(sel.seconds, 4),
+        "duplicates_dropped": len(sel.dropped_duplicates),
+    }
+    logger.info(
+        "%s seed %d round %d: picked %d images, %.0f annotator s (pool pass %.2f s, select %.3f s)",
+        strategy_name, seed, r + 1, len(sel), cost.seconds, t_inf, sel.seconds,
+    )  # fmt: skip
+    return [pool[j] for j in sel.indices.tolist()], cost, timing
+
+
+def _run_strategy(runner: _Runner, name: str, seed: int, start: dict, writer, done) -> None:
+    cfg = runner.cfg
+    run_dir = runner.out / "runs" / f"{name.replace('+', '_')}-s{seed}"
+    annotator = SimulatedAnnotator(runner.truth, cfg.cost_model, cfg.display_threshold)
+    state = start
+    for r in range(cfg.rounds + 1):
+        round_dir = run_dir / f"round{r}"
+        if r > 0:
+            saved = _load_json(round_dir / "state.json")
+            if saved is None:
+                train_start = time.perf_counter()
+                picked, cost, timing = _select_round(runner, name, seed, r - 1, state, annotator)
+                labelled = list(state["labelled"]) + picked
+                weights = runner.fit(labelled, round_dir, state["weights"], cfg.epochs, seed)
+                timing["train_s"] = round(time.perf_counter() - train_start, 1)
+                total = CorrectionCost(**state["cost"]) + cost
+                saved = {
+                    "labelled": labelled,
+                    "weights": str(weights),
+                    "cost": total.to_dict(),
+                    "timing": timing,
+                }
+                (round_dir / "state.json").write_text(json.dumps(saved))
+            state = saved
+        if (name, seed, r) in done:
+            continue
+        metrics = _load_json(round_dir / "eval.json") if r > 0 else start.get("eval")
+        if metrics is None:
+            metrics = runner.evaluate(runner.onnx(Path(state["weights"])))
+            (round_dir / "eval.json").write_text(json.dumps(metrics))
+        writer.write({"strategy": name, "seed": seed, "round": r, **_state_row(state), **metrics})
+        logger.info("%s seed %d round %d: mAP50-95 %.3f", name, seed, r, metrics["map50_95"])
+
+
+def _seed_start(runner: _Runner, seed: int) -> dict:
+    """Round 0 of one seed (random seed set, trained from ``cfg.model``), shared by strategies."""
+    cfg = runner.cfg
+    seed_dir = runner.out / "runs" / f"seed{seed}-round0"
+    state = _load_json(seed_dir / "state.json")
+    if state is None:
+        rng = np.random.default_rng(seed)
+        labelled = sorted(rng.choice(len(runner.train), cfg.initial, replace=False).tolist())
+        start = time.perf_counter()
+        weights = runner.fit(labelled, seed_dir, cfg.model, cfg.initial_epochs, seed)
+        annotator = SimulatedAnnotator(runner.truth, cfg.cost_model, cfg.display_threshold)
+        cost = _scratch_cost(annotator, [str(runner.train[i][0]) for i in labelled])
+        state = {
+            "labelled": labelled,
+            "weights": str(weights),
+            "cost": cost.to_dict(),
+            "timing": {"train_s": round(time.perf_counter() - start, 1)},
+            "eval": runner.evaluate(runner.onnx(weights)),
+        }
+        (seed_dir / "state.json").write_text(json.dumps(state))
+    return state
+
+
+def _reference(runner: _Runner, writer, done) -> None:
+    cfg = runner.cfg
+    if cfg.reference_epochs is None or ("full-data", cfg.split_seed, 0) in done:
+        return
+    ref_dir = runner.out / "runs" / "full-data"
+    all_idx = list(range(len(runner.train)))
+    start = time.perf_counter()
+    weights = runner.fit(all_idx, ref_dir, cfg.model, cfg.reference_epochs, cfg.split_seed)
+    annotator = SimulatedAnnotator(runner.truth, cfg.cost_model, cfg.display_threshold)
+    cost = _scratch_cost(annotator, list(runner.truth))
+    state = {"labelled": all_idx, "cost": cost.to_dict(), "timing": {}}
+    row = {"strategy": "full-data", "seed": cfg.split_seed, "round": 0, **_state_row(state)}
+    row["train_s"] = round(time.perf_counter() - start, 1)
+    writer.write({**row, **runner.evaluate(runner.onnx(weights))})
+
+
+def run_simulation(
+    dataset: str | Path, config: SimulationConfig, out_dir: str | Path, title: str = ""
+) -> dict:
+    """Run or resume the benchmark; write results.csv, learning_curve.png and summary.json.
+
+    Returns the summary (see :func:`hitl_active.sampling.curves.summarise`) with the paths.
+    """
+    from hitl_active.sampling.curves import plot_curves, read_curves, summarise
+
+    items, names = load_labelled_dataset(dataset)
+    out = Path(out_dir)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(asdict(config), indent=2, default=str))
+    runner = _Runner(items, names, config, out)
+    csv_path = out / "results.csv"
+    columns = runner.columns()
+    done = _read_done(csv_path, columns)
+    writer = _Writer(csv_path, columns)
+    for seed in config.seeds:
+        start = _seed_start(runner, seed)
+        for name in config.strategies:
+            _run_strategy(runner, name, seed, start, writer, done)
+    _reference(runner, writer, done)
+    counts = np.zeros(len(names), np.int64)
+    for _, lab in runner.train:
+        counts += np.bincount(lab.class_id, minlength=len(names))
+    rare = names[int(np.argmin(counts))] if len(names) > 1 else None
+    curves, reference = read_curves(csv_path)
+    curves = {k: v for k, v in curves.items() if k in config.strategies}
+    summary = summarise(curves, reference, rare_class=rare)
+    png = plot_curves(curves, reference, out / "learning_curve.png", title=title)
+    summary.update({"csv": str(csv_path), "png": str(png), "rare_class": rare})
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary

@@ -1,0 +1,69 @@
+"""``hitl-active status``: where the loop stands, in a few lines."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from hitl_active.loop.workspace import Workspace
+from hitl_active.models.registry import gold_map
+
+__all__ = ["LoopStatus", "loop_status"]
+
+
+@dataclass(frozen=True)
+class LoopStatus:
+    round_id: int | None
+    round_step: str | None
+    pool: int
+    gold: int
+    labelled: int
+    pending_tasks: int
+    annotator_hours: float
+    model_version: str | None
+    map50_95: float | None
+    map50: float | None
+    versions: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def format(self) -> str:
+        model = "none yet"
+        if self.model_version:
+            m = "not evaluated" if self.map50_95 is None else f"gold mAP50-95 {self.map50_95:.4f}"
+            m50 = "" if self.map50 is None else f", mAP50 {self.map50:.4f}"
+            model = f"{self.model_version} ({m}{m50}; {self.versions} versions)"
+        rnd = "none yet" if self.round_id is None else f"{self.round_id} ({self.round_step})"
+        return "\n".join(
+            [
+                f"round:          {rnd}",
+                f"pool:           {self.pool} images ({self.gold} more in the gold set)",
+                f"labelled:       {self.labelled} images",
+                f"pending tasks:  {self.pending_tasks}",
+                f"annotator time: {self.annotator_hours:.2f} h",
+                f"current model:  {model}",
+            ]
+        )
+
+
+def loop_status(ws: Workspace) -> LoopStatus:
+    store = ws.store
+    rounds = store.rounds()
+    last = rounds[-1] if rounds else None
+    counts = store.count_images()
+    gold_ids = {img.id for img in store.images("gold")}
+    current = store.promoted_version()
+    return LoopStatus(
+        round_id=None if last is None else last.id,
+        round_step=None if last is None else last.step,
+        pool=counts["pool"] + counts["train"],
+        gold=counts["gold"],
+        labelled=len(store.annotated_ids() - gold_ids),
+        pending_tasks=len(store.tasks(open_only=True)),
+        annotator_hours=store.annotator_seconds() / 3600.0,
+        model_version=None if current is None else current.name,
+        map50_95=gold_map(current),
+        map50=gold_map(current, "map50"),
+        versions=len(store.model_versions()),
+    )

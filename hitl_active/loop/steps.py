@@ -1,0 +1,276 @@
+"""The heavy steps of a round, each resumable: pre-label, select, train, evaluate.
+
+They glue the engine, the sampler, the trainer and the evaluator onto the state store.
+Each writes its results to the store in small transactions, so a process killed in the
+middle redoes only what was not yet written.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hitl_active.detections import Detections
+from hitl_active.formats.core import ImageLabels
+from hitl_active.loop.store import ImageRow, ModelVersionRow, boxes_to_labels
+from hitl_active.loop.workspace import Workspace
+from hitl_active.models.registry import ModelRegistry
+
+__all__ = [
+    "evaluate_version",
+    "gold_truths",
+    "prelabel",
+    "select_images",
+    "train_version",
+    "training_items",
+]
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 32
+
+
+def _engine(version: ModelVersionRow) -> Any:
+    from hitl_active.serving.engine import Engine, EngineConfig
+
+    if not version.onnx or not Path(version.onnx).is_file():
+        raise FileNotFoundError(
+            f"model version {version.name} has no ONNX file ({version.onnx}); re-export it "
+            "or roll back to a complete version"
+        )
+    return Engine(version.onnx, EngineConfig(), model_version=version.name)
+
+
+def predict(
+    version: ModelVersionRow, images: list[ImageRow], progress: bool = False
+) -> dict[int, Detections | None]:
+    """Run ``version`` on ``images``; unreadable images map to None."""
+    engine = _engine(version)
+    by_path = {str(Path(img.path)): img.id for img in images}
+    out: dict[int, Detections | None] = {}
+    for pred in engine.predict_paths([img.path for img in images], progress=progress):
+        image_id = by_path[str(Path(pred.path))]
+        if pred.error is not None:
+            logger.warning("cannot pre-label %s: %s", pred.path, pred.error)
+        out[image_id] = pred.detections
+    return out
+
+
+def prelabel(
+    ws: Workspace, version: ModelVersionRow, images: list[ImageRow], progress: bool = False
+) -> int:
+    """Store ``version``'s predictions for every image in ``images`` it has not seen yet."""
+    done = ws.store.predicted_ids(version.name)
+    todo = [img for img in images if img.id not in done]
+    if not todo:
+        return 0
+    engine = _engine(version)
+    by_path = {str(Path(img.path)): img.id for img in todo}
+    rows: list[tuple[int, dict | None, str | None, float | None]] = []
+    for pred in engine.predict_paths([img.path for img in todo], progress=progress):
+        image_id = by_path[str(Path(pred.path))]
+        if pred.error is not None:
+            rows.append((image_id, None, str(pred.error), None))
+        else:
+            rows.append((image_id, pred.detections.to_dict(decimals=2), None, None))
+        if len(rows) >= CHUNK:
+            ws.store.put_predictions(version.name, rows)
+            rows = []
+    if rows:
+        ws.store.put_predictions(version.name, rows)
+    logger.info("pre-labelled %d images with %s", len(todo), version.name)
+    return len(todo)
+
+
+def _labelled_counts(ws: Workspace) -> np.ndarray:
+    counts = np.zeros(len(ws.config.classes), np.float64)
+    for ann in ws.store.annotations():
+        for box in ann.boxes:
+            counts[int(box["class_id"])] += 1
+    return counts
+
+
+def select_images(
+    ws: Workspace, round_id: int, version: ModelVersionRow | None, candidates: list[ImageRow]
+) -> list[tuple[int, float, float]]:
+    """Rank ``candidates`` with the configured strategy; ``(image_id, score, est_seconds)``.
+
+    Before any model is promoted the choice is random (a cold start).
+    """
+    from hitl_active.sampling import (
+        Budget,
+        CostModel,
+        PackedDetections,
+        SelectionContext,
+        get_strategy,
+        select_batch,
+    )
+
+    cfg = ws.config
+    rng = np.random.default_rng([cfg.seed, round_id])
+    num_classes = len(cfg.classes)
+    if version is None:
+        ids = [img.id for img in candidates]
+        dets = [Detections.empty(num_classes) for _ in ids]
+        strategy = get_strategy("random")
+    else:
+        stored = ws.store.predictions(version.name)
+        ids = [img.id for img in candidates if stored.get(img.id)]
+        dets = [Detections.from_dict(stored[i]) for i in ids]
+        strategy = get_strategy(cfg.strategy)
+    if not ids:
+        return []
+    pool = PackedDetections.from_detections(dets, num_classes)
+    budget = (
+        Budget.seconds(cfg.budget_seconds) if cfg.budget_seconds else Budget.images(cfg.batch_size)
+    )
+    context = SelectionContext(rng=rng, labelled_class_counts=_labelled_counts(ws))
+    sel = select_batch(
+        strategy, pool, budget, context, CostModel(), display_threshold=cfg.conf_threshold
+    )
+    picked = _rows(ids, sel)
+    if not cfg.budget_seconds and len(picked) < min(cfg.batch_size, len(ids)):
+        # An early model's embeddings can make everything look like a near-duplicate;
+        # fill the batch from the plain ranking rather than label fewer images.
+        fresh = SelectionContext(
+            rng=np.random.default_rng([cfg.seed, round_id]),
+            labelled_class_counts=context.labelled_class_counts,
+        )
+        plain = select_batch(
+            strategy, pool, budget, fresh, CostModel(), dedup_threshold=None,
+            display_threshold=cfg.conf_threshold,
+        )  # fmt: skip
+        have = {row[0] for row in picked}
+        extra = [row for row in _rows(ids, plain) if row[0] not in have]
+        logger.info("dedup left %d images; filled with %d from the ranking", len(picked),
+                    cfg.batch_size - len(picked))  # fmt: skip
+        picked += extra[: cfg.batch_size - len(picked)]
+    return picked
+
+
+def _rows(ids: list[int], sel: Any) -> list[tuple[int, float, float]]:
+    scores = np.nan_to_num(np.asarray(sel.scores, np.float64), nan=0.0)
+    return [
+        (ids[int(i)], float(s), float(e))
+        for i, s, e in zip(sel.indices, scores, sel.estimated_seconds, strict=True)
+    ]
+
+
+def training_items(ws: Workspace) -> list[tuple[Path, ImageLabels, dict[str, Any]]]:
+    """Human-annotated, non-gold images with their labels and a snapshot entry."""
+    gold = {img.id for img in ws.store.images("gold")}
+    out = []
+    for ann in ws.store.annotations():
+        if ann.image_id in gold:
+            continue
+        img = ws.store.image(ann.image_id)
+        labels = boxes_to_labels(img.path, img.width, img.height, ann.boxes)
+        entry = {"id": img.id, "sha1": img.sha1, "annotation": f"{ann.external_id}@{ann.revision}"}
+        out.append((Path(img.path), labels, entry))
+    return out
+
+
+def train_version(
+    ws: Workspace, registry: ModelRegistry, parent: ModelVersionRow | None
+) -> ModelVersionRow:
+    """Train a new candidate on every human-annotated training image and export it."""
+    from hitl_active.models.dataset import prepare_yolo_dataset
+    from hitl_active.models.export import export_onnx
+    from hitl_active.models.train import TrainConfig, train_detector
+
+    cfg = ws.config
+    items = training_items(ws)
+    if not items:
+        raise ValueError("no annotated training images yet; finish a round's annotations first")
+    name = registry.begin_version(None if parent is None else parent.name)
+    work = ws.work_dir / name
+    data_yaml = prepare_yolo_dataset(
+        [(p, lab) for p, lab, _ in items], [], cfg.classes, work / "data"
+    )
+    start_from = parent.weights if (cfg.fine_tune and parent and parent.weights) else cfg.model
+    # The gold set is never shown to training, so there is no separate validation split:
+    # validating on the training images every epoch would only cost time.
+    tc = TrainConfig(
+        model=str(start_from), epochs=cfg.epochs, imgsz=cfg.imgsz, batch=cfg.batch,
+        seed=cfg.seed, extra={"val": False, **cfg.train_args},
+    )  # fmt: skip
+    logger.info("training %s on %d images from %s", name, len(items), start_from)
+    result = train_detector(data_yaml, work / "runs", tc)
+    onnx = export_onnx(
+        result.weights, registry.version_dir(name) / "model.onnx", imgsz=cfg.imgsz,
+        model_version=name,
+    )  # fmt: skip
+    snapshot = {
+        "parent": None if parent is None else parent.name,
+        "start_from": str(start_from),
+        "n_images": len(items),
+        "n_boxes": int(sum(len(lab) for _, lab, _ in items)),
+        "images": [entry for _, _, entry in items],
+    }
+    metrics = {
+        "train": result.metrics,
+        "train_seconds": result.seconds,
+        "epochs": result.epochs_run,
+        "labelled_images": len(items),
+        "annotator_seconds": ws.store.annotator_seconds(),
+    }
+    return registry.finish_version(name, result.weights, onnx, snapshot, metrics)
+
+
+def gold_truths(ws: Workspace) -> list[tuple[ImageRow, ImageLabels]]:
+    """Gold images with their labels: imported labels, else the human annotation."""
+    imported = ws.store.gold_labels()
+    annotated = {a.image_id: a.boxes for a in ws.store.annotations()}
+    out = []
+    for img in ws.store.images("gold"):
+        boxes = imported.get(img.id, annotated.get(img.id))
+        if boxes is not None:
+            out.append((img, boxes_to_labels(img.path, img.width, img.height, boxes)))
+    return out
+
+
+def evaluate_version(
+    ws: Workspace, registry: ModelRegistry, version: ModelVersionRow, progress: bool = False
+) -> dict[str, Any]:
+    """Evaluate ``version`` on the gold set and store the result under ``metrics["gold"]``."""
+    from hitl_active.models.evaluate import evaluate
+
+    gold = gold_truths(ws)
+    if not gold:
+        raise ValueError(
+            "the gold set has no labels; import them (hitl-active init --gold-labels DIR) "
+            "or let the first round label the gold sample"
+        )
+    preds = predict(version, [img for img, _ in gold], progress=progress)
+    names = ws.config.classes
+    empty = Detections.empty(len(names))
+    res = evaluate(
+        [preds.get(img.id) or empty for img, _ in gold],
+        [labels for _, labels in gold],
+        num_classes=len(names),
+        class_names=names,
+    )
+    metrics = {
+        "map50_95": float(res.map50_95),
+        "map50": float(res.map50),
+        "per_class_ap50_95": _per_class(res.per_class_ap50_95, names),
+        "per_class_ap50": _per_class(res.per_class_ap50, names),
+        "n_images": int(res.n_images),
+    }
+    registry.set_metrics(version.name, {"gold": metrics})
+    logger.info(
+        "%s on the gold set: mAP50-95 %.4f, mAP50 %.4f", version.name, res.map50_95, res.map50
+    )
+    return metrics
+
+
+def _per_class(values: Any, names: list[str]) -> dict[str, float | None]:
+    if isinstance(values, dict):
+        return {
+            str(k): None if v is None or np.isnan(float(v)) else float(v) for k, v in values.items()
+        }
+    arr = np.asarray(values, np.float64).reshape(-1)
+    return {n: (None if np.isnan(v) else float(v)) for n, v in zip(names, arr, strict=False)}

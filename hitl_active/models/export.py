@@ -1,0 +1,219 @@
+"""Export a trained detector to ONNX with class names, input size and an embedding output.
+
+The embedding is the global average pool of the last backbone layer's feature map (for
+YOLO11 that is layer 10, the C2PSA block after SPPF; for YOLOv8 layer 9, SPPF). It is
+added to the exported graph as a second output named ``embedding`` with shape
+``(batch, channels)`` (256 for YOLO11n), so one ``session.run`` yields boxes and embeddings.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from hitl_active.models.train import quiet_ultralytics
+
+__all__ = [
+    "EMBEDDING_OUTPUT",
+    "ModelMetadata",
+    "add_embedding_output",
+    "export_onnx",
+    "read_model_metadata",
+]
+
+logger = logging.getLogger(__name__)
+
+EMBEDDING_OUTPUT = "embedding"
+META_EMBEDDING_LAYER = "hitl_embedding_layer"
+META_MODEL_VERSION = "hitl_model_version"
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """What the engine needs to know about an exported model."""
+
+    class_names: list[str]
+    imgsz: tuple[int, int]  # (height, width) the model was exported at
+    stride: int
+    has_embedding: bool
+    version: str | None  # our model version, when one was stamped at export
+    dynamic: bool = True
+    embedding_layer: str | None = None
+
+
+def _parse_literal(text: str) -> object:
+    """Metadata values are JSON or Python literals (Ultralytics writes ``{0: 'a'}``)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return ast.literal_eval(text)
+
+
+def read_model_metadata(onnx_path: str | Path) -> ModelMetadata:
+    """Read class names, input size, stride and our extras from an ONNX model's metadata.
+
+    Raises:
+        FileNotFoundError: no file at ``onnx_path``.
+        ValueError: the model carries no class names (not exported by Ultralytics or us).
+    """
+    import onnx
+
+    onnx_path = Path(onnx_path)
+    if not onnx_path.is_file():
+        raise FileNotFoundError(f"ONNX model {onnx_path} not found; see `hitl-active export`")
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    meta = {p.key: p.value for p in model.metadata_props}
+    if "names" not in meta:
+        raise ValueError(
+            f"{onnx_path} has no 'names' metadata; export it with `hitl-active export` or "
+            "Ultralytics' exporter so class names travel with the model"
+        )
+    names = _parse_literal(meta["names"])
+    if isinstance(names, dict):
+        class_names = [str(names[k]) for k in sorted(names, key=int)]
+    else:
+        class_names = [str(n) for n in names]
+    imgsz_raw = _parse_literal(meta.get("imgsz", "[640, 640]"))
+    imgsz_list = [int(v) for v in (imgsz_raw if isinstance(imgsz_raw, list) else [imgsz_raw] * 2)]
+    input_shape = model.graph.input[0].type.tensor_type.shape.dim
+    dynamic = any(d.dim_param or not d.dim_value for d in list(input_shape)[2:])
+    outputs = {o.name for o in model.graph.output}
+    return ModelMetadata(
+        class_names=class_names,
+        imgsz=(imgsz_list[0], imgsz_list[-1]),
+        stride=int(meta.get("stride", 32)),
+        has_embedding=EMBEDDING_OUTPUT in outputs,
+        version=meta.get(META_MODEL_VERSION),
+        dynamic=dynamic,
+        embedding_layer=meta.get(META_EMBEDDING_LAYER),
+    )
+
+
+def _module_output(graph: object, layer: int) -> str:
+    """The tensor leaving Ultralytics module ``model.<layer>`` (consumed outside it)."""
+    prefix = f"/model.{layer}/"
+    inside = [n for n in graph.node if n.name.startswith(prefix)]
+    produced = {t for n in inside for t in n.output}
+    leaving = []
+    for node in graph.node:
+        if node.name.startswith(prefix):
+            continue
+        leaving += [t for t in node.input if t in produced and t not in leaving]
+    if len(leaving) != 1:
+        raise ValueError(
+            f"cannot find the output of layer {layer} in the ONNX graph (found {leaving}); "
+            "export with embedding=False or from an Ultralytics detection model"
+        )
+    return leaving[0]
+
+
+def add_embedding_output(onnx_path: Path, layer: int) -> str:
+    """Add ``embedding = Flatten(GlobalAveragePool(<layer output>))`` as a graph output."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.load(str(onnx_path))
+    graph = model.graph
+    if any(o.name == EMBEDDING_OUTPUT for o in graph.output):
+        return next(p.value for p in model.metadata_props if p.key == META_EMBEDDING_LAYER)
+    source = _module_output(graph, layer)
+    pooled = f"{EMBEDDING_OUTPUT}_pooled"
+    graph.node.extend(
+        [
+            helper.make_node("GlobalAveragePool", [source], [pooled], name="/embedding/Pool"),
+            helper.make_node(
+                "Flatten", [pooled], [EMBEDDING_OUTPUT], name="/embedding/Flatten", axis=1
+            ),
+        ]
+    )
+    graph.output.append(
+        helper.make_tensor_value_info(EMBEDDING_OUTPUT, TensorProto.FLOAT, ["batch", "channels"])
+    )
+    described = f"model.{layer} ({source})"
+    model.metadata_props.append(
+        onnx.StringStringEntryProto(key=META_EMBEDDING_LAYER, value=described)
+    )
+    onnx.checker.check_model(model)
+    onnx.save(model, str(onnx_path))
+    return described
+
+
+def _trained_imgsz(net: object) -> int:
+    """The image size the weights were trained at (640 when unrecorded)."""
+    args = getattr(net, "args", None) or {}
+    if not isinstance(args, dict):
+        args = vars(args)
+    size = args.get("imgsz", 640)
+    return int(max(size) if isinstance(size, (list, tuple)) else size)
+
+
+def export_onnx(
+    weights: Path,
+    out_path: Path,
+    imgsz: int | None = None,
+    dynamic: bool = True,
+    embedding: bool = True,
+    model_version: str | None = None,
+) -> Path:
+    """Export Ultralytics ``weights`` (.pt) to ONNX at ``out_path``.
+
+    Args:
+        imgsz: export (and default inference) size; the training size when ``None``.
+        dynamic: dynamic batch, height and width (needed for rectangular batches).
+        embedding: add the ``embedding`` output (pooled last backbone layer).
+        model_version: stamped into the metadata (``hitl_model_version``) for provenance.
+
+    Raises:
+        FileNotFoundError: ``weights`` does not exist.
+    """
+    os.environ["YOLO_OFFLINE"] = "1"
+    weights, out_path = Path(weights), Path(out_path)
+    if not weights.is_file():
+        raise FileNotFoundError(
+            f"weights file {weights} not found; train one with `hitl-active train` first"
+        )
+    import onnx
+    import torch
+    from ultralytics import YOLO
+
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    # Ultralytics writes next to the weights: export from a private copy so files beside the
+    # weights (an earlier export, say) are never overwritten.
+    with tempfile.TemporaryDirectory(prefix="hitl_export_") as tmp:
+        local = Path(tmp) / weights.name
+        shutil.copy2(weights, local)
+        with quiet_ultralytics(), warnings.catch_warnings():
+            # tracing the Detect head warns about shape checks that are fine for export
+            warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
+            model = YOLO(str(local))
+            size = imgsz or _trained_imgsz(model.model)
+            exported = model.export(
+                format="onnx", dynamic=dynamic, simplify=False, imgsz=size, verbose=False
+            )
+        shutil.move(str(exported), out_path)
+    described = None
+    if embedding:
+        layer = len(model.model.yaml.get("backbone", [])) - 1
+        described = add_embedding_output(out_path, layer)
+    if model_version is not None:
+        proto = onnx.load(str(out_path))
+        proto.metadata_props.append(
+            onnx.StringStringEntryProto(key=META_MODEL_VERSION, value=model_version)
+        )
+        onnx.save(proto, str(out_path))
+    logger.info(
+        "exported %s -> %s (imgsz %d, dynamic %s, embedding %s)",
+        weights,
+        out_path,
+        size,
+        dynamic,
+        described,
+    )
+    return out_path

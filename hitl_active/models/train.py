@@ -1,0 +1,174 @@
+"""Train (or fine-tune) a YOLO detector with Ultralytics, quietly and without downloads."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["TrainConfig", "TrainResult", "train_detector"]
+
+logger = logging.getLogger(__name__)
+
+# Arguments we set ourselves; ``TrainConfig.extra`` may not override them silently.
+_RESERVED = {"data", "project", "name", "exist_ok"}
+
+
+@dataclass
+class TrainConfig:
+    """How to train.
+
+    Attributes:
+        model: an Ultralytics model YAML (``yolo11n.yaml``: random init) or a ``.pt`` weights
+            file to fine-tune (warm start). Nothing is downloaded: a ``.pt`` must exist locally.
+        epochs, imgsz, batch, seed, device, workers, patience, lr0: as in Ultralytics.
+        extra: further Ultralytics training arguments (e.g. ``{"mosaic": 0.0}``).
+    """
+
+    model: str = "yolo11n.yaml"
+    epochs: int = 30
+    imgsz: int = 320
+    batch: int = 16
+    seed: int = 0
+    device: str = "cpu"
+    workers: int = 0
+    patience: int = 50
+    lr0: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if self.imgsz < 32 or self.imgsz % 32:
+            raise ValueError(f"imgsz must be a multiple of 32 (>= 32), got {self.imgsz}")
+        if self.batch < 1:
+            raise ValueError(f"batch must be at least 1, got {self.batch}")
+        clash = _RESERVED & set(self.extra)
+        if clash:
+            raise ValueError(
+                f"TrainConfig.extra may not set {sorted(clash)}: they are set from "
+                "train_detector's arguments"
+            )
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where the trained weights are and how training went."""
+
+    weights: Path
+    metrics: dict[str, float]
+    epochs_run: int
+    seconds: float
+
+
+@contextlib.contextmanager
+def quiet_ultralytics() -> Iterator[None]:
+    """Silence Ultralytics' console logs and progress bars unless we log at DEBUG."""
+    ulog = logging.getLogger("ultralytics")
+    previous = ulog.level
+    if not logger.isEnabledFor(logging.DEBUG):
+        ulog.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        ulog.setLevel(previous)
+
+
+def _resolve_model(model: str) -> str:
+    if model.endswith((".yaml", ".yml")):
+        return model  # Ultralytics resolves bundled names like ``yolo11n.yaml``
+    path = Path(model)
+    if path.suffix != ".pt":
+        raise ValueError(
+            f"model {model!r} is neither a model YAML (e.g. yolo11n.yaml) nor a .pt weights file"
+        )
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"weights file {model} not found; nothing is downloaded at run time, so give a "
+            "local .pt path or a model YAML such as yolo11n.yaml to start from scratch"
+        )
+    return str(path)
+
+
+def train_detector(data_yaml: Path, out_dir: Path, config: TrainConfig) -> TrainResult:
+    """Train a detector on a YOLO ``data.yaml``; Ultralytics' run folder lives in ``out_dir``.
+
+    Returns:
+        The best weights (``out_dir/train/weights/best.pt``, falling back to ``last.pt``),
+        the final validation metrics (``metrics/mAP50-95(B)`` etc.), epochs run and wall time.
+
+    Raises:
+        FileNotFoundError: ``data_yaml`` or a weights file given as ``config.model`` is missing.
+        RuntimeError: Ultralytics finished without writing weights.
+    """
+    os.environ["YOLO_OFFLINE"] = "1"  # before Ultralytics is imported
+    data_yaml, out_dir = Path(data_yaml), Path(out_dir)
+    if not data_yaml.is_file():
+        raise FileNotFoundError(f"dataset file {data_yaml} not found; see prepare_yolo_dataset")
+    model_ref = _resolve_model(config.model)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    from ultralytics import YOLO
+
+    args: dict[str, Any] = {
+        "data": str(data_yaml.resolve()),
+        "epochs": config.epochs,
+        "imgsz": config.imgsz,
+        "batch": config.batch,
+        "seed": config.seed,
+        "deterministic": True,
+        "device": config.device,
+        "workers": config.workers,
+        "patience": config.patience,
+        "project": str(out_dir.resolve()),
+        "name": "train",
+        "exist_ok": True,
+        "plots": False,  # plotting fetches a font from the internet
+        # Ultralytics' AMP check downloads a checkpoint; opt in with extra={"amp": True} on a
+        # GPU machine that has yolo26n.pt in Ultralytics' weights folder or internet access.
+        "amp": False,
+        "verbose": False,
+        "val": True,
+    }
+    if config.lr0 is not None:
+        args["lr0"] = config.lr0
+    args.update(config.extra)
+    logger.info(
+        "training %s on %s for %d epochs at imgsz %d (%s)",
+        model_ref,
+        data_yaml,
+        config.epochs,
+        config.imgsz,
+        config.device,
+    )
+    start = time.perf_counter()
+    with quiet_ultralytics():
+        model = YOLO(model_ref)
+        model.train(**args)
+    seconds = time.perf_counter() - start
+    trainer = model.trainer
+    weights_dir = Path(trainer.save_dir) / "weights"
+    weights = next(
+        (p for p in (weights_dir / "best.pt", weights_dir / "last.pt") if p.is_file()), None
+    )
+    if weights is None:
+        raise RuntimeError(f"Ultralytics wrote no weights under {weights_dir}; see its logs")
+    metrics = {
+        str(k): float(v)
+        for k, v in (getattr(trainer, "metrics", None) or {}).items()
+        if isinstance(v, (int, float))
+    }
+    epochs_run = int(getattr(trainer, "epoch", config.epochs - 1)) + 1
+    logger.info(
+        "trained %d epochs in %.1f s: mAP50-95 %.3f -> %s",
+        epochs_run,
+        seconds,
+        metrics.get("metrics/mAP50-95(B)", float("nan")),
+        weights,
+    )
+    return TrainResult(weights=weights, metrics=metrics, epochs_run=epochs_run, seconds=seconds)

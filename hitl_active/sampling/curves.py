@@ -1,0 +1,193 @@
+"""Learning curves of a simulated benchmark: summary numbers and the PNG.
+
+Input is the simulation CSV (one row per strategy, seed and round, see
+:mod:`hitl_active.loop.simulate`). For each strategy the rounds are averaged over seeds
+(labelled images, annotator hours, mAP); the summary says how many labels and hours each
+strategy needs to reach a target mAP, by linear interpolation between rounds.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["Curve", "crossing", "format_summary", "plot_curves", "read_curves", "summarise"]
+
+logger = logging.getLogger(__name__)
+
+REFERENCE = "full-data"
+
+
+class Curve:
+    """One strategy's rounds: ``(n_seeds, n_rounds)`` arrays of a metric and the x axes."""
+
+    def __init__(self, strategy: str, rows: list[dict[str, str]]) -> None:
+        self.strategy = strategy
+        seeds = sorted({int(r["seed"]) for r in rows})
+        rounds = sorted({int(r["round"]) for r in rows})
+        # keep rounds every seed has finished, so the mean is over the same seeds
+        by_key = {(int(r["seed"]), int(r["round"])): r for r in rows}
+        rounds = [k for k in rounds if all((s, k) in by_key for s in seeds)]
+        self.seeds, self.rounds = seeds, rounds
+        self._rows = [[by_key[(s, k)] for k in rounds] for s in seeds]
+
+    def values(self, column: str) -> np.ndarray:
+        """``(n_seeds, n_rounds)`` float values of ``column`` (NaN where empty)."""
+        return np.array(
+            [[float(r.get(column) or "nan") for r in seed_rows] for seed_rows in self._rows],
+            dtype=np.float64,
+        ).reshape(len(self.seeds), len(self.rounds))
+
+    def mean(self, column: str) -> np.ndarray:
+        v = self.values(column)
+        return np.nanmean(v, axis=0) if v.size else np.zeros(0)
+
+    def std(self, column: str) -> np.ndarray:
+        v = self.values(column)
+        return np.nanstd(v, axis=0) if v.size else np.zeros(0)
+
+
+def read_curves(csv_path: str | Path) -> tuple[dict[str, Curve], dict[str, float]]:
+    """Per-strategy curves and the full-data reference row (``{}`` when absent)."""
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    grouped: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in rows:
+        grouped[row["strategy"]].append(row)
+    reference: dict[str, float] = {}
+    if REFERENCE in grouped:
+        ref = Curve(REFERENCE, grouped.pop(REFERENCE))
+        reference = {
+            k: float(np.nanmean(ref.values(k)))
+            for k in ref._rows[0][0]
+            if k.startswith(("map", "ap"))
+        }
+    return {name: Curve(name, r) for name, r in grouped.items()}, reference
+
+
+def crossing(x: np.ndarray, y: np.ndarray, target: float) -> float | None:
+    """The first ``x`` where ``y`` reaches ``target``, linearly interpolated; None if never."""
+    for i in range(len(y)):
+        if y[i] >= target:
+            if i == 0:
+                return float(x[0])
+            x0, x1, y0, y1 = x[i - 1], x[i], y[i - 1], y[i]
+            return float(x0 + (target - y0) * (x1 - x0) / (y1 - y0))
+    return None
+
+
+def summarise(
+    curves: dict[str, Curve],
+    reference: dict[str, float],
+    baseline: str = "random",
+    fraction: float = 0.95,
+    rare_class: str | None = None,
+) -> dict:
+    """Labels and hours to reach targets, per strategy, and the rare class's AP by round.
+
+    Targets: ``fraction`` of the full-data mAP50-95 (when a reference exists), and the
+    baseline's final mean mAP50-95 (labels relative to the baseline's = the label ratio).
+    """
+    out: dict = {"strategies": {}, "reference": reference}
+    base = curves.get(baseline)
+    base_final = float(base.mean("map50_95")[-1]) if base is not None and base.rounds else None
+    full = reference.get("map50_95")
+    targets = {}
+    if full is not None and not math.isnan(full):
+        targets[f"{int(fraction * 100)}% of full-data mAP50-95"] = fraction * full
+    if base_final is not None:
+        targets[f"{baseline}'s final mAP50-95"] = base_final
+    out["targets"] = targets
+    for name, curve in curves.items():
+        x_img, x_h = curve.mean("labelled_images"), curve.mean("annotator_hours")
+        y = curve.mean("map50_95")
+        info: dict = {
+            "seeds": curve.seeds,
+            "labelled_images": x_img.round(1).tolist(),
+            "annotator_hours": x_h.round(3).tolist(),
+            "map50_95_mean": y.round(4).tolist(),
+            "map50_95_std": curve.std("map50_95").round(4).tolist(),
+            "map50_mean": curve.mean("map50").round(4).tolist(),
+        }
+        for label, target in targets.items():
+            info[f"labels to {label}"] = crossing(x_img, y, target)
+            info[f"hours to {label}"] = crossing(x_h, y, target)
+        if rare_class is not None and f"ap50_95:{rare_class}" in curve._rows[0][0]:
+            info[f"rare class {rare_class} AP50-95"] = (
+                curve.mean(f"ap50_95:{rare_class}").round(4).tolist()
+            )
+            info[f"rare class {rare_class} AP50"] = (
+                curve.mean(f"ap50:{rare_class}").round(4).tolist()
+            )
+        out["strategies"][name] = info
+    if base is not None and base_final is not None:
+        key = f"labels to {baseline}'s final mAP50-95"
+        base_labels = out["strategies"][baseline][key]
+        for info in out["strategies"].values():
+            got = info.get(key)
+            info["label_ratio_vs_" + baseline] = (
+                None if got is None or not base_labels else round(got / base_labels, 3)
+            )
+    return out
+
+
+def plot_curves(
+    curves: dict[str, Curve],
+    reference: dict[str, float],
+    out_png: str | Path,
+    title: str = "",
+    fraction: float = 0.95,
+) -> Path:
+    """Two panels, mAP50-95 vs labelled images and vs annotator hours, mean ± std over seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    for name, curve in sorted(curves.items()):
+        y, s = curve.mean("map50_95"), curve.std("map50_95")
+        for ax, column in zip(axes, ("labelled_images", "annotator_hours"), strict=True):
+            x = curve.mean(column)
+            ax.plot(x, y, marker="o", ms=3, label=f"{name} (n={len(curve.seeds)})")
+            ax.fill_between(x, y - s, y + s, alpha=0.15)
+    full = reference.get("map50_95")
+    for ax, xlabel in zip(axes, ("labelled images", "annotator hours (cost model)"), strict=True):
+        if full is not None and not math.isnan(full):
+            ax.axhline(full, color="k", lw=0.8, ls=":", label="full data")
+            ax.axhline(
+                fraction * full, color="grey", lw=0.8, ls="--", label=f"{fraction:.0%} of full"
+            )
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("mAP50-95 on the test split")
+    axes[0].legend(fontsize=8, loc="lower right")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    out_png = Path(out_png)
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=110)
+    plt.close(fig)
+    return out_png
+
+
+def format_summary(summary: dict, strategies: Sequence[str] | None = None) -> str:
+    """A short plain-text table of the summary."""
+    lines = [f"targets: {summary['targets']}", f"full data: {summary['reference']}"]
+    for name, info in summary["strategies"].items():
+        if strategies and name not in strategies:
+            continue
+        extras = {
+            k: v
+            for k, v in info.items()
+            if k.startswith(("labels to", "hours to", "label_ratio", "rare"))
+        }
+        lines.append(f"{name}: final mAP50-95 {info['map50_95_mean'][-1]:.3f} {extras}")
+    return "\n".join(lines)

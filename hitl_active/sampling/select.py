@@ -1,0 +1,178 @@
+"""Choosing one batch: a strategy's ranking, a budget, and near-duplicate removal.
+
+:func:`select_batch` asks the strategy for a ranked list, walks it, drops near-duplicates
+of images already in the batch, and stops when the budget is spent: a number of images,
+or estimated annotator seconds from :class:`~hitl_active.sampling.cost.CostModel`. In
+seconds mode it stops at the first image that no longer fits, so the batch keeps the
+strategy's order (a cheaper image further down is not pulled forward).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+from hitl_active.sampling.base import SelectionContext, Strategy
+from hitl_active.sampling.cost import CostModel
+from hitl_active.sampling.dedup import DuplicateFilter
+from hitl_active.sampling.packed import PackedDetections
+
+__all__ = ["Budget", "BudgetUnit", "Selection", "select_batch"]
+
+logger = logging.getLogger(__name__)
+
+
+class BudgetUnit(str, Enum):
+    IMAGES = "images"
+    SECONDS = "seconds"
+
+    @classmethod
+    def from_value(cls, value: str | BudgetUnit) -> BudgetUnit:
+        try:
+            return cls(value)
+        except ValueError:
+            valid = ", ".join(m.value for m in cls)
+            raise ValueError(f"unknown budget unit {value!r}; expected one of: {valid}") from None
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much one batch may take: ``amount`` images, or ``amount`` annotator seconds."""
+
+    amount: float
+    unit: BudgetUnit = BudgetUnit.IMAGES
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "unit", BudgetUnit.from_value(self.unit))
+        if self.amount < 0:
+            raise ValueError(f"budget must be non-negative, got {self.amount} {self.unit.value}")
+
+    @classmethod
+    def images(cls, n: int) -> Budget:
+        return cls(float(n), BudgetUnit.IMAGES)
+
+    @classmethod
+    def seconds(cls, s: float) -> Budget:
+        return cls(float(s), BudgetUnit.SECONDS)
+
+    @classmethod
+    def hours(cls, h: float) -> Budget:
+        return cls(float(h) * 3600.0, BudgetUnit.SECONDS)
+
+
+@dataclass
+class Selection:
+    """One selected batch, in the order it should be labelled.
+
+    Attributes:
+        indices: pool indices, best first.
+        scores: the strategy's score of each selected image (NaN for pure set strategies).
+        estimated_seconds: expected annotator seconds of each selected image.
+        dropped_duplicates: pool indices skipped as near-duplicates.
+        strategy: the strategy's name; seconds: wall time the selection took.
+    """
+
+    indices: np.ndarray
+    scores: np.ndarray
+    estimated_seconds: np.ndarray
+    dropped_duplicates: list[int] = field(default_factory=list)
+    strategy: str = ""
+    seconds: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    @property
+    def total_estimated_seconds(self) -> float:
+        return float(self.estimated_seconds.sum())
+
+
+def select_batch(
+    strategy: Strategy,
+    pool: PackedDetections,
+    budget: Budget | int,
+    context: SelectionContext,
+    cost_model: CostModel | None = None,
+    dedup_threshold: float | None = 0.8,
+    display_threshold: float = 0.25,
+    dedup_box_conf: float = 0.4,
+) -> Selection:
+    """Select a batch from ``pool`` with ``strategy`` within ``budget``.
+
+    Args:
+        budget: a :class:`Budget`, or an int number of images.
+        cost_model: prices images for seconds budgets (defaults to :class:`CostModel`).
+        dedup_threshold: centred cosine similarity of embeddings at or above which two
+            images with matching shown boxes count as the same frame (see
+            :mod:`~hitl_active.sampling.dedup`); ``None`` disables the filter (also
+            disabled when the pool has no embeddings).
+        display_threshold: pre-label threshold used by the cost estimate.
+        dedup_box_conf: boxes at or above this confidence must match for two images to be
+            duplicates.
+    """
+    start = time.perf_counter()
+    if isinstance(budget, (int, np.integer)):
+        budget = Budget.images(int(budget))
+    cost_model = cost_model or CostModel()
+    n = pool.n_images
+    est = cost_model.estimate_costs(pool, display_threshold)
+    if budget.unit is BudgetUnit.IMAGES:
+        want = min(int(budget.amount), n)
+    else:
+        cheapest = float(est.min()) if n else 1.0
+        want = min(n, int(budget.amount // max(cheapest, 1e-9)) + 1)
+    dedup = None
+    if dedup_threshold is not None and pool.embeddings is not None:
+        shown = pool.box_mask(pool.confidence >= dedup_box_conf)
+        dedup = DuplicateFilter(
+            pool.embeddings, dedup_threshold, capacity=max(want, 1), boxes=shown
+        )
+    scores = strategy.scores(pool, context)
+    chosen: list[int] = []
+    considered: set[int] = set()
+    spent = 0.0
+    k = want if dedup is None else min(n, int(want * 1.5) + 8)
+    done = want == 0
+    while not done:
+        ranked = strategy.rank(pool, context, k, scores=scores)
+        for i in ranked.tolist():
+            if i in considered:
+                continue
+            if budget.unit is BudgetUnit.IMAGES and len(chosen) >= want:
+                done = True
+                break
+            if budget.unit is BudgetUnit.SECONDS and spent + est[i] > budget.amount:
+                done = True  # budget exhausted: stop, keep the ranking's order
+                break
+            considered.add(i)
+            if dedup is not None and not dedup.accept(i):
+                continue
+            chosen.append(i)
+            spent += float(est[i])
+        if (budget.unit is BudgetUnit.IMAGES and len(chosen) >= want) or k >= n:
+            done = True
+        k = min(n, 2 * k)
+    idx = np.asarray(chosen, dtype=np.int64)
+    sel_scores = np.full(len(idx), np.nan) if scores is None else scores[idx]
+    sel = Selection(
+        indices=idx,
+        scores=sel_scores,
+        estimated_seconds=est[idx],
+        dropped_duplicates=[] if dedup is None else dedup.dropped,
+        strategy=strategy.name,
+        seconds=time.perf_counter() - start,
+    )
+    logger.debug(
+        "%s selected %d of %d images (%.0f s estimated, %d duplicates dropped) in %.2f s",
+        strategy.name,
+        len(sel),
+        n,
+        sel.total_estimated_seconds,
+        len(sel.dropped_duplicates),
+        sel.seconds,
+    )
+    return sel

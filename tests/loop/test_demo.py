@@ -1,0 +1,56 @@
+"""``hitl-active demo`` end to end, at smoke-test size (the default size is timed in CI)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from loop_helpers import run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_runs_rounds_prints_a_table_and_leaves_outputs(tmp_path):
+    ws = tmp_path / "demo"
+    args = ["demo", "--workspace", str(ws), "--images", "40", "--rounds", "2",
+            "--batch-size", "6", "--epochs", "1", "--imgsz", "64"]  # fmt: skip
+    res = run_cli(*args, env=dict(os.environ, YOLO_OFFLINE="1"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    lines = res.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["round", "labelled"])
+    rows = [line.split() for line in lines[header + 2 : header + 4]]
+    assert [r[0] for r in rows] == ["1", "2"]
+    assert [int(r[1]) for r in rows] == [6, 12]
+    assert float(rows[1][2]) > float(rows[0][2]) > 0  # annotator-hours grow
+    assert [r[5] for r in rows] == ["v0001", "v0002"]
+    assert (ws / "reports" / "learning_curve.png").stat().st_size > 5000
+    assert (ws / "reports" / "report.html").is_file()
+    card = json.loads((ws / "export" / "dataset_card.json").read_text())
+    assert card["images"] == 40 and card["rounds"] == 2
+    assert len(list((ws / "export" / "labels").glob("*.txt"))) == 40
+
+    # a second run resumes: nothing is redone, the table is printed again
+    again = run_cli(*args, env=dict(os.environ, YOLO_OFFLINE="1"))
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "training" not in again.stderr
+
+    # the workspace commands work on what the demo left
+    wsd = str(ws / "workspace")
+    status = run_cli("status", "-w", wsd, "--json")
+    assert status.returncode == 0, status.stderr[-2000:]
+    st = json.loads(status.stdout)
+    assert (st["round_id"], st["round_step"], st["labelled"], st["pending_tasks"]) == (
+        2,
+        "done",
+        12,
+        0,
+    )
+    models = run_cli("models", "list", "-w", wsd)
+    assert models.returncode == 0 and "v0002" in models.stdout
+    out = tmp_path / "voc"
+    exported = run_cli("export", "--format", "voc", "-w", wsd, "--out", str(out), "--human-only")
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    assert len(list((out / "Annotations").glob("*.xml"))) == 12 + 8  # labelled + gold
+    again = run_cli("export", "--format", "voc", "-w", wsd, "--out", str(out))
+    assert again.returncode == 2 and "not empty" in again.stderr

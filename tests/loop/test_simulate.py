@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from hitl_active.cli import main
+from hitl_active.detections import Detections
+from hitl_active.formats import ImageLabels
+from hitl_active.loop.annotator import SimulatedAnnotator
+from hitl_active.sampling import CostModel
+from hitl_active.sampling.curves import crossing
+
+
+def test_simulated_annotator_charges_the_diff_and_returns_truth():
+    truth = ImageLabels("a.jpg", 100, 100, [[0, 0, 10, 10], [50, 50, 70, 70]], [0, 1])
+    oracle = SimulatedAnnotator({"a.jpg": truth}, CostModel(), display_threshold=0.5)
+    probs = np.array([[0.9, 0.0], [0.0, 0.3]], np.float32)  # 2nd box is below the display bar
+    pre = Detections.from_class_probs(np.array([[0, 0, 10, 10], [50, 50, 70, 70]]), probs)
+    labels, cost = oracle.annotate("a.jpg", pre)
+    assert labels is truth
+    assert (cost.verified, cost.drawn, cost.deleted) == (1, 1, 0)
+    _, scratch = oracle.annotate("a.jpg", None)
+    assert scratch.drawn == 2 and scratch.seconds > cost.seconds
+    assert oracle.total.images == 2
+    with pytest.raises(KeyError, match="no ground truth"):
+        oracle.annotate("b.jpg", None)
+
+
+def test_crossing_interpolates_between_rounds():
+    x, y = np.array([20, 40, 60]), np.array([0.1, 0.3, 0.5])
+    assert crossing(x, y, 0.4) == pytest.approx(50.0)
+    assert crossing(x, y, 0.05) == 20.0
+    assert crossing(x, y, 0.9) is None
+
+
+@pytest.mark.slow
+def test_simulate_command_runs_end_to_end(tmp_path, capsys):
+    pytest.importorskip("hitl_active.serving.engine")
+    data, out = tmp_path / "data", tmp_path / "sim"
+    argv = [
+        "-q", "simulate", str(data), "--synthetic", "36", "--synthetic-side", "96", "128",
+        "--strategies", "random,entropy-mean", "--seeds", "1", "--rounds", "2",
+        "--initial", "8", "--batch", "5", "--test-size", "8", "--imgsz", "64",
+        "--initial-epochs", "1", "--epochs", "1", "--train-batch", "8", "--out", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    with open(out / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {(r["strategy"], int(r["round"])) for r in rows} == {
+        (s, k) for s in ("random", "entropy-mean") for k in range(3)
+    }
+    for strategy in ("random", "entropy-mean"):
+        mine = sorted((r for r in rows if r["strategy"] == strategy), key=lambda r: r["round"])
+        assert [int(r["labelled_images"]) for r in mine] == [8, 13, 18]
+        hours = [float(r["annotator_hours"]) for r in mine]
+        assert hours[0] > 0 and hours == sorted(hours)
+        assert all(0.0 <= float(r["map50_95"]) <= 1.0 for r in mine)
+        assert float(mine[1]["inference_s"]) > 0
+    state = json.loads((out / "runs" / "entropy-mean-s0" / "round2" / "state.json").read_text())
+    assert len(set(state["labelled"])) == 18, "an image was selected twice"
+    assert (out / "learning_curve.png").stat().st_size > 10_000
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["strategies"]) == {"random", "entropy-mean"}
+    # resuming does no work and adds no rows
+    assert main(argv) == 0
+    with open(out / "results.csv", newline="") as f:
+        assert len(list(csv.DictReader(f))) == len(rows)
+    assert "final mAP50-95" in capsys.readouterr().out

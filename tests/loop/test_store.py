@@ -1,0 +1,206 @@
+"""The state store: migrations, idempotent writes, annotation history, transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from hitl_active.formats import ImageLabels
+from hitl_active.loop.migrations import SCHEMA_VERSION
+from hitl_active.loop.store import SchemaTooNewError, Store, boxes_to_labels, labels_to_boxes
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "state.db")
+    s.add_images([(f"/img/{i}.jpg", 100, 80, f"h{i}", "pool") for i in range(5)])
+    yield s
+    s.close()
+
+
+def test_migrations_set_the_schema_version_and_reopen_is_a_no_op(tmp_path):
+    path = tmp_path / "s.db"
+    Store(path).close()
+    with Store(path) as s:
+        assert s.schema_version == SCHEMA_VERSION
+        assert s._one("PRAGMA journal_mode")[0] == "wal"
+        assert s._one("PRAGMA foreign_keys")[0] == 1
+
+
+def test_a_database_newer_than_the_code_is_refused_with_a_clear_error(tmp_path):
+    path = tmp_path / "s.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(SchemaTooNewError, match="upgrade hitl-active"):
+        Store(path)
+
+
+def test_images_are_added_once_and_split_changes(store):
+    assert store.add_images([("/img/0.jpg", 100, 80, None, "pool")]) == 0
+    assert store.count_images() == {"pool": 5, "gold": 0, "train": 0}
+    ids = [r.id for r in store.images()][:2]
+    store.set_split(ids, "gold")
+    assert [r.id for r in store.images("gold")] == ids
+    with pytest.raises(ValueError, match="split must be one of"):
+        store.set_split(ids, "test")
+
+
+def test_a_failed_transaction_leaves_nothing_behind(store):
+    with pytest.raises(RuntimeError), store.transaction():
+        store.set("cursor", 5)
+        raise RuntimeError("killed")
+    assert store.get("cursor") is None
+    store.set("cursor", {"page": 2})
+    assert store.get("cursor") == {"page": 2}
+
+
+def test_tasks_are_unique_per_image(store):
+    assert store.add_task(1, None, 101, 7, "v0001")
+    assert not store.add_task(1, None, 102, 7, "v0001")
+    assert store.task_of_image(1).ls_task_id == 101
+    assert store.task_by_ls_id(101).image_id == 1
+    assert [t.image_id for t in store.tasks(open_only=True)] == [1]
+
+
+def test_annotations_are_idempotent_and_keep_history(store):
+    store.add_task(1, None, 101, 7, "v0001")
+    box = {"xyxy": [1, 2, 30, 40], "class_id": 0, "source": "human"}
+    assert store.add_annotation(1, "a1", "t1", [box], ls_task_id=101, lead_time=10.0)
+    assert not store.add_annotation(1, "a1", "t1", [box], ls_task_id=101, lead_time=10.0)
+    assert store.add_annotation(1, "a1", "t2", [box, box], ls_task_id=101, lead_time=5.0)
+    current = store.annotations()
+    assert len(current) == 1 and len(current[0].boxes) == 2
+    assert len(store.annotation_history(1)) == 2
+    assert store.annotator_seconds() == 15.0
+    assert store.annotated_ids() == {1}
+    assert store.tasks(open_only=True) == []
+
+
+def test_a_cancelled_annotation_does_not_replace_the_current_one(store):
+    store.add_annotation(2, "a", "1", [], source="sim")
+    store.add_annotation(2, "b", "1", [], source="sim", cancelled=True)
+    assert [a.external_id for a in store.annotations()] == ["a"]
+
+
+def test_rounds_record_their_step_and_selection_is_written_once(store):
+    r = store.start_round(None)
+    store.add_selection(r.id, [(3, 0.9, 4.0), (1, 0.5, 2.0)])
+    store.add_selection(r.id, [(2, 0.1, 1.0)])
+    assert store.selection(r.id) == [3, 1]
+    store.set_round_step(r.id, "selected", n=2)
+    store.set_round_step(r.id, "trained", candidate_version="v0002")
+    got = store.round(r.id)
+    assert (got.step, got.info["n"], got.candidate_version) == ("trained", 2, "v0002")
+    assert store.open_round().id == r.id
+    store.set_round_step(r.id, "done")
+    assert store.open_round() is None and store.round(r.id).finished_at is not None
+
+
+def test_predictions_per_model_version(store):
+    store.put_predictions("v1", [(1, {"xyxy": []}, None, 0.3), (2, None, "corrupt", None)])
+    assert store.predicted_ids("v1") == {1, 2} and store.predicted_ids("v2") == set()
+    store.set_scores("v1", {1: 0.7})
+    assert store.predictions("v1")[2] is None
+
+
+def test_boxes_round_trip_through_image_labels_with_provenance():
+    labels = ImageLabels(
+        "a.jpg",
+        50,
+        40,
+        np.array([[1, 2, 3, 4]]),
+        np.array([1]),
+        box_meta=[{"source": "model", "score": 0.4, "model_version": "v0002"}],
+    )
+    boxes = labels_to_boxes(labels)
+    assert boxes[0]["source"] == "model" and boxes[0]["model_version"] == "v0002"
+    back = boxes_to_labels("a.jpg", 50, 40, boxes)
+    np.testing.assert_allclose(back.xyxy, labels.xyxy)
+    assert back.box_meta[0]["score"] == 0.4
+
+
+def _record(annotation_id, boxes, updated_at, task_id=101, cancelled=False, kept=()):
+    from hitl_active.labelstudio.diff import BoxDiff
+    from hitl_active.labelstudio.sink import AnnotationRecord
+
+    labels = ImageLabels("/img/1.jpg", 100, 80, np.array(boxes, np.float32).reshape(-1, 4),
+                         np.zeros(len(boxes), np.int64))  # fmt: skip
+    diff = BoxDiff(kept=list(kept), added=[j for j in range(len(boxes)) if j not in dict(kept)])
+    return AnnotationRecord(
+        project_id=7, task_id=task_id, annotation_id=annotation_id, image="/img/1.jpg",
+        labels=labels, annotator="a@b.c", lead_time=12.0, was_cancelled=cancelled,
+        updated_at=updated_at, diff=diff, model_version="v0001",
+    )  # fmt: skip
+
+
+def test_the_store_is_a_label_studio_annotation_sink(store):
+    from hitl_active.labelstudio.sink import AnnotationSink
+
+    assert isinstance(store, AnnotationSink)
+    store.push_context = (None, "v0001")
+    store.record_task(7, "/img/1.jpg", 101)
+    assert store.task_for_image(7, "/img/1.jpg") == 101
+    assert store.task_for_image(8, "/img/1.jpg") is None
+    assert store.task_of_image(1) is None and store.task_of_image(2).ls_task_id == 101
+    first = _record(5, [[1, 1, 9, 9], [20, 20, 40, 40]], "2026-01-01T00:00:01", kept=[(0, 0)])
+    assert store.record_annotation(first)
+    assert not store.record_annotation(first)  # same version again
+    (ann,) = store.annotations()
+    assert [b["source"] for b in ann.boxes] == ["human_accepted", "human"]
+    assert ann.boxes[0]["model_version"] == "v0001" and ann.lead_time == 12.0
+    changed = _record(5, [[2, 2, 9, 9]], "2026-01-01T00:00:05")
+    assert store.record_annotation(changed)
+    stale = _record(5, [[3, 3, 9, 9]], "2026-01-01T00:00:03")
+    assert not store.record_annotation(stale)  # older version arriving late
+    assert len(store.annotations()[0].boxes) == 1 and len(store.annotation_history(2)) == 2
+    assert store.annotation_ids(7, 101) == {5}
+    assert store.record_deletion(7, [5]) == 1
+    assert store.annotation_ids(7, 101) == set() and store.annotations() == []
+    store.set_cursor(7, "2026-01-01T00:00:05")
+    assert store.get_cursor(7) == "2026-01-01T00:00:05" and store.get_cursor(8) is None
+
+
+def test_a_task_for_an_unknown_image_is_refused(store):
+    with pytest.raises(KeyError, match="not in the workspace"):
+        store.record_task(7, "/elsewhere/x.jpg", 5)
+
+
+def test_webhook_events_land_in_the_state_store(store):
+    """The HTTP app's webhook receiver records straight into the loop's state database."""
+    from fastapi.testclient import TestClient
+
+    from hitl_active.labelstudio.project import label_config
+    from hitl_active.serving.app import AppSettings, create_app
+
+    store.push_context = (None, "v0001")
+    store.record_task(3, "/img/1.jpg", 101)
+    region = {"id": "r0", "from_name": "label", "to_name": "image", "type": "rectanglelabels",
+              "original_width": 100, "original_height": 80,
+              "value": {"x": 10, "y": 10, "width": 20, "height": 25, "rotation": 0,
+                        "rectanglelabels": ["b"]}}  # fmt: skip
+    task = {"id": 101, "data": {"image": "/data/local-files/?d=1.jpg", "image_key": "/img/1.jpg",
+                                "width": 100, "height": 80},
+            "predictions": [{"id": 9, "model_version": "v0001", "result": [region]}]}  # fmt: skip
+    annotation = {"id": 55, "task": 101, "completed_by": None, "lead_time": 4.5,
+                  "updated_at": "2026-01-01T00:00:00Z", "result": [region]}  # fmt: skip
+    payload = {
+        "action": "ANNOTATION_CREATED",
+        "task": task,
+        "annotation": annotation,
+        "project": {"id": 3, "title": "p", "label_config": label_config(["a", "b"])},
+    }
+    app = create_app(AppSettings(webhook_secret="s3cret", class_names=("a", "b")), sink=store)
+    with TestClient(app) as client:
+        denied = client.post("/webhook", json=payload)
+        assert denied.status_code in (401, 403)
+        for _ in range(2):  # a redelivered event is recorded once
+            ok = client.post("/webhook", json=payload, headers={"X-Hitl-Secret": "s3cret"})
+            assert ok.status_code == 200, ok.text
+    (ann,) = store.annotations()
+    assert ann.image_id == 2 and ann.source == "labelstudio" and ann.lead_time == 4.5
+    assert ann.boxes == [{"xyxy": [10.0, 8.0, 30.0, 28.0], "class_id": 1,
+                          "source": "human_accepted", "model_version": "v0001"}]  # fmt: skip
+    assert len(store.annotation_history(2)) == 1

@@ -1,0 +1,186 @@
+"""The HTTP app: ML-backend protocol and webhook receiver (engine replaced by a stub here;
+the real ONNX engine behind a real Label Studio is exercised in tests/labelstudio)."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from hitl_active.detections import Detections
+from hitl_active.formats.labelstudio import to_ls_results
+from hitl_active.labelstudio import SECRET_HEADER, SQLiteSink, label_config
+from hitl_active.serving.app import AppSettings, create_app
+
+CLASSES = ["cat", "dog"]
+
+
+class StubEngine:
+    """Answers one fixed box per image, in that image's pixels."""
+
+    class_names = CLASSES
+    model_version = "stub-3"
+
+    def __init__(self) -> None:
+        self.sizes: list[tuple[int, int]] = []
+
+    def predict(self, images: list[np.ndarray]) -> list[Detections]:
+        out = []
+        for im in images:
+            h, w = im.shape[:2]
+            self.sizes.append((w, h))
+            out.append(
+                Detections(
+                    xyxy=[[10, 20, 60, 70], [0, 0, 5, 5]],
+                    confidence=[0.8, 0.1],
+                    class_id=[1, 0],
+                    class_probs=[[0.1, 0.8], [0.1, 0.05]],
+                    image_size=(w, h),
+                )
+            )
+        return out
+
+
+@pytest.fixture
+def files_root(tmp_path):
+    (tmp_path / "images").mkdir()
+    Image.new("RGB", (200, 100), (10, 20, 30)).save(tmp_path / "images" / "a.jpg")
+    return tmp_path
+
+
+def _client(files_root, engine=None, **kw) -> tuple[TestClient, SQLiteSink]:
+    sink = SQLiteSink()
+    settings = AppSettings(files_root=files_root, webhook_secret="s3cret", **kw)
+    return TestClient(create_app(settings, engine=engine, sink=sink)), sink
+
+
+def test_health_setup_and_predict_follow_the_ml_backend_protocol(files_root) -> None:
+    engine = StubEngine()
+    client, _ = _client(files_root, engine)
+    with client:
+        health = client.get("/health").json()
+        assert health["status"] == "UP" and health["model_version"] == "stub-3"
+        setup = client.post("/setup", json={"project": "1.1", "schema": label_config(CLASSES)})
+        assert setup.status_code == 200 and setup.json() == {"model_version": "stub-3"}
+        body = {
+            "tasks": [{"id": 5, "data": {"image": "/data/local-files/?d=images/a.jpg"}}],
+            "label_config": label_config(CLASSES),
+        }
+        resp = client.post("/predict", json=body)
+    assert resp.status_code == 200, resp.text
+    (prediction,) = resp.json()["results"]
+    assert engine.sizes == [(200, 100)]
+    assert prediction["model_version"] == "stub-3"
+    assert prediction["score"] == pytest.approx(0.2)  # 1 - mean confidence of shown boxes
+    (region,) = prediction["result"]  # the 0.1 box is under the display threshold
+    assert region["value"]["rectanglelabels"] == ["dog"]
+    assert region["value"]["x"] == pytest.approx(5.0) and region["value"]["y"] == 20.0
+
+
+def test_setup_and_predict_refuse_labels_that_are_not_the_model_classes(files_root) -> None:
+    client, _ = _client(files_root, StubEngine())
+    with client:
+        resp = client.post("/setup", json={"schema": label_config(["cat", "bird"])})
+        assert resp.status_code == 400
+        assert "['cat', 'bird']" in resp.text and "['cat', 'dog']" in resp.text
+        resp = client.post("/predict", json={"tasks": [], "label_config": label_config(["x"])})
+        assert resp.status_code == 400
+
+
+def test_predict_errors_are_4xx_or_503_without_tracebacks(files_root) -> None:
+    client, _ = _client(files_root)
+    with client:
+        assert client.get("/health").json()["model_loaded"] is False
+        assert client.post("/predict", json={"tasks": []}).status_code == 503
+    client, _ = _client(files_root, StubEngine())
+    with client:
+        missing = {
+            "tasks": [{"id": 1, "data": {"image": "/data/local-files/?d=images/no.jpg"}}],
+            "label_config": label_config(CLASSES),
+        }
+        resp = client.post("/predict", json=missing)
+        assert resp.status_code == 422 and "task 1" in resp.text and "Traceback" not in resp.text
+        assert client.post("/predict", json={"tasks": "x"}).status_code == 400
+
+
+def _event(annotation_id: int = 1, action: str = "ANNOTATION_CREATED") -> dict:
+    labels = Detections(
+        xyxy=[[10, 20, 60, 70]],
+        confidence=[1.0],
+        class_id=[1],
+        class_probs=[[0, 1]],
+        image_size=(200, 100),
+    )
+    return {
+        "action": action,
+        "project": {"id": 2, "title": "pets", "label_config": label_config(CLASSES)},
+        "task": {
+            "id": 9,
+            "data": {"image_key": "a.jpg", "width": 200, "height": 100},
+            "predictions": [],
+        },
+        "annotation": {
+            "id": annotation_id,
+            "task": 9,
+            "result": to_ls_results(labels, CLASSES),
+            "completed_by": 1,
+            "lead_time": 3.0,
+            "was_cancelled": False,
+            "updated_at": "2030-01-01T00:00:00Z",
+        },
+    }
+
+
+def test_webhook_needs_the_secret_and_records_once(files_root, tmp_path) -> None:
+    flag = tmp_path / "flags" / "new-annotations"
+    client, sink = _client(files_root, StubEngine(), annotations_flag=flag)
+    with client:
+        assert client.post("/webhook", json=_event()).status_code == 401
+        wrong = client.post("/webhook", json=_event(), headers={SECRET_HEADER: "nope"})
+        assert wrong.status_code == 401 and SECRET_HEADER in wrong.text
+        assert not flag.exists()
+        ok = client.post("/webhook", json=_event(), headers={SECRET_HEADER: "s3cret"})
+        assert ok.status_code == 200 and ok.json()["recorded"] == 1
+        assert flag.exists()
+        basic = "Basic " + base64.b64encode(b"hitl-active:s3cret").decode()
+        again = client.post("/webhook", json=_event(), headers={"Authorization": basic})
+        assert again.status_code == 200 and again.json()["recorded"] == 0
+        other = client.post(
+            "/webhook", json={"action": "START_TRAINING"}, headers={SECRET_HEADER: "s3cret"}
+        )
+        assert other.status_code == 200 and other.json()["handled"] is False
+        bad = client.post("/webhook", content=b"[1,", headers={SECRET_HEADER: "s3cret"})
+        assert bad.status_code == 400
+    (record,) = sink.records(2)
+    assert record["xyxy"] == [[10.0, 20.0, 60.0, 70.0]] and record["lead_time"] == 3.0
+
+
+def test_webhook_without_a_configured_secret_refuses_everything(files_root) -> None:
+    sink = SQLiteSink()
+    app = create_app(AppSettings(files_root=files_root), engine=StubEngine(), sink=sink)
+    with TestClient(app) as client:
+        assert (
+            client.post("/webhook", json=_event(), headers={SECRET_HEADER: ""}).status_code == 401
+        )
+
+
+def test_each_app_has_its_own_state(files_root) -> None:
+    a = create_app(AppSettings(model_version="a"))
+    b = create_app(AppSettings(model_version="b"))
+    assert a is not b and a.state.hitl is not b.state.hitl
+    with TestClient(a) as ca, TestClient(b) as cb:
+        assert ca.get("/health").json()["model_version"] == "a"
+        assert cb.get("/health").json()["model_version"] == "b"
+
+
+def test_settings_from_env(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("HITL_WEBHOOK_SECRET", "x")
+    monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("HITL_CONF_THRESHOLD", "0.4")
+    settings = AppSettings.from_env(model_path=tmp_path / "m.onnx", conf_threshold=None)
+    assert settings.webhook_secret == "x" and settings.conf_threshold == 0.4
+    assert settings.label_studio_url == "http://127.0.0.1:1"
+    assert settings.model_path == tmp_path / "m.onnx"

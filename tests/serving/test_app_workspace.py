@@ -1,0 +1,44 @@
+"""`hitl-active serve --workspace`: the app follows the loop's promoted model and store."""
+
+from __future__ import annotations
+
+import shutil
+
+from fastapi.testclient import TestClient
+
+from hitl_active.labelstudio.project import label_config
+from hitl_active.loop.workspace import LoopConfig, Workspace
+from hitl_active.serving.app import AppSettings, create_app
+
+
+def _promote(ws: Workspace, name: str, onnx) -> None:
+    (ws.models_dir / name).mkdir(parents=True, exist_ok=True)
+    shutil.copy(onnx, ws.models_dir / name / "model.onnx")
+    (ws.models_dir / "CURRENT").write_text(name + "\n")
+
+
+def test_serve_follows_promotions_and_records_into_the_workspace(tiny_model, tmp_path):
+    images = tiny_model.dataset.images_dir
+    cfg = LoopConfig(images=str(images), classes=list(tiny_model.class_names))
+    ws = Workspace.create(tmp_path / "ws", cfg)
+    _promote(ws, "v0001", tiny_model.onnx)
+    first = sorted(images.glob("*.jpg"))[0]
+    body = {
+        "tasks": [{"id": 1, "data": {"image": f"/data/local-files/?d=images/{first.name}"}}],
+        "label_config": label_config(list(tiny_model.class_names)),
+    }
+    settings = AppSettings(
+        workspace=ws.root, files_root=images.parent, webhook_secret="s", conf_threshold=0.0
+    )
+    app = create_app(settings)
+    with TestClient(app) as client:
+        assert client.get("/health").json()["model_version"] == "v0001"
+        one = client.post("/predict", json=body)
+        assert one.status_code == 200, one.text
+        assert one.json()["results"][0]["model_version"] == "v0001"
+        _promote(ws, "v0002", tiny_model.onnx)  # a new promotion, seen without a restart
+        two = client.post("/predict", json=body)
+        assert two.json()["results"][0]["model_version"] == "v0002"
+        assert client.get("/health").json()["model_version"] == "v0002"
+        assert app.state.hitl.sink is app.state.hitl.workspace.store
+    ws.close()
