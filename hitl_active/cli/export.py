@@ -18,11 +18,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this module's sub-commands."""
     p = subparsers.add_parser(
         "export",
-        help="export a trained model to ONNX (or, later, a labelled dataset)",
+        help="export a model to ONNX, or a workspace's labelled dataset (yolo, coco, voc)",
         description="--format onnx: export Ultralytics weights to ONNX with class names, "
-        "input size and an `embedding` output in the model.",
+        "input size and an `embedding` output in the model. --format yolo|coco|voc: deliver "
+        "a workspace's dataset with per-box provenance and a dataset card.",
     )
-    p.add_argument("--format", default="onnx", help="onnx (model); default: %(default)s")
+    p.add_argument(
+        "--format",
+        default="onnx",
+        help="onnx (model), or yolo|coco|voc (dataset); default: %(default)s",
+    )
     p.add_argument("--weights", type=Path, help="Ultralytics .pt weights (for --format onnx)")
     p.add_argument("--out", type=Path, required=True, help="output file or folder")
     p.add_argument("--imgsz", type=int, default=None, help="export size (default: training size)")

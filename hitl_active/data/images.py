@@ -58,6 +58,29 @@ def _open(path: str | Path) -> Image.Image:
     return opener(path)
 
 
+# Errors Pillow raises on files it cannot decode. DecompressionBombError (a picture larger
+# than Image.MAX_IMAGE_PIXELS) derives from Exception only, so it is named here.
+_DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+                  Image.DecompressionBombError)  # fmt: skip
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, Image.DecompressionBombError):
+        return (f"too large to decode safely ({exc}); raise PIL.Image.MAX_IMAGE_PIXELS "
+                "if the file is trusted, or tile the image")  # fmt: skip
+    return f"corrupt or not an image ({exc})"
+
+
+def _to_rgb(im: Image.Image) -> np.ndarray:
+    """RGB uint8; 16-bit and 32-bit grey images are scaled down, not clipped at 255."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(im).astype(np.float64)
+        top = 65535.0 if im.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        grey = np.clip(arr * (255.0 / top), 0, 255).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    return np.asarray(im.convert("RGB"))
+
+
 def image_size(path: str | Path) -> tuple[int, int]:
     """``(width, height)`` as displayed, i.e. after EXIF rotation, reading only the header."""
     try:
@@ -66,8 +89,8 @@ def image_size(path: str | Path) -> tuple[int, int]:
             return (h, w) if exif_orientation(im) in _TRANSPOSING else (w, h)
     except FileNotFoundError as exc:
         raise ImageReadError(path, "file not found") from exc
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ImageReadError(path, f"not a readable image ({exc})") from exc
+    except _DECODE_ERRORS as exc:
+        raise ImageReadError(path, _reason(exc)) from exc
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -79,11 +102,11 @@ def read_image(path: str | Path) -> np.ndarray:
     try:
         with _open(path) as im:
             im = ImageOps.exif_transpose(im)
-            return np.asarray(im.convert("RGB"))
+            return _to_rgb(im)
     except FileNotFoundError as exc:
         raise ImageReadError(path, "file not found") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ImageReadError(path, f"corrupt or not an image ({exc})") from exc
+    except _DECODE_ERRORS as exc:
+        raise ImageReadError(path, _reason(exc)) from exc
 
 
 # A JPEG whose end-of-image marker is missing from its tail was cut short (interrupted copy).
@@ -123,7 +146,10 @@ def read_image_bgr(path: str | Path) -> np.ndarray:
 
 
 def discover_images(root: str | Path, recursive: bool = True) -> Iterator[Path]:
-    """Yield image files under ``root`` in sorted order, streaming (the pool is never held).
+    """Yield image files under ``root`` in sorted order.
+
+    Only the sorted list of paths is held (a few MB for 100k files), never pixels. Hidden
+    files and folders (``.thumbnails``, macOS ``._IMG_1.jpg`` resource forks) are skipped.
 
     Raises:
         FileNotFoundError: ``root`` does not exist.
@@ -136,5 +162,6 @@ def discover_images(root: str | Path, recursive: bool = True) -> Iterator[Path]:
         return
     pattern = "**/*" if recursive else "*"
     for path in sorted(root.glob(pattern)):
-        if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+        hidden = any(part.startswith(".") for part in path.relative_to(root).parts)
+        if path.suffix.lower() in IMAGE_SUFFIXES and not hidden and path.is_file():
             yield path

@@ -167,7 +167,7 @@ def plot_curves(
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("mAP50-95 on the test split")
-    axes[0].legend(fontsize=8, loc="lower right")
+    axes[0].legend(fontsize=8, loc="upper left")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hitl_active.data.images import ImageReadError, image_size, read_image, read_image_bgr
+from hitl_active.data.images import (
+    ImageReadError,
+    discover_images,
+    image_size,
+    read_image,
+    read_image_bgr,
+)
 
 
 @pytest.fixture
@@ -70,5 +76,33 @@ def test_errors_stay_clear_after_ultralytics_patches_pillow(tmp_path) -> None:
     path.write_bytes(b"junk" * 10)
     with pytest.raises(ImageReadError, match="corrupt or not an image"):
         read_image(path)
-    with pytest.raises(ImageReadError, match="not a readable image"):
+    with pytest.raises(ImageReadError, match="corrupt or not an image"):
         image_size(path)
+
+
+def test_sixteen_bit_grey_is_scaled_not_clipped(tmp_path) -> None:
+    ramp = (np.arange(256, dtype=np.uint32) * 256).astype(np.uint16).reshape(16, 16)
+    path = tmp_path / "deep.png"
+    Image.fromarray(ramp).save(path)
+    rgb = read_image(path)
+    assert rgb.dtype == np.uint8 and rgb.shape == (16, 16, 3)
+    assert len(np.unique(rgb[:, :, 0])) > 200, "a 16-bit ramp must keep its levels"
+    assert rgb[0, 0, 0] == 0 and rgb[-1, -1, 0] >= 254
+
+
+def test_oversized_image_is_an_image_read_error(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "big.png"
+    Image.new("RGB", (64, 64)).save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 64*64 > 2*100: Pillow refuses
+    with pytest.raises(ImageReadError, match="too large"):
+        read_image(path)
+    with pytest.raises(ImageReadError, match="too large"):
+        image_size(path)
+
+
+def test_discovery_skips_hidden_files_and_folders(tmp_path) -> None:
+    for rel in ("a.jpg", "sub/b.PNG", "._a.jpg", ".thumbs/c.jpg", "notes.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (4, 4)).save(tmp_path / rel, format="PNG")
+    found = [p.relative_to(tmp_path).as_posix() for p in discover_images(tmp_path)]
+    assert found == ["a.jpg", "sub/b.PNG"]
