@@ -155,8 +155,11 @@ def plot_curves(
         y, s = curve.mean("map50_95"), curve.std("map50_95")
         for ax, column in zip(axes, ("labelled_images", "annotator_hours"), strict=True):
             x = curve.mean(column)
-            ax.plot(x, y, marker="o", ms=3, label=f"{name} (n={len(curve.seeds)})")
-            ax.fill_between(x, y - s, y + s, alpha=0.15)
+            style = {"color": "k", "lw": 2.2} if name == "random" else {}
+            (line,) = ax.plot(
+                x, y, marker="o", ms=3, label=f"{name} (n={len(curve.seeds)})", **style
+            )
+            ax.fill_between(x, y - s, y + s, alpha=0.1, color=line.get_color())
     full = reference.get("map50_95")
     for ax, xlabel in zip(axes, ("labelled images", "annotator hours (cost model)"), strict=True):
         if full is not None and not math.isnan(full):
