@@ -44,18 +44,28 @@ CLASSES = ["circle", "square", "triangle", "cross"]
 
 
 def cpu_seconds(pid: int | None) -> float:
-    """User+system CPU time of a local process (all its threads); 0 when unknown."""
+    """User+system CPU time of a local server process and its children (gunicorn workers)."""
     if pid is None:
         return 0.0
+    import psutil
+
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
 
 
 @contextmanager
-def server(tmp: Path, pid: int | None):
+def server(tmp: Path, pid: int | None, workers: int):
     url, token = os.environ.get("LABEL_STUDIO_URL"), os.environ.get("LABEL_STUDIO_API_KEY")
     if url and token:
         yield url, token, pid
@@ -78,6 +88,8 @@ def server(tmp: Path, pid: int | None):
         str(port),
         "--data-dir",
         str(tmp / "data"),
+        "--workers",
+        str(workers),
     ]
     proc = subprocess.Popen(
         cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -122,13 +134,19 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--server-pid", type=int, help="pid of a running local server (CPU use)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server processes when the benchmark starts its own (default: one per core)",
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     labels = [fake_labels(rng, i, args.boxes) for i in range(args.tasks)]
     stamp = time.strftime("%H%M%S")
     with (
         tempfile.TemporaryDirectory() as tmp,
-        server(Path(tmp), args.server_pid) as (url, token, pid),
+        server(Path(tmp), args.server_pid, args.workers) as (url, token, pid),
     ):
         client = LabelStudioClient(url, token, timeout=300)
         version = client.request("GET", "/api/version").get("release")
@@ -194,6 +212,7 @@ def main() -> int:
                     "load_avg_1m": round(load, 2),
                     "python": platform.python_version(),
                 },
+                "server_workers": None if os.environ.get("LABEL_STUDIO_URL") else args.workers,
                 "push": {
                     "tasks": report.created,
                     "boxes": n_boxes,

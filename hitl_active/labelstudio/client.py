@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -196,8 +197,15 @@ class LabelStudioClient:
         ordering: list[str] | None = None,
         fields: str | None = "all",
         page_size: int = 1000,
+        concurrency: int = 2,
     ) -> Iterator[dict[str, Any]]:
-        """Every task of a project matching Data Manager ``filters``, page by page."""
+        """Every task of a project matching Data Manager ``filters``, page by page, in order.
+
+        After the first page (which tells the total), up to ``concurrency`` pages are fetched
+        at once: a Label Studio served by several processes (``scripts/label-studio start
+        --workers N``) then serialises pages in parallel; a single-process one just queues
+        them.
+        """
         query: dict[str, Any] = {}
         if filters:
             query["filters"] = filters
@@ -213,21 +221,36 @@ class LabelStudioClient:
             params["fields"] = fields
         if query:
             params["query"] = json.dumps(query)
-        page, seen = 1, 0
-        while True:
+
+        def fetch(page: int) -> list[dict[str, Any]]:
             try:
-                data = self.request("GET", "/api/tasks", params={**params, "page": page})
+                return self.request("GET", "/api/tasks", params={**params, "page": page}).get(
+                    "tasks", []
+                )
             except LabelStudioError as exc:
                 if "HTTP 404" in str(exc) and page > 1:
-                    return  # past the last page
+                    return []  # past the last page
                 raise
-            tasks = data.get("tasks", [])
-            yield from tasks
-            seen += len(tasks)
-            total = data.get("total")  # the server may cap page_size; trust its total
-            if not tasks or (seen >= total if isinstance(total, int) else len(tasks) < page_size):
-                return
-            page += 1
+
+        first = self.request("GET", "/api/tasks", params={**params, "page": 1})
+        tasks = first.get("tasks", [])
+        yield from tasks
+        total = first.get("total")  # the server may cap page_size; trust its total
+        if not tasks or not isinstance(total, int):
+            # No total: walk pages one by one until a short page.
+            page, size = 2, len(tasks)
+            while size >= page_size:
+                more = fetch(page)
+                yield from more
+                size, page = len(more), page + 1
+            return
+        pages = range(2, -(-total // len(tasks)) + 1)  # the server's page size
+        if concurrency <= 1 or len(pages) <= 1:
+            for page in pages:
+                yield from fetch(page)
+            return
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            yield from (task for batch in pool.map(fetch, pages) for task in batch)
 
     def import_tasks(self, project_id: int, tasks: list[dict[str, Any]]) -> list[int]:
         """Create tasks (with inline predictions/annotations); returns their ids in order."""

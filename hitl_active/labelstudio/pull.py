@@ -50,7 +50,7 @@ def pull_annotations(
     project: ProjectInfo,
     sink: AnnotationSink,
     overlap_s: float = 2.0,
-    page_size: int = 1000,
+    page_size: int = 250,  # small pages: the first one is fetched alone, the rest in parallel
     progress: bool = False,
 ) -> PullReport:
     """Record annotations of tasks changed since the sink's cursor; returns counts."""

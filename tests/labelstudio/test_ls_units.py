@@ -231,3 +231,29 @@ def test_a_later_pull_fills_in_a_missing_diff_once() -> None:
     assert sink.record_annotation(with_diff) is True
     assert sink.record_annotation(with_diff) is False
     assert sink.records(7)[0]["diff"]["counts"]["kept"] == 3
+
+
+@pytest.mark.parametrize(
+    ("total", "server_cap", "concurrency"),
+    [(0, 100, 2), (7, 100, 2), (1003, 100, 2), (1003, 100, 1), (250, 40, 3)],
+)
+def test_task_pages_come_back_complete_and_in_order(total, server_cap, concurrency) -> None:
+    """Concurrent page fetches keep the order; a server that caps page_size is trusted."""
+    import httpx
+
+    asked: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page, size = int(request.url.params["page"]), int(request.url.params["page_size"])
+        size = min(size, server_cap)
+        asked.append(page)
+        ids = list(range((page - 1) * size, min(page * size, total)))
+        if page > 1 and not ids:
+            return httpx.Response(404, json={"detail": "Invalid page."})
+        return httpx.Response(200, json={"tasks": [{"id": i} for i in ids], "total": total})
+
+    client = LabelStudioClient("http://ls.test", "tok", retries=0)
+    client._http = httpx.Client(base_url="http://ls.test", transport=httpx.MockTransport(handler))
+    got = [t["id"] for t in client.iter_tasks(1, page_size=500, concurrency=concurrency)]
+    assert got == list(range(total))
+    assert len(asked) == max(1, -(-total // server_cap)), "no page fetched twice or skipped"
