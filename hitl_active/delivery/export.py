@@ -19,10 +19,10 @@ import logging
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from hitl_active.choices import Choice
 from hitl_active.formats.core import ImageLabels
 from hitl_active.loop.store import boxes_to_labels
 from hitl_active.loop.workspace import Workspace
@@ -34,18 +34,10 @@ logger = logging.getLogger(__name__)
 HUMAN_SOURCES = ("human", "human_corrected", "human_accepted")
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(Choice):
     YOLO = "yolo"
     COCO = "coco"
     VOC = "voc"
-
-    @classmethod
-    def from_value(cls, value: str | ExportFormat) -> ExportFormat:
-        try:
-            return cls(value)
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise ValueError(f"unknown export format {value!r}; choose one of: {valid}") from None
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from enum import Enum
 
 import numpy as np
 
+from hitl_active.choices import Choice
 from hitl_active.sampling.base import SelectionContext, Strategy
 from hitl_active.sampling.cost import CostModel
 from hitl_active.sampling.dedup import DuplicateFilter
@@ -26,17 +26,9 @@ __all__ = ["Budget", "BudgetUnit", "Selection", "select_batch"]
 logger = logging.getLogger(__name__)
 
 
-class BudgetUnit(str, Enum):
+class BudgetUnit(Choice):
     IMAGES = "images"
     SECONDS = "seconds"
-
-    @classmethod
-    def from_value(cls, value: str | BudgetUnit) -> BudgetUnit:
-        try:
-            return cls(value)
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise ValueError(f"unknown budget unit {value!r}; expected one of: {valid}") from None
 
 
 @dataclass(frozen=True)

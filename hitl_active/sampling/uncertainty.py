@@ -28,10 +28,10 @@ empty frames are neither skipped nor flooded into the batch.
 from __future__ import annotations
 
 import logging
-from enum import Enum
 
 import numpy as np
 
+from hitl_active.choices import Choice
 from hitl_active.sampling.base import ScoreStrategy, SelectionContext
 from hitl_active.sampling.packed import PackedDetections, segment_max, segment_mean, segment_sum
 
@@ -48,38 +48,20 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-class BoxUncertainty(str, Enum):
+class BoxUncertainty(Choice):
     """How one box's uncertainty is measured."""
 
     LEAST_CONFIDENCE = "least-confidence"
     MARGIN = "margin"
     ENTROPY = "entropy"
 
-    @classmethod
-    def from_value(cls, value: str | BoxUncertainty) -> BoxUncertainty:
-        try:
-            return cls(value)
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise ValueError(
-                f"unknown box uncertainty {value!r}; expected one of: {valid}"
-            ) from None
 
-
-class Aggregation(str, Enum):
+class Aggregation(Choice):
     """How box scores become an image score."""
 
     MAX = "max"
     MEAN = "mean"
     SUM = "sum"
-
-    @classmethod
-    def from_value(cls, value: str | Aggregation) -> Aggregation:
-        try:
-            return cls(value)
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise ValueError(f"unknown aggregation {value!r}; expected one of: {valid}") from None
 
 
 def box_distribution(class_probs: np.ndarray) -> np.ndarray:
