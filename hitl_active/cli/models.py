@@ -6,6 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
+from hitl_active.models.train import TrainConfig
+
+_TRAIN = TrainConfig()  # the CLI's defaults are the library's
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this module's sub-commands."""
@@ -19,15 +23,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder (runs live here)")
     p.add_argument(
         "--model",
-        default="yolo11n.yaml",
+        default=_TRAIN.model,
         help="model YAML or local weights .pt (default: %(default)s)",
     )
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--imgsz", type=int, default=320)
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu", help="cpu, 0, 0,1 ... (default: %(default)s)")
-    p.add_argument("--patience", type=int, default=50)
+    p.add_argument("--epochs", type=int, default=_TRAIN.epochs)
+    p.add_argument("--imgsz", type=int, default=_TRAIN.imgsz)
+    p.add_argument("--batch", type=int, default=_TRAIN.batch)
+    p.add_argument("--seed", type=int, default=_TRAIN.seed)
+    p.add_argument("--device", default=_TRAIN.device, help="cpu, 0, 0,1 ... (default: %(default)s)")
+    p.add_argument("--patience", type=int, default=_TRAIN.patience)
     p.add_argument("--lr0", type=float, default=None)
     p.set_defaults(func=_train)
 

@@ -43,8 +43,21 @@ def fetch_task_image(
             return read_image(path)
         except ImageReadError as exc:
             raise TaskImageError(f"task image {url!r} → {path}: {exc}") from exc
-    if parsed.scheme in ("", "file") and Path(parsed.path).is_file() and not parsed.netloc:
-        return read_image(parsed.path)
+    if parsed.scheme in ("", "file") and not parsed.netloc and Path(parsed.path).is_file():
+        # A plain path is served only from inside the local-files root: task data comes
+        # from Label Studio users and must not reach other files on this host.
+        path = Path(parsed.path).resolve()
+        root = Path(files_root).resolve() if files_root is not None else None
+        if root is None or not path.is_relative_to(root):
+            raise TaskImageError(
+                f"task image {url!r} is a local path outside the local-files root "
+                f"({root or 'none configured'}); serve images through Label Studio's "
+                "local-files storage"
+            )
+        try:
+            return read_image(path)
+        except ImageReadError as exc:
+            raise TaskImageError(f"task image {url!r}: {exc}") from exc
     headers = {}
     if not parsed.scheme:
         if not ls_url:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import ast
 import json
 import logging
-import os
 import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from hitl_active.models.train import quiet_ultralytics
+from hitl_active.models.train import quiet_ultralytics, ultralytics_yolo
 
 __all__ = [
     "EMBEDDING_OUTPUT",
@@ -122,7 +121,7 @@ def add_embedding_output(onnx_path: Path, layer: int) -> str:
     model = onnx.load(str(onnx_path))
     graph = model.graph
     if any(o.name == EMBEDDING_OUTPUT for o in graph.output):
-        return next(p.value for p in model.metadata_props if p.key == META_EMBEDDING_LAYER)
+        return next((p.value for p in model.metadata_props if p.key == META_EMBEDDING_LAYER), "")
     source = _module_output(graph, layer)
     pooled = f"{EMBEDDING_OUTPUT}_pooled"
     graph.node.extend(
@@ -173,7 +172,6 @@ def export_onnx(
     Raises:
         FileNotFoundError: ``weights`` does not exist.
     """
-    os.environ["YOLO_OFFLINE"] = "1"
     weights, out_path = Path(weights), Path(out_path)
     if not weights.is_file():
         raise FileNotFoundError(
@@ -181,7 +179,8 @@ def export_onnx(
         )
     import onnx
     import torch
-    from ultralytics import YOLO
+
+    YOLO = ultralytics_yolo()
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     # Ultralytics writes next to the weights: export from a private copy so files beside the

@@ -66,6 +66,14 @@ class TrainResult:
     seconds: float
 
 
+def ultralytics_yolo() -> Any:
+    """Ultralytics' ``YOLO`` class, imported with network access off unless the user set it."""
+    os.environ.setdefault("YOLO_OFFLINE", "1")  # read by Ultralytics when first imported
+    from ultralytics import YOLO
+
+    return YOLO
+
+
 @contextlib.contextmanager
 def quiet_ultralytics() -> Iterator[None]:
     """Silence Ultralytics' console logs and progress bars unless we log at DEBUG."""
@@ -106,15 +114,13 @@ def train_detector(data_yaml: Path, out_dir: Path, config: TrainConfig) -> Train
         FileNotFoundError: ``data_yaml`` or a weights file given as ``config.model`` is missing.
         RuntimeError: Ultralytics finished without writing weights.
     """
-    os.environ["YOLO_OFFLINE"] = "1"  # before Ultralytics is imported
     data_yaml, out_dir = Path(data_yaml), Path(out_dir)
     if not data_yaml.is_file():
         raise FileNotFoundError(f"dataset file {data_yaml} not found; see prepare_yolo_dataset")
     model_ref = _resolve_model(config.model)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    from ultralytics import YOLO
-
+    YOLO = ultralytics_yolo()
     args: dict[str, Any] = {
         "data": str(data_yaml.resolve()),
         "epochs": config.epochs,

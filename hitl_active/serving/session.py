@@ -101,7 +101,7 @@ def create_session(
     onnx_path = Path(onnx_path)
     if not onnx_path.is_file():
         raise FileNotFoundError(f"ONNX model {onnx_path} not found; see `hitl-active export`")
-    chosen = select_providers(providers)
+    chosen = list(providers) if providers else select_providers(None)
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL

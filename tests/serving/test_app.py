@@ -184,3 +184,23 @@ def test_settings_from_env(monkeypatch, tmp_path) -> None:
     assert settings.webhook_secret == "x" and settings.conf_threshold == 0.4
     assert settings.label_studio_url == "http://127.0.0.1:1"
     assert settings.model_path == tmp_path / "m.onnx"
+
+
+def test_plain_paths_are_served_only_from_the_files_root(files_root, tmp_path_factory) -> None:
+    import httpx
+
+    from hitl_active.labelstudio.media import TaskImageError, fetch_task_image
+
+    inside = files_root / "images" / "a.jpg"
+    outside = tmp_path_factory.mktemp("elsewhere") / "secret.jpg"
+    Image.new("RGB", (8, 4)).save(outside)
+    (files_root / "images" / "bad.jpg").write_bytes(b"not an image")
+    with httpx.Client() as http:
+        assert fetch_task_image(str(inside), files_root, None, None, http).shape == (100, 200, 3)
+        for url in (str(outside), f"file://{outside}"):
+            with pytest.raises(TaskImageError, match="outside the local-files root"):
+                fetch_task_image(url, files_root, None, None, http)
+        with pytest.raises(TaskImageError, match="outside the local-files root"):
+            fetch_task_image(str(inside), None, None, None, http)
+        with pytest.raises(TaskImageError, match="corrupt or not an image"):
+            fetch_task_image(str(files_root / "images" / "bad.jpg"), files_root, None, None, http)
