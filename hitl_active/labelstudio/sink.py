@@ -140,7 +140,11 @@ class SQLiteSink:
                 "FROM ls_annotations WHERE project_id=? AND annotation_id=?",
                 (record.project_id, record.annotation_id),
             ).fetchone()
-            fills_diff = row is not None and bool(row[2]) and record.diff is not None
+            # A record with a diff may complete the same version stored without one (bulk
+            # webhook events carry no diff); it never replaces a different version.
+            fills_diff = (
+                row is not None and row[1] == fp and bool(row[2]) and record.diff is not None
+            )
             if row is not None and (row[1] == fp or row[0] > record.updated_at) and not fills_diff:
                 return False  # same version again, or an older one arriving late
             self._db.execute(

@@ -224,7 +224,8 @@ def create_app(
     def predict(body: dict[str, Any]) -> dict[str, Any]:
         with state.predict_lock:
             state.follow_workspace()
-        if state.engine is None:
+            engine = state.engine  # one model for the whole request, even if one is promoted
+        if engine is None:
             raise HTTPException(503, "no model loaded: start `hitl-active serve --model M.onnx`")
         tasks = body.get("tasks")
         if not isinstance(tasks, list):
@@ -241,8 +242,9 @@ def create_app(
             except TaskImageError as exc:
                 raise HTTPException(422, f"task {task.get('id')}: {exc}") from exc
         with state.predict_lock:
-            detections = state.engine.predict(images) if images else []
-        names = list(state.engine.class_names)
+            detections = engine.predict(images) if images else []
+        names = list(engine.class_names)
+        version = str(getattr(engine, "model_version", None) or state.model_version)
         results = []
         for image, det in zip(images, detections, strict=True):
             shown = det.above(settings.conf_threshold)
@@ -252,7 +254,7 @@ def create_app(
                 {
                     "result": result,
                     "score": _uncertainty(shown.confidence),
-                    "model_version": state.model_version,
+                    "model_version": version,
                 }
             )
         return {"results": results}
