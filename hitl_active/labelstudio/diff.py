@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from hitl_active.boxes import box_iou, match_boxes
 from hitl_active.formats.core import ImageLabels
 
 __all__ = ["BoxDiff", "diff_boxes"]
@@ -42,15 +43,6 @@ class BoxDiff:
         return {**asdict(self), "counts": self.counts()}
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area_a = (a[:, 2:] - a[:, :2]).clip(0).prod(-1)
-    area_b = (b[:, 2:] - b[:, :2]).clip(0).prod(-1)
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
-
-
 def _region_ids(labels: ImageLabels) -> list[Any]:
     if labels.box_meta:
         return [m.get("region_id") for m in labels.box_meta]
@@ -72,16 +64,12 @@ def diff_boxes(
             free_a.discard(j)
     if free_p and free_a:
         p_idx, a_idx = sorted(free_p), sorted(free_a)
-        iou = _iou(prediction.xyxy[p_idx], annotation.xyxy[a_idx])
-        for flat in np.argsort(-iou, axis=None):
-            pi, aj = np.unravel_index(flat, iou.shape)
-            if iou[pi, aj] < min_iou:
-                break
+        iou = box_iou(prediction.xyxy[p_idx], annotation.xyxy[a_idx])
+        for pi, aj in match_boxes(iou, min_iou):
             i, j = p_idx[pi], a_idx[aj]
-            if i in free_p and j in free_a:
-                pairs.append((i, j))
-                free_p.discard(i)
-                free_a.discard(j)
+            pairs.append((i, j))
+            free_p.discard(i)
+            free_a.discard(j)
     diff = BoxDiff(deleted=sorted(free_p), added=sorted(free_a))
     for i, j in sorted(pairs):
         if prediction.class_id[i] != annotation.class_id[j]:

@@ -25,9 +25,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from hitl_active.boxes import box_iou
 from hitl_active.detections import Detections
 from hitl_active.formats.core import ImageLabels
-from hitl_active.sampling.cost import box_iou
 
 __all__ = ["IOU_THRESHOLDS", "EvalResult", "average_precision", "evaluate"]
 

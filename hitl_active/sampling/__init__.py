@@ -5,6 +5,7 @@ registry maps names to strategies; :func:`select_batch` applies a budget (images
 annotator seconds from :class:`CostModel`) and drops near-duplicates.
 """
 
+from hitl_active.boxes import box_iou, match_boxes
 from hitl_active.sampling.balance import ClassBalance, class_rarity, image_rarity
 from hitl_active.sampling.base import (
     RandomStrategy,
@@ -13,7 +14,7 @@ from hitl_active.sampling.base import (
     Strategy,
     top_k,
 )
-from hitl_active.sampling.cost import CorrectionCost, CostModel, box_iou, match_boxes
+from hitl_active.sampling.cost import CorrectionCost, CostModel
 from hitl_active.sampling.dedup import DuplicateFilter, drop_near_duplicates
 from hitl_active.sampling.diversity import CoreSet, Hybrid, k_center_greedy
 from hitl_active.sampling.packed import PackedDetections

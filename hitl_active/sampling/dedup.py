@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from hitl_active.sampling.cost import box_iou, match_boxes
+from hitl_active.boxes import box_iou, match_boxes
 from hitl_active.sampling.diversity import normalise_rows
 from hitl_active.sampling.packed import PackedDetections
 

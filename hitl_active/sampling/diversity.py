@@ -81,6 +81,7 @@ def k_center_greedy(
         first = int(rng.integers(n)) if rng is not None else 0
         picked[0] = first
         min_d = np.maximum(x_sq + x_sq[first] - 2.0 * (x @ x[first]), 0.0)
+        min_d[first] = -1.0  # picked: even when every distance is 0 it is not picked again
         start = 1
     for j in range(start, k):
         i = int(np.argmax(min_d))
@@ -168,10 +169,5 @@ class Hybrid(Strategy):
             mean = x.mean(axis=0)
             sub = normalise_rows(sub, mean)
             centres = None if centres is None else normalise_rows(centres, mean)
-        if centres is None or len(centres) == 0:
-            # Start from the most uncertain image rather than a random one.
-            order = k_center_greedy(sub, k, sub[:1], None)
-            order = np.concatenate([[0], order[order != 0]])[:k].astype(np.int64)
-        else:
-            order = k_center_greedy(sub, k, centres, None)
-        return shortlist[order]
+        # Without centres, k_center_greedy (rng=None) starts from row 0: the most uncertain.
+        return shortlist[k_center_greedy(sub, k, centres, None)]

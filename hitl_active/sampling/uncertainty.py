@@ -31,6 +31,7 @@ import logging
 
 import numpy as np
 
+from hitl_active.boxes import box_iou
 from hitl_active.choices import Choice
 from hitl_active.sampling.base import ScoreStrategy, SelectionContext
 from hitl_active.sampling.packed import PackedDetections, segment_max, segment_mean, segment_sum
@@ -147,16 +148,6 @@ class UncertaintyStrategy(ScoreStrategy):
         return fill_empty(scores, pool.counts == 0, self.empty_score, self.empty_quantile)
 
 
-def _pair_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``(len(a), len(b))`` IoU matrix of xyxy boxes."""
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
-
-
 class FlipStability(ScoreStrategy):
     """Localisation instability: how much boxes move when the image is flipped horizontally.
 
@@ -207,7 +198,7 @@ class FlipStability(ScoreStrategy):
             b = b_pool.xyxy[sb:eb].copy()
             b[:, [0, 2]] = widths[i] - b[:, [2, 0]]  # un-mirror x1, x2
             same = a_pool.class_id[sa:ea, None] == b_pool.class_id[None, sb:eb]
-            iou = _pair_iou(a, b) * same if len(a) and len(b) else np.zeros((len(a), len(b)))
+            iou = box_iou(a, b) * same if len(a) and len(b) else np.zeros((len(a), len(b)))
             best_a = iou.max(axis=1) if len(b) else np.zeros(len(a))
             best_b = iou.max(axis=0) if len(a) else np.zeros(len(b))
             wa, wb = a_pool.confidence[sa:ea], b_pool.confidence[sb:eb]

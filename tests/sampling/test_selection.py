@@ -173,3 +173,10 @@ def test_coreset_strategy_picks_what_the_labelled_set_does_not_cover():
     )
     assert sel.indices.tolist() == [4]
     assert np.isnan(sel.scores).all(), "a pure set strategy has no per-image score"
+
+
+def test_k_center_never_picks_an_image_twice_when_all_embeddings_are_equal():
+    from hitl_active.sampling import k_center_greedy
+
+    picked = k_center_greedy(np.zeros((6, 4), np.float32), 6, None, None)
+    assert sorted(picked.tolist()) == list(range(6))
