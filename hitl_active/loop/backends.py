@@ -71,7 +71,7 @@ def provenance(
 def _shown(ws: Workspace, image_id: int, version: str | None) -> Detections | None:
     if version is None:
         return None
-    stored = ws.store.predictions(version).get(image_id)
+    stored = ws.store.prediction(version, image_id)  # one row, not the version's whole table
     return None if stored is None else Detections.from_dict(stored)
 
 

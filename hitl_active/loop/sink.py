@@ -129,13 +129,30 @@ class LabelStudioSinkMixin:
         keys = [(SOURCE, f"{project_id}:{int(a)}") for a in annotation_ids]
         with self.transaction() as c:  # type: ignore[attr-defined]
             n = 0
+            images: set[int] = set()
             for key in keys:
+                images.update(
+                    int(r[0])
+                    for r in c.execute(
+                        "SELECT DISTINCT image_id FROM annotations "
+                        "WHERE source = ? AND external_id = ? AND deleted = 0",
+                        key,
+                    )
+                )
                 cur = c.execute(
                     "UPDATE annotations SET deleted = 1, is_current = 0 "
                     "WHERE source = ? AND external_id = ? AND deleted = 0",
                     key,
                 )
                 n += int(cur.rowcount > 0)
+            for image_id in images:  # another surviving annotation becomes the current one
+                c.execute(
+                    "UPDATE annotations SET is_current = 1 WHERE id = (SELECT MAX(id) FROM "
+                    "annotations WHERE image_id = ? AND deleted = 0 AND cancelled = 0) "
+                    "AND NOT EXISTS (SELECT 1 FROM annotations WHERE image_id = ? "
+                    "AND is_current = 1)",
+                    (image_id, image_id),
+                )
         return n
 
     def annotation_ids(self, project_id: int, task_id: int) -> set[int]:

@@ -235,6 +235,14 @@ class Store(LabelStudioSinkMixin):
         )
         return {int(r[0]): None if r[1] is None else json.loads(r[1]) for r in rows}
 
+    def prediction(self, model_version: str, image_id: int) -> dict | None:
+        """One image's stored detections (``Detections.to_dict``), or None."""
+        row = self._one(
+            "SELECT detections_json FROM predictions WHERE model_version = ? AND image_id = ?",
+            (model_version, int(image_id)),
+        )
+        return None if row is None or row[0] is None else json.loads(row[0])
+
     def predicted_ids(self, model_version: str) -> set[int]:
         rows = self._all(
             "SELECT image_id FROM predictions WHERE model_version = ?", (model_version,)

@@ -204,3 +204,18 @@ def test_webhook_events_land_in_the_state_store(store):
     assert ann.boxes == [{"xyxy": [10.0, 8.0, 30.0, 28.0], "class_id": 1,
                           "source": "human_accepted", "model_version": "v0001"}]  # fmt: skip
     assert len(store.annotation_history(2)) == 1
+
+
+def test_deleting_the_newest_of_two_annotations_keeps_the_older_one_current(store):
+    """Two annotators on one task (overlap): deleting one leaves the other as the label."""
+    store.push_context = (None, "v0001")
+    store.record_task(7, "/img/1.jpg", 101)
+    assert store.record_annotation(_record(5, [[1, 1, 9, 9]], "2026-01-01T00:00:01"))
+    assert store.record_annotation(_record(6, [[2, 2, 20, 20]], "2026-01-01T00:00:02"))
+    (current,) = store.annotations()
+    assert current.external_id.endswith(":6")
+    assert store.record_deletion(7, [6]) == 1
+    (current,) = store.annotations()
+    assert current.external_id.endswith(":5") and current.boxes[0]["xyxy"] == [1.0, 1.0, 9.0, 9.0]
+    assert store.record_deletion(7, [5]) == 1
+    assert store.annotations() == []
