@@ -223,19 +223,21 @@ class Loop:
             annotator_seconds=self.ws.store.annotator_seconds(),
         )  # fmt: skip
 
-    def _new_annotations(self) -> int:
+    def _new_annotations(self, items: list) -> int:
+        """Training images in ``items`` that the newest model version was not trained on."""
         trained: set[int] = set()
         versions = [v for v in self.registry.list() if v.status != "training"]
         if versions:
             trained = {e["id"] for e in versions[-1].snapshot.get("images", [])}
-        return len({e["id"] for _, _, e in steps.training_items(self.ws)} - trained)
+        return len({e["id"] for _, _, e in items} - trained)
 
     def _do_trained(self, row: RoundRow) -> None:
         if not row.info.get("retrain_decided"):
+            items = steps.training_items(self.ws)
             state = LoopState(
                 round_id=row.id,
-                labelled=len(steps.training_items(self.ws)),
-                new_annotations=self._new_annotations(),
+                labelled=len(items),
+                new_annotations=self._new_annotations(items),
                 has_model=self.registry.current() is not None,
                 requested=bool(self.ws.store.get(RETRAIN_REQUEST_KEY, False)),
             )

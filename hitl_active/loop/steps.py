@@ -161,12 +161,12 @@ def _rows(ids: list[int], sel: Any) -> list[tuple[int, float, float]]:
 
 def training_items(ws: Workspace) -> list[tuple[Path, ImageLabels, dict[str, Any]]]:
     """Human-annotated, non-gold images with their labels and a snapshot entry."""
-    gold = {img.id for img in ws.store.images("gold")}
+    images = {img.id: img for img in ws.store.images()}  # one query, not one per annotation
     out = []
     for ann in ws.store.annotations():
-        if ann.image_id in gold:
+        img = images[ann.image_id]
+        if img.split == "gold":
             continue
-        img = ws.store.image(ann.image_id)
         labels = boxes_to_labels(img.path, img.width, img.height, ann.boxes)
         entry = {"id": img.id, "sha1": img.sha1, "annotation": f"{ann.external_id}@{ann.revision}"}
         out.append((Path(img.path), labels, entry))
