@@ -278,9 +278,11 @@ def _select_round(
     pool_paths = [runner.train[i][0] for i in pool]
     preds, t_inf = _predict(onnx_path, pool_paths, cfg.conf_floor, runner.engines)
     packed = PackedDetections.from_detections(preds, len(runner.names))
-    lab_paths = [runner.train[i][0] for i in labelled]
-    lab_preds, _ = _predict(onnx_path, lab_paths, cfg.conf_floor, runner.engines)
-    embeddings = [d.embedding for d in lab_preds if d.embedding is not None]
+    embeddings = []
+    if strategy.needs_embeddings:  # the labelled set's embeddings are diversity centres
+        lab_paths = [runner.train[i][0] for i in labelled]
+        lab_preds, _ = _predict(onnx_path, lab_paths, cfg.conf_floor, runner.engines)
+        embeddings = [d.embedding for d in lab_preds if d.embedding is not None]
     counts = np.zeros(len(runner.names), np.int64)
     for i in labelled:
         counts += np.bincount(runner.train[i][1].class_id, minlength=len(runner.names))

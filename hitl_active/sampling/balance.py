@@ -64,6 +64,7 @@ class ClassBalance(ScoreStrategy):
         self.min_confidence = float(min_confidence)
         self.name = "class-balance" if base is None else f"{base.name}+class-balance"
         self.extra_passes = 0 if base is None else base.extra_passes
+        self.needs_embeddings = base is not None and base.needs_embeddings
 
     def compute_score(self, pool: PackedDetections, context: SelectionContext) -> np.ndarray:
         if context.labelled_class_counts is None:
