@@ -129,26 +129,10 @@ def select_images(
     )
     context = SelectionContext(rng=rng, labelled_class_counts=_labelled_counts(ws))
     sel = select_batch(
-        strategy, pool, budget, context, CostModel(), display_threshold=cfg.conf_threshold
-    )
-    picked = _rows(ids, sel)
-    if not cfg.budget_seconds and len(picked) < min(cfg.batch_size, len(ids)):
-        # An early model's embeddings can make everything look like a near-duplicate;
-        # fill the batch from the plain ranking rather than label fewer images.
-        fresh = SelectionContext(
-            rng=np.random.default_rng([cfg.seed, round_id]),
-            labelled_class_counts=context.labelled_class_counts,
-        )
-        plain = select_batch(
-            strategy, pool, budget, fresh, CostModel(), dedup_threshold=None,
-            display_threshold=cfg.conf_threshold,
-        )  # fmt: skip
-        have = {row[0] for row in picked}
-        extra = [row for row in _rows(ids, plain) if row[0] not in have]
-        logger.info("dedup left %d images; filled with %d from the ranking", len(picked),
-                    cfg.batch_size - len(picked))  # fmt: skip
-        picked += extra[: cfg.batch_size - len(picked)]
-    return picked
+        strategy, pool, budget, context, CostModel(), display_threshold=cfg.conf_threshold,
+        fill_from_duplicates=True,
+    )  # fmt: skip
+    return _rows(ids, sel)
 
 
 def _rows(ids: list[int], sel: Any) -> list[tuple[int, float, float]]:

@@ -92,6 +92,7 @@ def select_batch(
     dedup_threshold: float | None = 0.8,
     display_threshold: float = 0.25,
     dedup_box_conf: float = 0.4,
+    fill_from_duplicates: bool = False,
 ) -> Selection:
     """Select a batch from ``pool`` with ``strategy`` within ``budget``.
 
@@ -105,6 +106,9 @@ def select_batch(
         display_threshold: pre-label threshold used by the cost estimate.
         dedup_box_conf: boxes at or above this confidence must match for two images to be
             duplicates.
+        fill_from_duplicates: with an image budget, when dedup leaves the batch short, fill
+            it with the dropped images in rank order (an early model's embeddings can make
+            everything look alike) rather than label fewer images.
     """
     start = time.perf_counter()
     if isinstance(budget, (int, np.integer)):
@@ -148,13 +152,19 @@ def select_batch(
         if (budget.unit is BudgetUnit.IMAGES and len(chosen) >= want) or k >= n:
             done = True
         k = min(n, 2 * k)
+    dropped = [] if dedup is None else list(dedup.dropped)
+    if fill_from_duplicates and budget.unit is BudgetUnit.IMAGES and len(chosen) < want:
+        refill = dropped[: want - len(chosen)]
+        logger.info("dedup left %d images; filled with %d dropped ones", len(chosen), len(refill))
+        chosen += refill
+        dropped = dropped[len(refill) :]
     idx = np.asarray(chosen, dtype=np.int64)
     sel_scores = np.full(len(idx), np.nan) if scores is None else scores[idx]
     sel = Selection(
         indices=idx,
         scores=sel_scores,
         estimated_seconds=est[idx],
-        dropped_duplicates=[] if dedup is None else dedup.dropped,
+        dropped_duplicates=dropped,
         strategy=strategy.name,
         seconds=time.perf_counter() - start,
     )

@@ -180,3 +180,21 @@ def test_k_center_never_picks_an_image_twice_when_all_embeddings_are_equal():
 
     picked = k_center_greedy(np.zeros((6, 4), np.float32), 6, None, None)
     assert sorted(picked.tolist()) == list(range(6))
+
+
+def test_a_batch_short_after_dedup_is_filled_from_the_dropped_images_in_rank_order():
+    # images 0, 1, 2 are one frame (most uncertain first); 3 and 4 are other frames
+    dets = [
+        det([[0.5, 0.5]], emb=[1.0, 0.0, 0.0]),
+        det([[0.55, 0.45]], emb=[0.999, 0.01, 0.0]),
+        det([[0.6, 0.4]], emb=[0.998, 0.0, 0.01]),
+        det([[0.99, 0.0]], emb=[0.0, 1.0, 0.0]),
+        det([[0.98, 0.01]], emb=[0.0, 0.0, 1.0]),
+    ]
+    pool = PackedDetections.from_detections(dets)
+    strategy = get_strategy("entropy-max")
+    short = select_batch(strategy, pool, 4, ctx(), dedup_threshold=0.95)
+    assert short.indices.tolist() == [0, 4, 3] and short.dropped_duplicates == [1, 2]
+    full = select_batch(strategy, pool, 4, ctx(), dedup_threshold=0.95, fill_from_duplicates=True)
+    assert full.indices.tolist() == [0, 4, 3, 1]
+    assert full.dropped_duplicates == [2]
