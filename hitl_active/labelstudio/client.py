@@ -23,6 +23,8 @@ __all__ = [
     "LabelStudioClient",
     "LabelStudioError",
     "LabelStudioUnavailable",
+    "auth_header",
+    "is_personal_access_token",
 ]
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,36 @@ class LabelStudioAuthError(LabelStudioError):
     """Label Studio refused the API token (HTTP 401/403)."""
 
 
+def is_personal_access_token(token: str) -> bool:
+    """A personal access token is a JWT refresh token (three dot-separated parts); a legacy
+    token is a plain hex string."""
+    return token.count(".") == 2
+
+
+def auth_header(http: httpx.Client, url: str, token: str) -> dict[str, str]:
+    """The ``Authorization`` header for ``token`` on the server at ``url``.
+
+    A legacy token is sent as is. A personal access token is exchanged for an access token
+    (``POST /api/token/refresh``), which Label Studio lets live for minutes, so callers
+    exchange again when a request with it answers 401.
+    """
+    if not is_personal_access_token(token):
+        return {"Authorization": f"Token {token}"}
+    resp = http.post(url.rstrip("/") + "/api/token/refresh/", json={"refresh": token})
+    if resp.status_code in (401, 403):
+        raise LabelStudioAuthError(
+            f"Label Studio at {url} refused the personal access token (HTTP "
+            f"{resp.status_code}); it may be revoked or expired: create a new one under "
+            "Account & Settings → Personal Access Token"
+        )
+    if resp.status_code != 200 or "access" not in resp.json():
+        raise LabelStudioError(
+            f"Label Studio at {url} could not exchange the personal access token: HTTP "
+            f"{resp.status_code} {resp.text[:300]}"
+        )
+    return {"Authorization": f"Bearer {resp.json()['access']}"}
+
+
 class LabelStudioClient:
     """Talks to one Label Studio server with one API token.
 
@@ -60,6 +92,7 @@ class LabelStudioClient:
         timeout: seconds per request.
         retries: extra attempts on connection errors, timeouts and 502/503/504.
         backoff: first wait in seconds, doubled after each failed attempt.
+        transport: an ``httpx`` transport to send through (a proxy, a mounted app).
     """
 
     def __init__(
@@ -69,6 +102,7 @@ class LabelStudioClient:
         timeout: float = 60.0,
         retries: int = 4,
         backoff: float = 0.5,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"Label Studio URL must start with http:// or https://, got {url!r}")
@@ -81,7 +115,7 @@ class LabelStudioClient:
         self.token = token
         self.retries = retries
         self.backoff = backoff
-        self._http = httpx.Client(base_url=self.url, timeout=timeout)
+        self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
         self._auth = self._auth_header(token)
 
     def __enter__(self) -> LabelStudioClient:
@@ -94,14 +128,25 @@ class LabelStudioClient:
         self._http.close()
 
     def _auth_header(self, token: str) -> dict[str, str]:
-        if token.count(".") == 2:  # a personal access token (JWT refresh token)
-            resp = self._send("POST", "/api/token/refresh", json={"refresh": token}, auth=False)
+        if is_personal_access_token(token):
+            resp = self._send("POST", "/api/token/refresh/", json={"refresh": token}, auth=False)
             return {"Authorization": f"Bearer {resp.json()['access']}"}
         return {"Authorization": f"Token {token}"}
 
     # --- transport -----------------------------------------------------------------------
 
     def _send(self, method: str, path: str, auth: bool = True, **kwargs: Any) -> httpx.Response:
+        resp = self._attempts(method, path, auth, **kwargs)
+        if resp.status_code == 401 and auth and is_personal_access_token(self.token):
+            # The access token made from a personal access token has expired (it lives for
+            # minutes): make a new one and send once more. A 401 means nothing was applied.
+            logger.debug("access token expired; exchanging the personal access token again")
+            self._auth = self._auth_header(self.token)
+            resp = self._attempts(method, path, auth, **kwargs)
+        return self._check(method, path, resp)
+
+    def _attempts(self, method: str, path: str, auth: bool, **kwargs: Any) -> httpx.Response:
+        """Send with bounded retries; the first answer that is not a 502/503/504 is returned."""
         headers = dict(self._auth) if auth else {}
         delay, last = self.backoff, ""
         for attempt in range(self.retries + 1):
@@ -118,7 +163,7 @@ class LabelStudioClient:
                     ) from exc
             else:
                 if resp.status_code not in RETRY_STATUS:
-                    return self._check(method, path, resp)
+                    return resp
                 last = f"HTTP {resp.status_code}"
             if attempt < self.retries:
                 logger.warning(

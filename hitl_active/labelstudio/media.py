@@ -16,6 +16,7 @@ import httpx
 import numpy as np
 
 from hitl_active.data.images import ImageReadError, read_image
+from hitl_active.labelstudio.client import LabelStudioError, auth_header, is_personal_access_token
 from hitl_active.labelstudio.project import local_path
 
 __all__ = ["TaskImageError", "fetch_task_image"]
@@ -23,6 +24,20 @@ __all__ = ["TaskImageError", "fetch_task_image"]
 
 class TaskImageError(ValueError):
     """A task's image could not be located or decoded."""
+
+
+# (server, personal access token) -> the header of the last access token made from it
+_access_headers: dict[tuple[str, str], dict[str, str]] = {}
+
+
+def _header(http: httpx.Client, ls_url: str, token: str, renew: bool = False) -> dict[str, str]:
+    key = (ls_url, token)
+    if renew or key not in _access_headers:
+        try:
+            _access_headers[key] = auth_header(http, ls_url, token)
+        except (LabelStudioError, httpx.HTTPError) as exc:
+            raise TaskImageError(f"cannot authenticate to Label Studio at {ls_url}: {exc}") from exc
+    return _access_headers[key]
 
 
 def fetch_task_image(
@@ -58,7 +73,7 @@ def fetch_task_image(
             return read_image(path)
         except ImageReadError as exc:
             raise TaskImageError(f"task image {url!r}: {exc}") from exc
-    headers = {}
+    headers: dict[str, str] = {}
     if not parsed.scheme:
         if not ls_url:
             raise TaskImageError(
@@ -67,8 +82,9 @@ def fetch_task_image(
             )
         url = ls_url.rstrip("/") + "/" + url.lstrip("/")
         parsed = urllib.parse.urlparse(url)
-    if ls_url and token and parsed.netloc == urllib.parse.urlparse(ls_url).netloc:
-        headers["Authorization"] = f"Token {token}"
+    ours = bool(ls_url and token and parsed.netloc == urllib.parse.urlparse(ls_url).netloc)
+    if ours:
+        headers = _header(http, ls_url, token)
     if parsed.scheme not in ("http", "https"):
         raise TaskImageError(
             f"cannot fetch task image {url!r}: only local files and http(s) URLs are served "
@@ -76,6 +92,9 @@ def fetch_task_image(
         )
     try:
         resp = http.get(url, headers=headers, follow_redirects=True)
+        if resp.status_code == 401 and ours and is_personal_access_token(token):
+            headers = _header(http, ls_url, token, renew=True)  # the access token expired
+            resp = http.get(url, headers=headers, follow_redirects=True)
     except httpx.HTTPError as exc:
         raise TaskImageError(f"could not download task image {url}: {exc}") from exc
     if resp.status_code != 200:

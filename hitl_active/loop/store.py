@@ -290,10 +290,6 @@ class Store(LabelStudioSinkMixin):
         row = self._one("SELECT * FROM model_versions WHERE status = 'promoted'")
         return None if row is None else _version(row)
 
-    def delete_model_version(self, name: str) -> None:
-        with self.transaction() as c:
-            c.execute("DELETE FROM model_versions WHERE name = ?", (name,))
-
     # ------------------------------------------------------------------ rounds
     def start_round(self, model_version: str | None) -> RoundRow:
         with self.transaction() as c:
@@ -347,9 +343,6 @@ class Store(LabelStudioSinkMixin):
             "SELECT image_id FROM selections WHERE round_id = ? ORDER BY rank", (round_id,)
         )
         return [int(r[0]) for r in rows]
-
-    def selected_ids(self) -> set[int]:
-        return {int(r[0]) for r in self._all("SELECT image_id FROM selections")}
 
     # ------------------------------------------------------------------ tasks
     def add_task(

@@ -188,6 +188,33 @@ def test_wrong_token_is_a_401_explained(label_studio) -> None:
     assert "LABEL_STUDIO_USER_TOKEN" in str(err.value)
 
 
+def test_a_personal_access_token_works_for_the_api_and_task_images(
+    client, label_studio, tiny_dataset, images
+) -> None:
+    import httpx
+
+    from hitl_active.labelstudio.media import fetch_task_image
+    from hitl_active.labelstudio.project import image_url
+
+    # Personal access tokens are a per-organisation setting; switch them on beside legacy ones.
+    client.request("POST", "/api/jwt/settings", json={
+        "api_tokens_enabled": True, "legacy_api_tokens_enabled": True,
+    })  # fmt: skip
+    existing = client.request("GET", "/api/token/")
+    pat = client.request("POST", "/api/token/")["token"] if not existing else None
+    if pat is None:
+        pytest.skip("the admin already holds a personal access token that cannot be read back")
+    with LabelStudioClient(label_studio.url, pat) as pat_client:
+        assert pat_client.whoami()["id"] == client.whoami()["id"]
+        title = f"pat-{uuid.uuid4().hex[:8]}"
+        project = ensure_project(pat_client, title, tiny_dataset.class_names)
+        connect_local_files(pat_client, project.id, images[0][0].parent)
+    url = image_url(images[0][0], label_studio.files_root)
+    with httpx.Client(timeout=30) as http:  # no local files root: fetched over HTTP with the PAT
+        img = fetch_task_image(url, None, label_studio.url, pat, http)
+    assert img.shape[:2] == (images[0][1].height, images[0][1].width)
+
+
 def test_label_studio_gets_predictions_from_serve(client, label_studio, tiny_model, images) -> None:
     engine_module = pytest.importorskip("hitl_active.serving.engine")
     from hitl_active.data.images import read_image

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import time
 
+import httpx
 import numpy as np
 import pytest
 
@@ -12,6 +13,7 @@ from hitl_active.formats import ImageLabels
 from hitl_active.formats.labelstudio import to_ls_results
 from hitl_active.labelstudio import (
     LabelMismatchError,
+    LabelStudioAuthError,
     LabelStudioClient,
     LabelStudioUnavailable,
     ProjectInfo,
@@ -257,3 +259,66 @@ def test_task_pages_come_back_complete_and_in_order(total, server_cap, concurren
     got = [t["id"] for t in client.iter_tasks(1, page_size=500, concurrency=concurrency)]
     assert got == list(range(total))
     assert len(asked) == max(1, -(-total // server_cap)), "no page fetched twice or skipped"
+
+
+class _ExpiringAccessTokens:
+    """Label Studio's token endpoints as seen by a client: each access token made from the
+    personal access token answers ``uses`` requests, then 401 (expired)."""
+
+    PAT = "header.payload.signature"
+
+    def __init__(self, uses: int) -> None:
+        self.uses, self.made, self.left = uses, 0, 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/token/refresh/":
+            import json
+
+            if json.loads(request.content)["refresh"] != self.PAT:
+                return httpx.Response(401, json={"detail": "token not valid"})
+            self.made += 1
+            self.left = self.uses
+            return httpx.Response(200, json={"access": f"access-{self.made}"})
+        if request.headers.get("Authorization") != f"Bearer access-{self.made}" or not self.left:
+            return httpx.Response(401, json={"detail": "expired"})
+        self.left -= 1
+        if request.url.path == "/image.png":
+            return httpx.Response(200, content=_png_bytes())
+        return httpx.Response(200, json={"id": 1, "username": "annotator"})
+
+
+def _png_bytes() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 6), (10, 20, 30)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_an_expired_access_token_is_renewed_from_the_personal_access_token() -> None:
+    server = _ExpiringAccessTokens(uses=2)
+    client = LabelStudioClient(
+        "http://ls.test", server.PAT, retries=0, transport=httpx.MockTransport(server)
+    )
+    for _ in range(5):
+        assert client.whoami()["username"] == "annotator"
+    assert server.made == 3  # at construction, then after every second request
+    with pytest.raises(LabelStudioAuthError, match="refused"):
+        LabelStudioClient(
+            "http://ls.test", "other.personal.token", transport=httpx.MockTransport(server)
+        )
+
+
+def test_task_images_are_fetched_with_a_renewed_access_token() -> None:
+    from hitl_active.labelstudio.media import TaskImageError, fetch_task_image
+
+    server = _ExpiringAccessTokens(uses=1)
+    with httpx.Client(transport=httpx.MockTransport(server)) as http:
+        for _ in range(3):
+            img = fetch_task_image("/image.png", None, "http://ls.test", server.PAT, http)
+            assert img.shape == (6, 8, 3)
+        assert server.made == 3
+        with pytest.raises(TaskImageError, match="cannot authenticate"):
+            fetch_task_image("/image.png", None, "http://ls.test", "bad.personal.token", http)

@@ -10,6 +10,7 @@ from hitl_active.sampling import (
     PackedDetections,
     SelectionContext,
     available_strategies,
+    drop_near_duplicates,
     get_strategy,
     k_center_greedy,
     select_batch,
@@ -198,3 +199,12 @@ def test_a_batch_short_after_dedup_is_filled_from_the_dropped_images_in_rank_ord
     full = select_batch(strategy, pool, 4, ctx(), dedup_threshold=0.95, fill_from_duplicates=True)
     assert full.indices.tolist() == [0, 4, 3, 1]
     assert full.dropped_duplicates == [2]
+
+
+def test_drop_near_duplicates_keeps_rank_order_and_the_limit():
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(4, 16)).astype(np.float32)
+    emb = np.concatenate([base, base[:2] + 0.01 * rng.normal(size=(2, 16)).astype(np.float32)])
+    ranked = [4, 0, 1, 5, 2, 3]  # 4 copies 0, 5 copies 1
+    assert list(drop_near_duplicates(ranked, emb, threshold=0.95)) == [4, 1, 2, 3]
+    assert list(drop_near_duplicates(ranked, emb, threshold=0.95, limit=2)) == [4, 1]
