@@ -54,7 +54,9 @@ def main() -> None:
     p.add_argument("--initial", type=int, default=20)
     p.add_argument("--batch", type=int, default=20)
     p.add_argument("--test-size", type=int, default=100)
-    p.add_argument("--n-images", type=int, default=360)
+    p.add_argument("--n-images", type=int, default=1400)
+    p.add_argument("--bursts", type=float, default=0.3, help="share of scenes filmed as bursts")
+    p.add_argument("--burst-frames", type=int, nargs=2, default=(4, 30), metavar=("MIN", "MAX"))
     p.add_argument("--imgsz", type=int, default=160)
     p.add_argument("--initial-epochs", type=int, default=20)
     p.add_argument("--epochs", type=int, default=6)
@@ -68,7 +70,10 @@ def main() -> None:
     if args.dataset == "synthetic":
         dataset = args.out / "dataset"
         if not (dataset / "images").is_dir():
-            spec = SyntheticSpec(n_images=args.n_images, min_side=160, max_side=256, seed=5)
+            spec = SyntheticSpec(
+                n_images=args.n_images, min_side=160, max_side=256, seed=5,
+                burst_fraction=args.bursts, burst_frames=tuple(args.burst_frames),
+            )  # fmt: skip
             make_synthetic_dataset(dataset, spec, progress=False)
     base = args.base or base_model(args.out, args.imgsz, args.base_epochs)
     config = SimulationConfig(

@@ -59,6 +59,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--synthetic-side", type=int, nargs=2, default=(160, 256), metavar=("MIN", "MAX")
     )
+    p.add_argument(
+        "--synthetic-bursts",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="share of synthetic scenes filmed as bursts of 4-24 near-duplicate frames",
+    )
     p.set_defaults(func=_simulate)
 
     s = subparsers.add_parser("strategies", help="list the sampling strategy names")
@@ -83,7 +90,9 @@ def _simulate(args: argparse.Namespace) -> int:
         from hitl_active.data.synthetic import SyntheticSpec, make_synthetic_dataset
 
         lo, hi = args.synthetic_side
-        spec = SyntheticSpec(n_images=args.synthetic, min_side=lo, max_side=hi)
+        spec = SyntheticSpec(
+            n_images=args.synthetic, min_side=lo, max_side=hi, burst_fraction=args.synthetic_bursts
+        )
         make_synthetic_dataset(args.dataset, spec, progress=not args.quiet)
     if not args.dataset.is_dir():
         raise CLIError(f"dataset folder {args.dataset} does not exist")

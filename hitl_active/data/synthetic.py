@@ -4,6 +4,12 @@ The images are shapes on textured backgrounds. The generator builds in what make
 learning matter on real client data: several classes of unequal frequency (one of them
 rare), near-duplicate frames (as from video), empty frames and different image sizes.
 
+Near-duplicates come two ways: ``duplicate_fraction`` makes any frame a re-take of the
+previous scene with that probability (short, geometric runs), and ``burst_fraction`` films
+that share of scenes as a burst of ``burst_frames`` frames, as a parked camera does. With
+bursts, most frames of a pool belong to a few long scenes, which is what a label budget spent
+at random wastes itself on.
+
 Output layout (YOLO convention, so Ultralytics finds the labels next to the images)::
 
     out_dir/
@@ -42,6 +48,8 @@ class SyntheticSpec:
     max_side: int = 320
     objects_per_image: tuple[int, int] = (1, 4)
     duplicate_fraction: float = 0.15
+    burst_fraction: float = 0.0
+    burst_frames: tuple[int, int] = (4, 24)  # frames per burst, the scene's first included
     empty_fraction: float = 0.05
     object_scale: tuple[float, float] = (0.12, 0.35)
     seed: int = 0
@@ -57,6 +65,10 @@ class SyntheticSpec:
             )
         if self.n_images < 1:
             raise ValueError(f"n_images must be at least 1, got {self.n_images}")
+        if not 0.0 <= self.burst_fraction <= 1.0:
+            raise ValueError(f"burst_fraction must be within [0, 1], got {self.burst_fraction}")
+        if not 2 <= self.burst_frames[0] <= self.burst_frames[1]:
+            raise ValueError(f"need 2 <= burst_frames[0] <= [1], got {self.burst_frames}")
         if not 0 < self.min_side <= self.max_side:
             raise ValueError(f"need 0 < min_side <= max_side, got {self.min_side}, {self.max_side}")
 
@@ -205,14 +217,18 @@ def make_synthetic_dataset(
     probs = probs / probs.sum()
     duplicates: dict[str, str] = {}
     previous: tuple[str, Image.Image, list] | None = None
+    burst_left = 0  # frames still to film of the current burst
     for i in tqdm(range(spec.n_images), desc="synthetic images", disable=not progress):
         stem = f"{i:06d}"
-        if previous is not None and rng.random() < spec.duplicate_fraction:
+        if previous is not None and (burst_left > 0 or rng.random() < spec.duplicate_fraction):
             img, boxes = _near_duplicate(rng, previous[1], previous[2])
             duplicates[stem] = previous[0]
+            burst_left = max(0, burst_left - 1)
         else:
             img, boxes = _random_frame(rng, spec, probs)
             previous = (stem, img, boxes)
+            if spec.burst_fraction > 0 and rng.random() < spec.burst_fraction:
+                burst_left = int(rng.integers(*spec.burst_frames, endpoint=True)) - 1
         img.save(root / "images" / f"{stem}.jpg", quality=92)
         w, h = img.size
         lines = [

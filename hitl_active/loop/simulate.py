@@ -1,6 +1,7 @@
 """Simulated active-learning benchmark: strategies compared on a fully labelled dataset.
 
-For each strategy and seed: hold out a test split, label a random seed set, then per round
+For each strategy and seed: hold out a test split (whole scenes, one frame each: see
+:mod:`hitl_active.data.splits`), label a random seed set, then per round
 score the whole unlabelled pool with the current model through the ONNX engine, select a
 batch, let :class:`~hitl_active.loop.annotator.SimulatedAnnotator` correct the pre-labels
 (charged by the cost model), fine-tune from the previous round's weights and evaluate
@@ -131,7 +132,7 @@ def _predict(
 
 
 def _flipped_copies(paths: Sequence[Path], out_dir: Path) -> list[Path]:
-    """Horizontally mirrored copies (EXIF applied), written once."""
+    """Horizontally mirrored copies (EXIF applied) in ``out_dir``."""
     from PIL import Image
 
     from hitl_active.data.images import read_image
@@ -140,8 +141,7 @@ def _flipped_copies(paths: Sequence[Path], out_dir: Path) -> list[Path]:
     result = []
     for i, p in enumerate(paths):
         dst = out_dir / f"{i:06d}_{p.stem}.png"
-        if not dst.exists():
-            Image.fromarray(read_image(p)[:, ::-1].copy()).save(dst)
+        Image.fromarray(read_image(p)[:, ::-1].copy()).save(dst)
         result.append(dst)
     return result
 
@@ -149,17 +149,31 @@ def _flipped_copies(paths: Sequence[Path], out_dir: Path) -> list[Path]:
 class _Runner:
     """Holds the split and cached artefacts of one benchmark."""
 
-    def __init__(self, items: list[Item], class_names: list[str], cfg: SimulationConfig, out: Path):
+    def __init__(
+        self,
+        items: list[Item],
+        class_names: list[str],
+        cfg: SimulationConfig,
+        out: Path,
+        groups: list[str] | None = None,
+    ):
+        from hitl_active.data.splits import split_by_scene
+
         self.cfg, self.out, self.names = cfg, out, class_names
-        rng = np.random.default_rng(cfg.split_seed)
-        order = rng.permutation(len(items))
         if cfg.test_size + cfg.initial > len(items):
             raise ValueError(
                 f"dataset has {len(items)} images, fewer than test_size {cfg.test_size} + "
                 f"initial {cfg.initial}; use a smaller test split or seed set"
             )
-        self.test = [items[i] for i in order[: cfg.test_size]]
-        self.train = [items[i] for i in order[cfg.test_size :]]
+        groups = groups if groups is not None else [str(p) for p, _ in items]
+        test, train = split_by_scene(groups, cfg.test_size, cfg.split_seed)
+        if len(train) < cfg.initial:
+            raise ValueError(
+                f"after holding out {cfg.test_size} scenes, {len(train)} images are left to "
+                f"train on, fewer than the seed set of {cfg.initial}"
+            )
+        self.test = [items[i] for i in test]
+        self.train = [items[i] for i in train]
         self.truth = {str(p): lab for p, lab in self.train}
         self.engines: dict = {}
 
@@ -288,10 +302,12 @@ def _select_round(
         counts += np.bincount(runner.train[i][1].class_id, minlength=len(runner.names))
     flipped, t_extra = None, 0.0
     if strategy.extra_passes:
-        flip_paths = _flipped_copies(pool_paths, runner.out / "flipped" / f"seed{seed}-r{r}")
+        flip_dir = runner.out / "flipped" / f"{strategy_name.replace('+', '_')}-s{seed}-r{r}"
+        shutil.rmtree(flip_dir, ignore_errors=True)  # never reuse copies of an older pool
+        flip_paths = _flipped_copies(pool_paths, flip_dir)
         flip_preds, t_extra = _predict(onnx_path, flip_paths, cfg.conf_floor, runner.engines)
         flipped = PackedDetections.from_detections(flip_preds, len(runner.names))
-        shutil.rmtree(runner.out / "flipped" / f"seed{seed}-r{r}", ignore_errors=True)
+        shutil.rmtree(flip_dir, ignore_errors=True)
     ctx = SelectionContext(
         rng=np.random.default_rng([seed, r, 7]),
         labelled_class_counts=counts,
@@ -398,13 +414,19 @@ def run_simulation(
 
     Returns the summary (see :func:`hitl_active.sampling.curves.summarise`) with the paths.
     """
+    from hitl_active.data.splits import scene_groups
     from hitl_active.sampling.curves import plot_curves, read_curves, summarise
 
     items, names = load_labelled_dataset(dataset)
     out = Path(out_dir)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(config), indent=2, default=str))
-    runner = _Runner(items, names, config, out)
+    groups = scene_groups(dataset, [p for p, _ in items])
+    runner = _Runner(items, names, config, out, groups)
+    logger.info(
+        "%d images in %d scenes: %d test images (one per held-out scene), %d in the pool",
+        len(items), len(set(groups)), len(runner.test), len(runner.train),
+    )  # fmt: skip
     csv_path = out / "results.csv"
     columns = runner.columns()
     done = _read_done(csv_path, columns)
