@@ -18,12 +18,11 @@ time of the whole round: passes, selection, annotation and fine-tuning).
 
 Round 0 (the seed set) is the same for every strategy of a seed, so it is trained once
 per seed and shared. Flip-stability needs a second inference pass over mirrored copies of
-the pool images (written once).
+the pool images (written for that round, removed after it).
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import shutil
@@ -34,17 +33,15 @@ from pathlib import Path
 
 import numpy as np
 
-from hitl_active.formats.core import ImageLabels
+from hitl_active.data.labelled import Item, load_labelled_dataset
 from hitl_active.loop.annotator import SimulatedAnnotator
+from hitl_active.loop.sim_results import COST_FIELDS, ResultWriter, finished_rows, state_row
 from hitl_active.sampling.cost import CorrectionCost, CostModel
 from hitl_active.sampling.registry import get_strategy
 
 __all__ = ["SimulationConfig", "load_labelled_dataset", "run_simulation"]
 
 logger = logging.getLogger(__name__)
-
-Item = tuple[Path, ImageLabels]
-COST_FIELDS = ("verified", "fixed", "relabelled", "deleted", "drawn")
 
 
 @dataclass
@@ -76,34 +73,6 @@ class SimulationConfig:
             get_strategy(name)  # fail early on a typo, listing valid names
         if self.rounds < 0 or self.initial < 1 or self.batch < 1 or self.test_size < 1:
             raise ValueError("rounds >= 0 and initial, batch, test_size >= 1 are required")
-
-
-def load_labelled_dataset(root: str | Path) -> tuple[list[Item], list[str]]:
-    """``(image path, labels)`` pairs and class names of a YOLO or VOC dataset folder.
-
-    YOLO: ``images/`` + ``labels/`` + ``classes.txt`` (or ``data.yaml``).
-    VOC: ``annotations/*.xml`` + ``images/``.
-    """
-    from hitl_active.formats.voc import read_voc_dir
-    from hitl_active.formats.yolo import read_class_names, read_yolo_dataset
-
-    root = Path(root)
-    if (root / "annotations").is_dir():
-        labels, names = read_voc_dir(root / "annotations", root / "images")
-    elif (root / "images").is_dir():
-        names_file = next(
-            (p for p in (root / "classes.txt", root / "data.yaml") if p.is_file()), None
-        )
-        if names_file is None:
-            raise FileNotFoundError(f"{root} has images/ but no classes.txt or data.yaml")
-        names = read_class_names(names_file)
-        labels = list(read_yolo_dataset(root / "images", class_names=names))
-    else:
-        raise FileNotFoundError(
-            f"{root} is not a labelled dataset: expected images/ with labels/ and classes.txt "
-            "(YOLO) or annotations/*.xml with images/ (VOC)"
-        )
-    return [(Path(lab.image), lab) for lab in labels], list(names)
 
 
 def _predict(
@@ -228,31 +197,6 @@ class _Runner:
         ]  # fmt: skip
 
 
-def _read_done(csv_path: Path, columns: list[str]) -> set[tuple[str, int, int]]:
-    if not csv_path.exists():
-        return set()
-    with open(csv_path, newline="") as f:
-        reader = csv.DictReader(f)
-        if reader.fieldnames != columns:
-            raise ValueError(
-                f"{csv_path} was written with other columns (another dataset or version); "
-                "choose a new output folder or delete it"
-            )
-        return {(r["strategy"], int(r["seed"]), int(r["round"])) for r in reader}
-
-
-class _Writer:
-    def __init__(self, csv_path: Path, columns: list[str]) -> None:
-        self.path, self.columns = csv_path, columns
-        if not csv_path.exists():
-            with open(csv_path, "w", newline="") as f:
-                csv.DictWriter(f, columns).writeheader()
-
-    def write(self, row: dict) -> None:
-        with open(self.path, "a", newline="") as f:
-            csv.DictWriter(f, self.columns).writerow({k: row.get(k, "") for k in self.columns})
-
-
 def _scratch_cost(annotator: SimulatedAnnotator, keys: Sequence[str]) -> CorrectionCost:
     total = CorrectionCost()
     for key in keys:
@@ -262,17 +206,6 @@ def _scratch_cost(annotator: SimulatedAnnotator, keys: Sequence[str]) -> Correct
 
 def _load_json(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
-
-
-def _state_row(state: dict) -> dict:
-    cost = state["cost"]
-    return {
-        "labelled_images": len(state["labelled"]),
-        "annotator_seconds": round(cost["seconds"], 1),
-        "annotator_hours": round(cost["seconds"] / 3600, 4),
-        **{k: cost[k] for k in COST_FIELDS},
-        **state.get("timing", {}),
-    }
 
 
 def _select_round(
@@ -364,7 +297,7 @@ def _run_strategy(runner: _Runner, name: str, seed: int, start: dict, writer, do
         if metrics is None:
             metrics = runner.evaluate(runner.onnx(Path(state["weights"])))
             (round_dir / "eval.json").write_text(json.dumps(metrics))
-        writer.write({"strategy": name, "seed": seed, "round": r, **_state_row(state), **metrics})
+        writer.write({"strategy": name, "seed": seed, "round": r, **state_row(state), **metrics})
         logger.info("%s seed %d round %d: mAP50-95 %.3f", name, seed, r, metrics["map50_95"])
 
 
@@ -402,7 +335,7 @@ def _reference(runner: _Runner, writer, done) -> None:
     annotator = SimulatedAnnotator(runner.truth, cfg.cost_model, cfg.display_threshold)
     cost = _scratch_cost(annotator, list(runner.truth))
     state = {"labelled": all_idx, "cost": cost.to_dict(), "timing": {}}
-    row = {"strategy": "full-data", "seed": cfg.split_seed, "round": 0, **_state_row(state)}
+    row = {"strategy": "full-data", "seed": cfg.split_seed, "round": 0, **state_row(state)}
     row["train_s"] = round(time.perf_counter() - start, 1)
     writer.write({**row, **runner.evaluate(runner.onnx(weights))})
 
@@ -429,8 +362,8 @@ def run_simulation(
     )  # fmt: skip
     csv_path = out / "results.csv"
     columns = runner.columns()
-    done = _read_done(csv_path, columns)
-    writer = _Writer(csv_path, columns)
+    done = finished_rows(csv_path, columns)
+    writer = ResultWriter(csv_path, columns)
     for seed in config.seeds:
         start = _seed_start(runner, seed)
         for name in config.strategies:

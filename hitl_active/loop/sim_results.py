@@ -1,0 +1,53 @@
+"""The benchmark's results.csv: which rows are done, appending rows, and a round's columns."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+__all__ = ["COST_FIELDS", "ResultWriter", "finished_rows", "state_row"]
+
+COST_FIELDS = ("verified", "fixed", "relabelled", "deleted", "drawn")
+
+
+def finished_rows(csv_path: Path, columns: list[str]) -> set[tuple[str, int, int]]:
+    """``(strategy, seed, round)`` of the rows already in ``csv_path`` (none if it is absent).
+
+    Raises ValueError when the file has other columns: resuming into it would mix runs.
+    """
+    if not csv_path.exists():
+        return set()
+    with open(csv_path, newline="") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames != columns:
+            raise ValueError(
+                f"{csv_path} was written with other columns (another dataset or version); "
+                "choose a new output folder or delete it"
+            )
+        return {(r["strategy"], int(r["seed"]), int(r["round"])) for r in reader}
+
+
+class ResultWriter:
+    """Appends one row per finished round, so an interrupted benchmark keeps what it did."""
+
+    def __init__(self, csv_path: Path, columns: list[str]) -> None:
+        self.path, self.columns = csv_path, columns
+        if not csv_path.exists():
+            with open(csv_path, "w", newline="") as f:
+                csv.DictWriter(f, columns).writeheader()
+
+    def write(self, row: dict) -> None:
+        with open(self.path, "a", newline="") as f:
+            csv.DictWriter(f, self.columns).writerow({k: row.get(k, "") for k in self.columns})
+
+
+def state_row(state: dict) -> dict:
+    """The cumulative columns of a round's saved state: labels, annotator cost, timings."""
+    cost = state["cost"]
+    return {
+        "labelled_images": len(state["labelled"]),
+        "annotator_seconds": round(cost["seconds"], 1),
+        "annotator_hours": round(cost["seconds"] / 3600, 4),
+        **{k: cost[k] for k in COST_FIELDS},
+        **state.get("timing", {}),
+    }
