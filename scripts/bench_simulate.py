@@ -63,6 +63,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--reference-epochs", type=int, default=30, help="0: no full-data run")
     p.add_argument("--base-epochs", type=int, default=50)
+    p.add_argument("--retrain", action="store_true", help="each round afresh from the base")
     p.add_argument("--png", type=Path, default=None, help="also copy the PNG here")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -88,6 +89,7 @@ def main() -> None:
         imgsz=args.imgsz,
         initial_epochs=args.initial_epochs,
         epochs=args.epochs,
+        warm_start=not args.retrain,
         reference_epochs=args.reference_epochs or None,
     )
     summary = run_simulation(dataset, config, args.out / "sim", title=dataset.name)

@@ -46,6 +46,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=8, help="fine-tune epochs per round")
     p.add_argument("--train-batch", type=int, default=16)
     p.add_argument(
+        "--retrain",
+        action="store_true",
+        help="train every round afresh from --model instead of fine-tuning the last round's",
+    )
+    p.add_argument(
         "--reference-epochs", type=int, default=None, help="also train on all data (95%% target)"
     )
     p.add_argument("--dedup", type=float, default=0.8, help="cosine threshold; 1 disables")
@@ -107,6 +112,7 @@ def _simulate(args: argparse.Namespace) -> int:
             model=args.model,
             imgsz=args.imgsz,
             initial_epochs=args.initial_epochs,
+            warm_start=not args.retrain,
             epochs=args.epochs,
             train_batch=args.train_batch,
             reference_epochs=args.reference_epochs,

@@ -4,7 +4,8 @@ For each strategy and seed: hold out a test split (whole scenes, one frame each:
 :mod:`hitl_active.data.splits`), label a random seed set, then per round
 score the whole unlabelled pool with the current model through the ONNX engine, select a
 batch, let :class:`~hitl_active.loop.annotator.SimulatedAnnotator` correct the pre-labels
-(charged by the cost model), fine-tune from the previous round's weights and evaluate
+(charged by the cost model), fine-tune from the previous round's weights (or train afresh
+from the start model: ``warm_start=False``) and evaluate
 mAP on the test split. One CSV row per (strategy, seed, round); finished rows are skipped
 when the same command is run again, so an interrupted benchmark resumes.
 
@@ -46,7 +47,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class SimulationConfig:
-    """A benchmark run. Epoch counts are per round; round 0 trains ``initial_epochs``."""
+    """A benchmark run. Epoch counts are per round; round 0 trains ``initial_epochs``.
+
+    ``warm_start=True`` fine-tunes each round from the previous round's weights, as the
+    loop does. ``False`` trains every round afresh from ``model`` for ``epochs``, so a
+    round's model depends on its labelled set alone and not on how many rounds came before:
+    the fairer comparison of strategies, at a higher training cost.
+    """
 
     strategies: tuple[str, ...] = ("random", "entropy-mean", "hybrid")
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -59,6 +66,7 @@ class SimulationConfig:
     imgsz: int = 160
     initial_epochs: int = 30
     epochs: int = 8
+    warm_start: bool = True
     train_batch: int = 16
     reference_epochs: int | None = None  # full-data model; None: skip it
     conf_floor: float = 0.01
@@ -280,12 +288,14 @@ def _run_strategy(runner: _Runner, name: str, seed: int, start: dict, writer, do
                 train_start = time.perf_counter()
                 picked, cost, timing = _select_round(runner, name, seed, r - 1, state, annotator)
                 labelled = list(state["labelled"]) + picked
-                weights = runner.fit(labelled, round_dir, state["weights"], cfg.epochs, seed)
+                start_from = state["weights"] if cfg.warm_start else cfg.model
+                weights = runner.fit(labelled, round_dir, start_from, cfg.epochs, seed)
                 timing["train_s"] = round(time.perf_counter() - train_start, 1)
                 total = CorrectionCost(**state["cost"]) + cost
                 saved = {
                     "labelled": labelled,
                     "weights": str(weights),
+                    "trained_from": str(start_from),
                     "cost": total.to_dict(),
                     "timing": timing,
                 }

@@ -37,7 +37,8 @@ def test_crossing_interpolates_between_rounds():
 
 
 @pytest.mark.slow
-def test_simulate_command_runs_end_to_end(tmp_path, capsys):
+@pytest.mark.parametrize("retrain", [False, True], ids=["fine-tune", "retrain"])
+def test_simulate_command_runs_end_to_end(tmp_path, capsys, retrain):
     pytest.importorskip("hitl_active.serving.engine")
     data, out = tmp_path / "data", tmp_path / "sim"
     argv = [
@@ -45,8 +46,18 @@ def test_simulate_command_runs_end_to_end(tmp_path, capsys):
         "--strategies", "random,entropy-mean", "--seeds", "1", "--rounds", "2",
         "--initial", "8", "--batch", "5", "--test-size", "8", "--imgsz", "64",
         "--initial-epochs", "1", "--epochs", "1", "--train-batch", "8", "--out", str(out),
+        *(["--retrain"] if retrain else []),
     ]  # fmt: skip
     assert main(argv) == 0
+    for run in ("random-s0", "entropy-mean-s0"):
+        starts = [
+            json.loads((out / "runs" / run / f"round{k}" / "state.json").read_text())
+            for k in (1, 2)
+        ]
+        if retrain:  # every round afresh from the start model
+            assert [s["trained_from"] for s in starts] == ["yolo11n.yaml"] * 2
+        else:  # each round fine-tunes the one before
+            assert starts[1]["trained_from"] == starts[0]["weights"]
     with open(out / "results.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert {(r["strategy"], int(r["round"])) for r in rows} == {
