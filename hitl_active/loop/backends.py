@@ -17,7 +17,8 @@ from typing import Any, Protocol
 
 from hitl_active.detections import Detections
 from hitl_active.formats.core import ImageLabels
-from hitl_active.loop.store import ImageRow, labels_to_boxes
+from hitl_active.loop.rows import boxes_with_provenance
+from hitl_active.loop.store import ImageRow
 from hitl_active.loop.workspace import Workspace
 
 __all__ = ["Annotator", "LabelStudioBackend", "LocalBackend", "load_truths", "provenance"]
@@ -54,18 +55,8 @@ def provenance(
     """JSON boxes of ``final`` with each box's source, from a diff against ``shown``."""
     from hitl_active.labelstudio.diff import diff_boxes
 
-    boxes = labels_to_boxes(final, source="human")
-    if shown is None or len(shown) == 0:
-        return boxes
-    diff = diff_boxes(shown, final)
-    for _, j in diff.kept:
-        boxes[j]["source"] = "human_accepted"
-    for _, j in [*diff.moved, *diff.relabelled]:
-        boxes[j]["source"] = "human_corrected"
-    for b in boxes:
-        if b["source"] != "human":
-            b["model_version"] = model_version
-    return boxes
+    diff = diff_boxes(shown, final) if shown is not None and len(shown) else None
+    return boxes_with_provenance(final, diff, model_version)
 
 
 def _shown(ws: Workspace, image_id: int, version: str | None) -> Detections | None:

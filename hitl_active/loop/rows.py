@@ -11,11 +11,14 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hitl_active.formats.core import ImageLabels
+
+if TYPE_CHECKING:
+    from hitl_active.labelstudio.diff import BoxDiff
 
 __all__ = [
     "AnnotationRow",
@@ -103,6 +106,27 @@ def labels_to_boxes(labels: ImageLabels, source: str = "human") -> list[dict[str
             box.update(labels.box_meta[i])
         out.append(box)
     return out
+
+
+def boxes_with_provenance(
+    labels: ImageLabels, diff: BoxDiff | None, model_version: str | None
+) -> list[dict[str, Any]]:
+    """JSON boxes of an annotator's final ``labels``, each with its source.
+
+    From ``diff`` (pre-label → final): a box kept as shown is ``human_accepted``, a moved or
+    relabelled one ``human_corrected`` (both name the ``model_version`` that proposed it),
+    and any other box ``human`` (drawn). Without a diff every box is ``human``.
+    """
+    boxes = labels_to_boxes(labels, source="human")
+    if diff is not None:
+        for _, j in diff.kept:
+            boxes[j]["source"] = "human_accepted"
+        for _, j in [*diff.moved, *diff.relabelled]:
+            boxes[j]["source"] = "human_corrected"
+    for box in boxes:
+        if box["source"] != "human":
+            box["model_version"] = model_version
+    return boxes
 
 
 def boxes_to_labels(image: str, width: int, height: int, boxes: Sequence[dict]) -> ImageLabels:

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlparse
 
+from hitl_active.loop.rows import boxes_with_provenance
+
 if TYPE_CHECKING:
     from hitl_active.labelstudio.sink import AnnotationRecord
 
@@ -37,24 +39,7 @@ def image_key_name(image_key: str) -> str:
 
 def record_boxes(record: AnnotationRecord) -> list[dict[str, Any]]:
     """JSON boxes of a record with per-box provenance from its diff."""
-    labels = record.labels
-    sources = ["human"] * len(labels)
-    if record.diff is not None:
-        for _, j in record.diff.kept:
-            sources[j] = "human_accepted"
-        for _, j in [*record.diff.moved, *record.diff.relabelled]:
-            sources[j] = "human_corrected"
-    boxes = []
-    for j in range(len(labels)):
-        box: dict[str, Any] = {
-            "xyxy": [round(float(v), 2) for v in labels.xyxy[j]],
-            "class_id": int(labels.class_id[j]),
-            "source": sources[j],
-        }
-        if sources[j] != "human" and record.model_version:
-            box["model_version"] = record.model_version
-        boxes.append(box)
-    return boxes
+    return boxes_with_provenance(record.labels, record.diff, record.model_version)
 
 
 class LabelStudioSinkMixin:

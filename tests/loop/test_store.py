@@ -201,8 +201,9 @@ def test_webhook_events_land_in_the_state_store(store):
             assert ok.status_code == 200, ok.text
     (ann,) = store.annotations()
     assert ann.image_id == 2 and ann.source == "labelstudio" and ann.lead_time == 4.5
-    assert ann.boxes == [{"xyxy": [10.0, 8.0, 30.0, 28.0], "class_id": 1,
-                          "source": "human_accepted", "model_version": "v0001"}]  # fmt: skip
+    assert ann.boxes == [{"xyxy": [10.0, 8.0, 30.0, 28.0], "class_id": 1, "score": None,
+                          "source": "human_accepted", "model_version": "v0001",
+                          "region_id": "r0"}]  # fmt: skip
     assert len(store.annotation_history(2)) == 1
 
 
