@@ -84,10 +84,22 @@ def prediction_for(item: PushItem, project: ProjectInfo, model_version: str) -> 
     return prediction
 
 
-def project_index(client: LabelStudioClient, project_id: int) -> dict[str, dict[str, Any]]:
-    """``image_key`` → light task dict for every task already in the project."""
+def project_index(
+    client: LabelStudioClient, project_id: int, after_task_id: int | None = None
+) -> dict[str, dict[str, Any]]:
+    """``image_key`` → light task dict for every task in the project (with an id above
+    ``after_task_id`` when given)."""
+    filters = None
+    if after_task_id is not None:
+        filters = {
+            "conjunction": "and",
+            "items": [
+                {"filter": "filter:tasks:id", "operator": "greater", "type": "Number",
+                 "value": int(after_task_id)},
+            ],
+        }  # fmt: skip
     index: dict[str, dict[str, Any]] = {}
-    for task in client.iter_tasks(project_id, fields=None, page_size=2000):
+    for task in client.iter_tasks(project_id, filters=filters, fields=None, page_size=2000):
         key = (task.get("data") or {}).get("image_key")
         if key is not None:
             index.setdefault(str(key), task)
@@ -118,8 +130,9 @@ def push_tasks(
             report.already_there += 1
         else:
             todo.append(item)
-    if todo:  # a crash after the import but before recording must not duplicate either
-        index = project_index(client, project.id)
+    if todo:  # a crash after an import but before its recording must not duplicate either:
+        # such tasks are newer than every recorded one, so only those are listed
+        index = project_index(client, project.id, sink.last_task_id(project.id))
         fresh = []
         for item in todo:
             task = index.get(item.image_key)

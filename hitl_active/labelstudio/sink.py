@@ -78,6 +78,14 @@ class AnnotationSink(Protocol):
 
     def record_task(self, project_id: int, image_key: str, task_id: int) -> None: ...
 
+    def last_task_id(self, project_id: int) -> int | None:
+        """The highest task id recorded for the project, or ``None`` when there is none.
+
+        Label Studio numbers tasks in creation order and a push records each batch right
+        after importing it, so only tasks above this id can exist unrecorded (a crash
+        between an import and its recording).
+        """
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ls_tasks (
@@ -204,6 +212,13 @@ class SQLiteSink:
             self._db.execute(
                 "INSERT OR REPLACE INTO ls_tasks VALUES (?, ?, ?)", (project_id, image_key, task_id)
             )
+
+    def last_task_id(self, project_id: int) -> int | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MAX(task_id) FROM ls_tasks WHERE project_id=?", (project_id,)
+            ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     def records(self, project_id: int) -> list[dict[str, Any]]:
         """Every recorded annotation of a project as dicts (see :func:`record_to_json`)."""

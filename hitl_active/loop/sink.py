@@ -69,6 +69,12 @@ class LabelStudioSinkMixin:
             return task.ls_task_id
         return None
 
+    def last_task_id(self, project_id: int) -> int | None:
+        row = self._one(  # type: ignore[attr-defined]
+            "SELECT MAX(ls_task_id) FROM tasks WHERE project_id = ?", (project_id,)
+        )
+        return None if row is None or row[0] is None else int(row[0])
+
     def record_task(self, project_id: int, image_key: str, task_id: int) -> None:
         image_id = self._image_for_key(image_key)
         if image_id is None:

@@ -178,6 +178,28 @@ def pull_sink_labels(record: dict):
     )
 
 
+def test_a_batch_imported_but_not_recorded_is_found_not_duplicated(
+    client, label_studio, tiny_dataset, images
+) -> None:
+    from hitl_active.labelstudio.push import _task, project_index
+
+    project = ensure_project(client, f"crash-{uuid.uuid4().hex[:8]}", tiny_dataset.class_names)
+    items = [PushItem(p.name, lab.width, lab.height, lab, image=p) for p, lab in images]
+    sink = SQLiteSink()
+    first = push_tasks(client, project, items[:3], sink, "m1", label_studio.files_root)
+    assert sink.last_task_id(project.id) == max(first.task_ids.values())
+    # a push that died after importing its batch, before recording it
+    lost = client.import_tasks(
+        project.id, [_task(i, project, "m1", label_studio.files_root) for i in items[3:5]]
+    )
+    newer = project_index(client, project.id, sink.last_task_id(project.id))
+    assert sorted(int(t["id"]) for t in newer.values()) == sorted(lost), "only newer tasks"
+    again = push_tasks(client, project, items, sink, "m1", label_studio.files_root)
+    assert again.created == 1 and again.already_there == 5
+    assert [again.task_ids[i.image_key] for i in items[3:5]] == lost
+    assert len(list(client.iter_tasks(project.id))) == 6
+
+
 def test_wrong_token_is_a_401_explained(label_studio) -> None:
     with (
         LabelStudioClient(label_studio.url, "not-the-token") as bad,
