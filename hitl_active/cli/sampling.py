@@ -46,6 +46,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=8, help="fine-tune epochs per round")
     p.add_argument("--train-batch", type=int, default=16)
     p.add_argument(
+        "--train-extra",
+        type=_json_object,
+        default={},
+        metavar="JSON",
+        help='more Ultralytics training arguments, e.g. \'{"optimizer": "SGD", "lr0": 0.01}\'',
+    )
+    p.add_argument(
         "--retrain",
         action="store_true",
         help="train every round afresh from --model instead of fine-tuning the last round's",
@@ -75,6 +82,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     s = subparsers.add_parser("strategies", help="list the sampling strategy names")
     s.set_defaults(func=_strategies)
+
+
+def _json_object(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON ({exc}): {text!r}") from exc
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object like '{\"lr0\": 0.01}'")
+    return value
 
 
 def _strategies(args: argparse.Namespace) -> int:
@@ -113,6 +130,7 @@ def _simulate(args: argparse.Namespace) -> int:
             imgsz=args.imgsz,
             initial_epochs=args.initial_epochs,
             warm_start=not args.retrain,
+            train_extra=args.train_extra,
             epochs=args.epochs,
             train_batch=args.train_batch,
             reference_epochs=args.reference_epochs,
