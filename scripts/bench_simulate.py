@@ -101,7 +101,13 @@ def main() -> None:
         train_extra=args.train_extra,
         reference_epochs=args.reference_epochs or None,
     )
-    summary = run_simulation(dataset, config, args.out / "sim", title=dataset.name)
+    title = (
+        f"synthetic: {args.n_images} frames, {args.bursts:.0%} of scenes filmed as bursts, "
+        "rare class 'cross'"
+        if args.dataset == "synthetic"
+        else dataset.name
+    )
+    summary = run_simulation(dataset, config, args.out / "sim", title=title)
     if args.png:
         args.png.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(summary["png"], args.png)

@@ -386,7 +386,7 @@ def run_simulation(
     curves, reference = read_curves(csv_path)
     curves = {k: v for k, v in curves.items() if k in config.strategies}
     summary = summarise(curves, reference, rare_class=rare)
-    png = plot_curves(curves, reference, out / "learning_curve.png", title=title)
+    png = plot_curves(curves, reference, out / "learning_curve.png", title=title, rare_class=rare)
     summary.update({"csv": str(csv_path), "png": str(png), "rare_class": rare})
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary

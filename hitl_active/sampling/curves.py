@@ -143,34 +143,48 @@ def plot_curves(
     out_png: str | Path,
     title: str = "",
     fraction: float = 0.95,
+    rare_class: str | None = None,
 ) -> Path:
-    """Two panels, mAP50-95 vs labelled images and vs annotator hours, mean ± std over seeds."""
+    """mAP50-95 vs labelled images and vs annotator hours, mean ± std over seeds; with
+    ``rare_class``, a third panel of that class's AP50-95 vs labelled images."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    rare_column = f"ap50_95:{rare_class}"
+    rare = rare_class is not None and all(rare_column in c._rows[0][0] for c in curves.values())
+    panels = 3 if rare else 2
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.2))
     for name, curve in sorted(curves.items()):
-        y, s = curve.mean("map50_95"), curve.std("map50_95")
-        for ax, column in zip(axes, ("labelled_images", "annotator_hours"), strict=True):
-            x = curve.mean(column)
-            style = {"color": "k", "lw": 2.2} if name == "random" else {}
-            (line,) = ax.plot(
-                x, y, marker="o", ms=3, label=f"{name} (n={len(curve.seeds)})", **style
-            )
+        style = {"color": "k", "lw": 2.2} if name == "random" else {}
+        label = f"{name} (n={len(curve.seeds)})"
+        series = [("labelled_images", "map50_95"), ("annotator_hours", "map50_95")]
+        if rare:
+            series.append(("labelled_images", rare_column))
+        for ax, (x_column, y_column) in zip(axes, series, strict=True):
+            x, y, s = curve.mean(x_column), curve.mean(y_column), curve.std(y_column)
+            (line,) = ax.plot(x, y, marker="o", ms=3, label=label, **style)
             ax.fill_between(x, y - s, y + s, alpha=0.1, color=line.get_color())
     full = reference.get("map50_95")
-    for ax, xlabel in zip(axes, ("labelled images", "annotator hours (cost model)"), strict=True):
+    for ax, xlabel in zip(axes, ("labelled images", "annotator hours (cost model)"), strict=False):
         if full is not None and not math.isnan(full):
             ax.axhline(full, color="k", lw=0.8, ls=":", label="full data")
             ax.axhline(
                 fraction * full, color="grey", lw=0.8, ls="--", label=f"{fraction:.0%} of full"
             )
         ax.set_xlabel(xlabel)
-        ax.grid(alpha=0.3)
+    axes[1].sharey(axes[0])
     axes[0].set_ylabel("mAP50-95 on the test split")
     axes[0].legend(fontsize=8, loc="upper left")
+    if rare:
+        full_rare = reference.get(rare_column)
+        if full_rare is not None and not math.isnan(full_rare):
+            axes[2].axhline(full_rare, color="k", lw=0.8, ls=":", label="full data")
+        axes[2].set_xlabel("labelled images")
+        axes[2].set_ylabel(f"rare class '{rare_class}' AP50-95")
+    for ax in axes:
+        ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
