@@ -52,6 +52,9 @@ class LabelStudioAuthError(LabelStudioError):
     """Label Studio refused the API token (HTTP 401/403)."""
 
 
+TOKEN_REFRESH = "/api/token/refresh/"  # Label Studio routes it only with the slash
+
+
 def is_personal_access_token(token: str) -> bool:
     """A personal access token is a JWT refresh token (three dot-separated parts); a legacy
     token is a plain hex string."""
@@ -62,12 +65,12 @@ def auth_header(http: httpx.Client, url: str, token: str) -> dict[str, str]:
     """The ``Authorization`` header for ``token`` on the server at ``url``.
 
     A legacy token is sent as is. A personal access token is exchanged for an access token
-    (``POST /api/token/refresh``), which Label Studio lets live for minutes, so callers
+    (``POST /api/token/refresh/``), which Label Studio lets live for minutes, so callers
     exchange again when a request with it answers 401.
     """
     if not is_personal_access_token(token):
         return {"Authorization": f"Token {token}"}
-    resp = http.post(url.rstrip("/") + "/api/token/refresh/", json={"refresh": token})
+    resp = http.post(url.rstrip("/") + TOKEN_REFRESH, json={"refresh": token})
     if resp.status_code in (401, 403):
         raise LabelStudioAuthError(
             f"Label Studio at {url} refused the personal access token (HTTP "
@@ -129,7 +132,7 @@ class LabelStudioClient:
 
     def _auth_header(self, token: str) -> dict[str, str]:
         if is_personal_access_token(token):
-            resp = self._send("POST", "/api/token/refresh/", json={"refresh": token}, auth=False)
+            resp = self._send("POST", TOKEN_REFRESH, json={"refresh": token}, auth=False)
             return {"Authorization": f"Bearer {resp.json()['access']}"}
         return {"Authorization": f"Token {token}"}
 

@@ -101,6 +101,17 @@ def _embeddings(pool: PackedDetections, name: str) -> np.ndarray:
     return pool.embeddings
 
 
+def _in_pool_frame(
+    rows: np.ndarray, centres: np.ndarray | None, pool: np.ndarray, normalise: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``rows`` and the labelled ``centres`` centred on the pool's mean and unit-normed (when
+    ``normalise``), so distances between them are measured in one frame."""
+    if not normalise:
+        return rows, centres
+    mean = pool.mean(axis=0)
+    return normalise_rows(rows, mean), None if centres is None else normalise_rows(centres, mean)
+
+
 class CoreSet(Strategy):
     """k-center greedy on image embeddings (by default centred on the pool mean, unit norm)."""
 
@@ -118,11 +129,7 @@ class CoreSet(Strategy):
         scores: np.ndarray | None = None,
     ) -> np.ndarray:
         x = _embeddings(pool, self.name)
-        centres = context.labelled_embeddings
-        if self.normalise:
-            mean = x.mean(axis=0)
-            x = normalise_rows(x, mean)
-            centres = None if centres is None else normalise_rows(centres, mean)
+        x, centres = _in_pool_frame(x, context.labelled_embeddings, x, self.normalise)
         return k_center_greedy(x, k, centres, context.rng)
 
 
@@ -163,11 +170,6 @@ class Hybrid(Strategy):
         if scores is None:
             scores = self.scores(pool, context)
         shortlist = top_k(scores, int(np.ceil(self.pool_factor * k)), context.rng)
-        sub = x[shortlist]
-        centres = context.labelled_embeddings
-        if self.normalise:
-            mean = x.mean(axis=0)
-            sub = normalise_rows(sub, mean)
-            centres = None if centres is None else normalise_rows(centres, mean)
+        sub, centres = _in_pool_frame(x[shortlist], context.labelled_embeddings, x, self.normalise)
         # Without centres, k_center_greedy (rng=None) starts from row 0: the most uncertain.
         return shortlist[k_center_greedy(sub, k, centres, None)]
