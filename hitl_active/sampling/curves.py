@@ -17,7 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Curve", "crossing", "format_summary", "plot_curves", "read_curves", "summarise"]
+__all__ = [
+    "Curve",
+    "crossing",
+    "format_summary",
+    "plot_curves",
+    "ratios_by_budget",
+    "read_curves",
+    "summarise",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +90,26 @@ def crossing(x: np.ndarray, y: np.ndarray, target: float) -> float | None:
     return None
 
 
+def ratios_by_budget(
+    curve: Curve, baseline: Curve, cost: str = "labelled_images", column: str = "map50_95"
+) -> dict[int, float | None]:
+    """At every labelled-image budget of ``baseline`` after its first round: the ``cost``
+    (labelled images or annotator hours) ``curve`` needs to reach the baseline's mean
+    ``column`` there, over what the baseline spent on it.
+
+    A single ratio at the baseline's last budget depends on where the benchmark stopped;
+    this shows how the saving grows or shrinks with the budget. None where ``curve`` never
+    gets there.
+    """
+    budgets, spent, targets = (baseline.mean(c) for c in ("labelled_images", cost, column))
+    x, y = curve.mean(cost), curve.mean(column)
+    out: dict[int, float | None] = {}
+    for budget, base_cost, target in list(zip(budgets, spent, targets, strict=True))[1:]:
+        got = crossing(x, y, float(target))
+        out[round(float(budget))] = None if got is None else round(got / float(base_cost), 3)
+    return out
+
+
 def summarise(
     curves: dict[str, Curve],
     reference: dict[str, float],
@@ -93,6 +121,8 @@ def summarise(
 
     Targets: ``fraction`` of the full-data mAP50-95 (when a reference exists), and the
     baseline's final mean mAP50-95 (labels relative to the baseline's = the label ratio).
+    Label and hour ratios are also given at each of the baseline's budgets
+    (:func:`ratios_by_budget`).
     """
     out: dict = {"strategies": {}, "reference": reference}
     base = curves.get(baseline)
@@ -133,6 +163,12 @@ def summarise(
             got = info.get(key)
             info["label_ratio_vs_" + baseline] = (
                 None if got is None or not base_labels else round(got / base_labels, 3)
+            )
+        for name, curve in curves.items():
+            info = out["strategies"][name]
+            info[f"label_ratio_vs_{baseline}_by_budget"] = ratios_by_budget(curve, base)
+            info[f"hours_ratio_vs_{baseline}_by_budget"] = ratios_by_budget(
+                curve, base, "annotator_hours"
             )
     return out
 

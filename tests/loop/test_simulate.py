@@ -11,7 +11,7 @@ from hitl_active.detections import Detections
 from hitl_active.formats import ImageLabels
 from hitl_active.loop.annotator import SimulatedAnnotator
 from hitl_active.sampling import CostModel
-from hitl_active.sampling.curves import crossing
+from hitl_active.sampling.curves import Curve, crossing, ratios_by_budget
 
 
 def test_simulated_annotator_charges_the_diff_and_returns_truth():
@@ -34,6 +34,39 @@ def test_crossing_interpolates_between_rounds():
     assert crossing(x, y, 0.4) == pytest.approx(50.0)
     assert crossing(x, y, 0.05) == 20.0
     assert crossing(x, y, 0.9) is None
+
+
+def _curve(name: str, per_seed: list[list[float]], hours_per_image: float = 0.01) -> Curve:
+    rows = [
+        {
+            "seed": str(s),
+            "round": str(r),
+            "labelled_images": str(10 * (r + 1)),
+            "annotator_hours": str(hours_per_image * 10 * (r + 1)),
+            "map50_95": str(v),
+        }
+        for s, ys in enumerate(per_seed)
+        for r, v in enumerate(ys)
+    ]
+    return Curve(name, rows)
+
+
+def test_ratios_by_budget_compare_at_each_of_the_baselines_budgets():
+    base = _curve("random", [[0.1, 0.2, 0.3, 0.4], [0.1, 0.2, 0.3, 0.4]])
+    # seed means 0.1, 0.25, 0.35, 0.45: 0.2 at 16.7 labels, 0.3 at 25, 0.4 at 35
+    fast = _curve("fast", [[0.1, 0.2, 0.3, 0.4], [0.1, 0.3, 0.4, 0.5]], hours_per_image=0.02)
+    labels = ratios_by_budget(fast, base)
+    assert labels == {
+        20: pytest.approx(16.667 / 20, abs=1e-3),
+        30: pytest.approx(25 / 30, abs=1e-3),
+        40: pytest.approx(35 / 40, abs=1e-3),
+    }
+    hours = ratios_by_budget(fast, base, "annotator_hours")  # twice the hours per image
+    assert hours == {k: pytest.approx(2 * v, abs=2e-3) for k, v in labels.items()}
+    assert ratios_by_budget(base, base) == {20: 1.0, 30: 1.0, 40: 1.0}
+    slow = ratios_by_budget(_curve("slow", [[0.1, 0.15, 0.2, 0.25]]), base)
+    assert slow[20] == pytest.approx(1.5)
+    assert slow[30] is None and slow[40] is None
 
 
 @pytest.mark.slow
