@@ -34,9 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hitl_active.data.labelled import Item, load_labelled_dataset
+from hitl_active.data.labelled import load_labelled_dataset
 from hitl_active.loop.annotator import SimulatedAnnotator
-from hitl_active.loop.sim_results import COST_FIELDS, ResultWriter, finished_rows, state_row
+from hitl_active.loop.sim_results import ResultWriter, finished_rows, state_row
+from hitl_active.loop.sim_runner import SimRunner, flipped_copies, predict
 from hitl_active.sampling.cost import CorrectionCost, CostModel
 from hitl_active.sampling.registry import get_strategy
 
@@ -83,128 +84,6 @@ class SimulationConfig:
             raise ValueError("rounds >= 0 and initial, batch, test_size >= 1 are required")
 
 
-def _predict(
-    onnx_path: Path, paths: Sequence[Path], conf_floor: float, cache: dict | None = None
-) -> tuple[list, float]:
-    """Engine predictions for ``paths`` (in order) and the wall time of the pass.
-
-    ``cache`` keeps the last loaded engine, keyed by model path, between calls.
-    """
-    from hitl_active.serving.engine import Engine, EngineConfig
-
-    key = str(onnx_path)
-    engine = None if cache is None else cache.get(key)
-    if engine is None:
-        engine = Engine(onnx_path, EngineConfig(conf_floor=conf_floor))
-        if cache is not None:
-            cache.clear()
-            cache[key] = engine
-    start = time.perf_counter()
-    out = []
-    for pred in engine.predict_paths([str(p) for p in paths], progress=False):
-        if pred.error is not None:
-            raise RuntimeError(f"the engine could not read {pred.path}: {pred.error}")
-        out.append(pred.detections)
-    return out, time.perf_counter() - start
-
-
-def _flipped_copies(paths: Sequence[Path], out_dir: Path) -> list[Path]:
-    """Horizontally mirrored copies (EXIF applied) in ``out_dir``."""
-    from PIL import Image
-
-    from hitl_active.data.images import read_image
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    result = []
-    for i, p in enumerate(paths):
-        dst = out_dir / f"{i:06d}_{p.stem}.png"
-        Image.fromarray(read_image(p)[:, ::-1].copy()).save(dst)
-        result.append(dst)
-    return result
-
-
-class _Runner:
-    """Holds the split and cached artefacts of one benchmark."""
-
-    def __init__(
-        self,
-        items: list[Item],
-        class_names: list[str],
-        cfg: SimulationConfig,
-        out: Path,
-        groups: list[str] | None = None,
-    ):
-        from hitl_active.data.splits import split_by_scene
-
-        self.cfg, self.out, self.names = cfg, out, class_names
-        if cfg.test_size + cfg.initial > len(items):
-            raise ValueError(
-                f"dataset has {len(items)} images, fewer than test_size {cfg.test_size} + "
-                f"initial {cfg.initial}; use a smaller test split or seed set"
-            )
-        groups = groups if groups is not None else [str(p) for p, _ in items]
-        test, train = split_by_scene(groups, cfg.test_size, cfg.split_seed)
-        if len(train) < cfg.initial:
-            raise ValueError(
-                f"after holding out {cfg.test_size} scenes, {len(train)} images are left to "
-                f"train on, fewer than the seed set of {cfg.initial}"
-            )
-        self.test = [items[i] for i in test]
-        self.train = [items[i] for i in train]
-        self.truth = {str(p): lab for p, lab in self.train}
-        self.engines: dict = {}
-
-    # -------------------------------------------------------------- model steps
-    def fit(self, labelled: list[int], run_dir: Path, start: str, epochs: int, seed: int) -> Path:
-        from hitl_active.models.dataset import prepare_yolo_dataset
-        from hitl_active.models.train import TrainConfig, train_detector
-
-        train = [self.train[i] for i in labelled]
-        val = train[:16]
-        data_yaml = prepare_yolo_dataset(train, val, self.names, run_dir / "data")
-        extra = {"val": False, **self.cfg.train_extra}
-        config = TrainConfig(
-            model=start,
-            epochs=epochs,
-            imgsz=self.cfg.imgsz,
-            batch=self.cfg.train_batch,
-            seed=seed,
-            extra=extra,
-        )
-        result = train_detector(data_yaml, run_dir / "train", config)
-        weights = run_dir / "weights.pt"
-        shutil.copy2(result.weights, weights)
-        shutil.rmtree(run_dir / "train", ignore_errors=True)
-        shutil.rmtree(run_dir / "data", ignore_errors=True)
-        return weights
-
-    def onnx(self, weights: Path) -> Path:
-        from hitl_active.models.export import export_onnx
-
-        target = weights.with_suffix(".onnx")
-        if not target.exists():
-            export_onnx(weights, target, imgsz=self.cfg.imgsz)
-        return target
-
-    def evaluate(self, onnx_path: Path) -> dict[str, float]:
-        from hitl_active.models.evaluate import evaluate
-
-        preds, _ = _predict(onnx_path, [p for p, _ in self.test], self.cfg.conf_floor, self.engines)
-        res = evaluate(preds, [lab for _, lab in self.test], len(self.names), self.names)
-        row = {"map50_95": res.map50_95, "map50": res.map50}
-        row.update({f"ap50_95:{k}": v for k, v in res.per_class_ap50_95.items()})
-        row.update({f"ap50:{k}": v for k, v in res.per_class_ap50.items()})
-        return row
-
-    def columns(self) -> list[str]:
-        per_class = [f"ap50_95:{n}" for n in self.names] + [f"ap50:{n}" for n in self.names]
-        return [
-            "strategy", "seed", "round", "labelled_images", "annotator_seconds",
-            "annotator_hours", "map50_95", "map50", *per_class, *COST_FIELDS,
-            "inference_s", "extra_inference_s", "select_s", "train_s", "duplicates_dropped",
-        ]  # fmt: skip
-
-
 def _scratch_cost(annotator: SimulatedAnnotator, keys: Sequence[str]) -> CorrectionCost:
     total = CorrectionCost()
     for key in keys:
@@ -217,7 +96,7 @@ def _load_json(path: Path) -> dict | None:
 
 
 def _select_round(
-    runner: _Runner, strategy_name: str, seed: int, r: int, state: dict, annotator
+    runner: SimRunner, strategy_name: str, seed: int, r: int, state: dict, annotator
 ) -> tuple[list[int], CorrectionCost, dict]:
     """One selection: score the unlabelled pool, pick a batch, annotate it."""
     from hitl_active.sampling.base import SelectionContext
@@ -231,12 +110,12 @@ def _select_round(
     taken = set(labelled)
     pool = [i for i in range(len(runner.train)) if i not in taken]
     pool_paths = [runner.train[i][0] for i in pool]
-    preds, t_inf = _predict(onnx_path, pool_paths, cfg.conf_floor, runner.engines)
+    preds, t_inf = predict(onnx_path, pool_paths, cfg.conf_floor, runner.engines)
     packed = PackedDetections.from_detections(preds, len(runner.names))
     embeddings = []
     if strategy.needs_embeddings:  # the labelled set's embeddings are diversity centres
         lab_paths = [runner.train[i][0] for i in labelled]
-        lab_preds, _ = _predict(onnx_path, lab_paths, cfg.conf_floor, runner.engines)
+        lab_preds, _ = predict(onnx_path, lab_paths, cfg.conf_floor, runner.engines)
         embeddings = [d.embedding for d in lab_preds if d.embedding is not None]
     counts = np.zeros(len(runner.names), np.int64)
     for i in labelled:
@@ -245,8 +124,8 @@ def _select_round(
     if strategy.extra_passes:
         flip_dir = runner.out / "flipped" / f"{strategy_name.replace('+', '_')}-s{seed}-r{r}"
         shutil.rmtree(flip_dir, ignore_errors=True)  # never reuse copies of an older pool
-        flip_paths = _flipped_copies(pool_paths, flip_dir)
-        flip_preds, t_extra = _predict(onnx_path, flip_paths, cfg.conf_floor, runner.engines)
+        flip_paths = flipped_copies(pool_paths, flip_dir)
+        flip_preds, t_extra = predict(onnx_path, flip_paths, cfg.conf_floor, runner.engines)
         flipped = PackedDetections.from_detections(flip_preds, len(runner.names))
         shutil.rmtree(flip_dir, ignore_errors=True)
     ctx = SelectionContext(
@@ -275,7 +154,7 @@ def _select_round(
     return [pool[j] for j in sel.indices.tolist()], cost, timing
 
 
-def _run_strategy(runner: _Runner, name: str, seed: int, start: dict, writer, done) -> None:
+def _run_strategy(runner: SimRunner, name: str, seed: int, start: dict, writer, done) -> None:
     cfg = runner.cfg
     run_dir = runner.out / "runs" / f"{name.replace('+', '_')}-s{seed}"
     annotator = SimulatedAnnotator(runner.truth, cfg.cost_model, cfg.display_threshold)
@@ -311,7 +190,7 @@ def _run_strategy(runner: _Runner, name: str, seed: int, start: dict, writer, do
         logger.info("%s seed %d round %d: mAP50-95 %.3f", name, seed, r, metrics["map50_95"])
 
 
-def _seed_start(runner: _Runner, seed: int) -> dict:
+def _seed_start(runner: SimRunner, seed: int) -> dict:
     """Round 0 of one seed (random seed set, trained from ``cfg.model``), shared by strategies."""
     cfg = runner.cfg
     seed_dir = runner.out / "runs" / f"seed{seed}-round0"
@@ -334,7 +213,7 @@ def _seed_start(runner: _Runner, seed: int) -> dict:
     return state
 
 
-def _reference(runner: _Runner, writer, done) -> None:
+def _reference(runner: SimRunner, writer, done) -> None:
     cfg = runner.cfg
     if cfg.reference_epochs is None or ("full-data", cfg.split_seed, 0) in done:
         return
@@ -365,7 +244,7 @@ def run_simulation(
     (out / "runs").mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(config), indent=2, default=str))
     groups = scene_groups(dataset, [p for p, _ in items])
-    runner = _Runner(items, names, config, out, groups)
+    runner = SimRunner(items, names, config, out, groups)
     logger.info(
         "%d images in %d scenes: %d test images (one per held-out scene), %d in the pool",
         len(items), len(set(groups)), len(runner.test), len(runner.train),

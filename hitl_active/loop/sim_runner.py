@@ -1,0 +1,142 @@
+"""The model side of the simulated benchmark: the split, training, export, evaluation and
+engine passes (:class:`SimRunner`); the rounds themselves are in
+:mod:`hitl_active.loop.simulate`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hitl_active.data.labelled import Item
+from hitl_active.loop.sim_results import COST_FIELDS
+
+if TYPE_CHECKING:
+    from hitl_active.loop.simulate import SimulationConfig
+
+__all__ = ["SimRunner", "flipped_copies", "predict"]
+
+
+def predict(
+    onnx_path: Path, paths: Sequence[Path], conf_floor: float, cache: dict | None = None
+) -> tuple[list, float]:
+    """Engine predictions for ``paths`` (in order) and the wall time of the pass.
+
+    ``cache`` keeps the last loaded engine, keyed by model path, between calls.
+    """
+    from hitl_active.serving.engine import Engine, EngineConfig
+
+    key = str(onnx_path)
+    engine = None if cache is None else cache.get(key)
+    if engine is None:
+        engine = Engine(onnx_path, EngineConfig(conf_floor=conf_floor))
+        if cache is not None:
+            cache.clear()
+            cache[key] = engine
+    start = time.perf_counter()
+    out = []
+    for pred in engine.predict_paths([str(p) for p in paths], progress=False):
+        if pred.error is not None:
+            raise RuntimeError(f"the engine could not read {pred.path}: {pred.error}")
+        out.append(pred.detections)
+    return out, time.perf_counter() - start
+
+
+def flipped_copies(paths: Sequence[Path], out_dir: Path) -> list[Path]:
+    """Horizontally mirrored copies (EXIF applied) in ``out_dir``."""
+    from PIL import Image
+
+    from hitl_active.data.images import read_image
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = []
+    for i, p in enumerate(paths):
+        dst = out_dir / f"{i:06d}_{p.stem}.png"
+        Image.fromarray(read_image(p)[:, ::-1].copy()).save(dst)
+        result.append(dst)
+    return result
+
+
+class SimRunner:
+    """Holds the split and cached artefacts of one benchmark."""
+
+    def __init__(
+        self,
+        items: list[Item],
+        class_names: list[str],
+        cfg: SimulationConfig,
+        out: Path,
+        groups: list[str] | None = None,
+    ):
+        from hitl_active.data.splits import split_by_scene
+
+        self.cfg, self.out, self.names = cfg, out, class_names
+        if cfg.test_size + cfg.initial > len(items):
+            raise ValueError(
+                f"dataset has {len(items)} images, fewer than test_size {cfg.test_size} + "
+                f"initial {cfg.initial}; use a smaller test split or seed set"
+            )
+        groups = groups if groups is not None else [str(p) for p, _ in items]
+        test, train = split_by_scene(groups, cfg.test_size, cfg.split_seed)
+        if len(train) < cfg.initial:
+            raise ValueError(
+                f"after holding out {cfg.test_size} scenes, {len(train)} images are left to "
+                f"train on, fewer than the seed set of {cfg.initial}"
+            )
+        self.test = [items[i] for i in test]
+        self.train = [items[i] for i in train]
+        self.truth = {str(p): lab for p, lab in self.train}
+        self.engines: dict = {}
+
+    # -------------------------------------------------------------- model steps
+    def fit(self, labelled: list[int], run_dir: Path, start: str, epochs: int, seed: int) -> Path:
+        from hitl_active.models.dataset import prepare_yolo_dataset
+        from hitl_active.models.train import TrainConfig, train_detector
+
+        train = [self.train[i] for i in labelled]
+        val = train[:16]
+        data_yaml = prepare_yolo_dataset(train, val, self.names, run_dir / "data")
+        extra = {"val": False, **self.cfg.train_extra}
+        config = TrainConfig(
+            model=start,
+            epochs=epochs,
+            imgsz=self.cfg.imgsz,
+            batch=self.cfg.train_batch,
+            seed=seed,
+            extra=extra,
+        )
+        result = train_detector(data_yaml, run_dir / "train", config)
+        weights = run_dir / "weights.pt"
+        shutil.copy2(result.weights, weights)
+        shutil.rmtree(run_dir / "train", ignore_errors=True)
+        shutil.rmtree(run_dir / "data", ignore_errors=True)
+        return weights
+
+    def onnx(self, weights: Path) -> Path:
+        from hitl_active.models.export import export_onnx
+
+        target = weights.with_suffix(".onnx")
+        if not target.exists():
+            export_onnx(weights, target, imgsz=self.cfg.imgsz)
+        return target
+
+    def evaluate(self, onnx_path: Path) -> dict[str, float]:
+        from hitl_active.models.evaluate import evaluate
+
+        preds, _ = predict(onnx_path, [p for p, _ in self.test], self.cfg.conf_floor, self.engines)
+        res = evaluate(preds, [lab for _, lab in self.test], len(self.names), self.names)
+        row = {"map50_95": res.map50_95, "map50": res.map50}
+        row.update({f"ap50_95:{k}": v for k, v in res.per_class_ap50_95.items()})
+        row.update({f"ap50:{k}": v for k, v in res.per_class_ap50.items()})
+        return row
+
+    def columns(self) -> list[str]:
+        per_class = [f"ap50_95:{n}" for n in self.names] + [f"ap50:{n}" for n in self.names]
+        return [
+            "strategy", "seed", "round", "labelled_images", "annotator_seconds",
+            "annotator_hours", "map50_95", "map50", *per_class, *COST_FIELDS,
+            "inference_s", "extra_inference_s", "select_s", "train_s", "duplicates_dropped",
+        ]  # fmt: skip
