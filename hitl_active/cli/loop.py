@@ -104,7 +104,8 @@ def _init(args: argparse.Namespace) -> int:
         cfg = LoopConfig(
             images=args.images, classes=classes, model=args.model, imgsz=args.imgsz,
             epochs=args.epochs, batch_size=args.batch_size, gold_size=args.gold_size,
-            strategy=args.strategy, retrain_every=args.retrain_every, seed=args.seed,
+            retrain_every=args.retrain_every, seed=args.seed,
+            **({"strategy": args.strategy} if args.strategy else {}),
         )  # fmt: skip
         with Workspace.create(args.workspace, cfg) as ws:
             n_gold = ws.freeze_gold(
@@ -259,7 +260,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--imgsz", type=int, default=320)
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=20, help="images per round")
-    p.add_argument("--strategy", default="hybrid", help="sampling strategy")
+    p.add_argument(
+        "--strategy", default=None, help="sampling strategy (`hitl-active strategies` lists them)"
+    )
     p.add_argument("--retrain-every", type=int, default=0, help="new annotations (0: each round)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_init)

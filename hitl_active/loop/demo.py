@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from hitl_active.loop.rounds import RoundSummary
+from hitl_active.sampling.registry import DEFAULT_STRATEGY
 
 __all__ = ["DemoConfig", "format_table", "run_demo"]
 
@@ -54,7 +55,7 @@ class DemoConfig:
         self.batch_size = self.batch_size or 20
         self.epochs = self.epochs or 15
         self.imgsz = self.imgsz or 96
-        self.strategy = self.strategy or "hybrid"
+        self.strategy = self.strategy or DEFAULT_STRATEGY
         self.gold_size = min(self.gold_size, max(self.n_images // 5, 1))
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import yaml
 
 from hitl_active.loop.store import Store
+from hitl_active.sampling.registry import DEFAULT_STRATEGY
 
 __all__ = ["CONFIG_NAME", "LoopConfig", "Workspace", "WorkspaceError"]
 
@@ -66,7 +67,7 @@ class LoopConfig:
     batch: int = 16
     fine_tune: bool = True
     fine_tune_from: str = "promoted"
-    strategy: str = "entropy-mean"
+    strategy: str = DEFAULT_STRATEGY
     batch_size: int = 10
     budget_seconds: float | None = None
     gold_size: int = 20
