@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("dataset", type=Path, help="labelled dataset folder")
-    p.add_argument("--strategies", default="random,entropy-mean,hybrid")
+    p.add_argument("--strategies", default="random,entropy-sum,hybrid")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--seeds", type=_seeds, default=(0, 1, 2), help="count or list (default 3)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default DATASET-sim)")

@@ -56,7 +56,7 @@ class SimulationConfig:
     the fairer comparison of strategies, at a higher training cost.
     """
 
-    strategies: tuple[str, ...] = ("random", "entropy-mean", "hybrid")
+    strategies: tuple[str, ...] = ("random", "entropy-sum", "hybrid")
     seeds: tuple[int, ...] = (0, 1, 2)
     rounds: int = 5
     initial: int = 20

@@ -71,3 +71,19 @@ def test_cli_init_freezes_a_gold_sample_and_status_reports_it(tmp_path, images, 
     assert "already holds a workspace" in capsys.readouterr().err
     assert main(["status", "-w", str(tmp_path / "nowhere")]) == 2
     assert "hitl-active init" in capsys.readouterr().err
+
+
+def test_init_the_workspace_and_the_demo_share_the_default_strategy(tmp_path, images):
+    from hitl_active.cli import main
+    from hitl_active.loop.demo import DemoConfig
+    from hitl_active.sampling import DEFAULT_STRATEGY
+
+    assert main(["init", str(tmp_path / "ws"), "--images", str(images), "--classes", "a"]) == 0
+    with Workspace.open(tmp_path / "ws") as ws:
+        assert ws.config.strategy == DEFAULT_STRATEGY
+    assert LoopConfig(images=str(images), classes=["a"]).strategy == DEFAULT_STRATEGY
+    assert DemoConfig().strategy == DEFAULT_STRATEGY
+    args = ["init", str(tmp_path / "ws2"), "--images", str(images), "--classes", "a"]
+    assert main([*args, "--strategy", "margin-max"]) == 0
+    with Workspace.open(tmp_path / "ws2") as ws:
+        assert ws.config.strategy == "margin-max"
