@@ -33,7 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("dataset", type=Path, help="labelled dataset folder")
-    p.add_argument("--strategies", default="random,entropy-sum,hybrid")
+    p.add_argument(
+        "--strategies",
+        default=None,
+        help="comma-separated (default: random, the default strategy and hybrid)",
+    )
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--seeds", type=_seeds, default=(0, 1, 2), help="count or list (default 3)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default DATASET-sim)")
@@ -118,9 +122,12 @@ def _simulate(args: argparse.Namespace) -> int:
         make_synthetic_dataset(args.dataset, spec, progress=not args.quiet)
     if not args.dataset.is_dir():
         raise CLIError(f"dataset folder {args.dataset} does not exist")
+    strategies = {}
+    if args.strategies:
+        strategies["strategies"] = tuple(s.strip() for s in args.strategies.split(",") if s.strip())
     try:
         config = SimulationConfig(
-            strategies=tuple(s.strip() for s in args.strategies.split(",") if s.strip()),
+            **strategies,
             seeds=args.seeds,
             rounds=args.rounds,
             initial=args.initial,

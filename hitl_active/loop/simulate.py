@@ -39,7 +39,7 @@ from hitl_active.loop.annotator import SimulatedAnnotator
 from hitl_active.loop.sim_results import ResultWriter, finished_rows, state_row
 from hitl_active.loop.sim_runner import SimRunner, flipped_copies, predict
 from hitl_active.sampling.cost import CorrectionCost, CostModel
-from hitl_active.sampling.registry import get_strategy
+from hitl_active.sampling.registry import DEFAULT_STRATEGY, get_strategy
 
 __all__ = ["SimulationConfig", "load_labelled_dataset", "run_simulation"]
 
@@ -56,7 +56,7 @@ class SimulationConfig:
     the fairer comparison of strategies, at a higher training cost.
     """
 
-    strategies: tuple[str, ...] = ("random", "entropy-sum", "hybrid")
+    strategies: tuple[str, ...] = ("random", DEFAULT_STRATEGY, "hybrid")
     seeds: tuple[int, ...] = (0, 1, 2)
     rounds: int = 5
     initial: int = 20

@@ -159,13 +159,12 @@ def summarise(
     if base is not None and base_final is not None:
         key = f"labels to {baseline}'s final mAP50-95"
         base_labels = out["strategies"][baseline][key]
-        for info in out["strategies"].values():
+        for name, curve in curves.items():
+            info = out["strategies"][name]
             got = info.get(key)
             info["label_ratio_vs_" + baseline] = (
                 None if got is None or not base_labels else round(got / base_labels, 3)
             )
-        for name, curve in curves.items():
-            info = out["strategies"][name]
             info[f"label_ratio_vs_{baseline}_by_budget"] = ratios_by_budget(curve, base)
             info[f"hours_ratio_vs_{baseline}_by_budget"] = ratios_by_budget(
                 curve, base, "annotator_hours"
