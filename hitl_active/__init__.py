@@ -24,7 +24,7 @@ _EXPORTS = {
     "export_onnx": "hitl_active.models.export",
     "read_model_metadata": "hitl_active.models.export",
     "evaluate": "hitl_active.models.evaluate",
-    "ModelRegistry": "hitl_active.models.registry",
+    "ModelRegistry": "hitl_active.loop.registry",
     "Engine": "hitl_active.serving.engine",
     "EngineConfig": "hitl_active.serving.engine",
     "get_strategy": "hitl_active.sampling.registry",
@@ -87,10 +87,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from hitl_active.detections import Detections
     from hitl_active.formats.core import ImageLabels
     from hitl_active.labelstudio.client import LabelStudioClient
+    from hitl_active.loop.registry import ModelRegistry
     from hitl_active.loop.workspace import LoopConfig, Workspace
     from hitl_active.models.evaluate import evaluate
     from hitl_active.models.export import export_onnx, read_model_metadata
-    from hitl_active.models.registry import ModelRegistry
     from hitl_active.models.train import TrainConfig, train_detector
     from hitl_active.sampling.cost import CostModel
     from hitl_active.sampling.packed import PackedDetections

@@ -144,7 +144,7 @@ def _loop(args: argparse.Namespace) -> int:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from hitl_active.models.registry import ModelRegistry, RegistryError, gold_map
+    from hitl_active.loop.registry import ModelRegistry, RegistryError, gold_map
 
     with _open(args) as ws:
         reg = ModelRegistry(ws.store, ws.models_dir)

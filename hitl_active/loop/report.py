@@ -11,10 +11,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from hitl_active.loop.registry import gold_map
 from hitl_active.loop.rounds import RoundSummary
 from hitl_active.loop.status import loop_status
 from hitl_active.loop.workspace import Workspace
-from hitl_active.models.registry import gold_map
 
 __all__ = ["CurvePoint", "learning_curve", "write_report"]
 

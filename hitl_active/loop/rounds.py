@@ -23,9 +23,9 @@ from typing import Protocol
 
 from hitl_active.loop import steps
 from hitl_active.loop.policy import EveryRound, LoopState, RetrainPolicy
+from hitl_active.loop.registry import ModelRegistry, gold_map
 from hitl_active.loop.store import ModelVersionRow, RoundRow
 from hitl_active.loop.workspace import Workspace
-from hitl_active.models.registry import ModelRegistry, gold_map
 
 __all__ = ["STEPS", "Loop", "RoundSummary", "TaskBackend"]
 

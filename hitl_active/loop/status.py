@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from hitl_active.loop.registry import gold_map
 from hitl_active.loop.workspace import Workspace
-from hitl_active.models.registry import gold_map
 
 __all__ = ["LoopStatus", "loop_status"]
 

@@ -15,9 +15,9 @@ import numpy as np
 
 from hitl_active.detections import Detections
 from hitl_active.formats.core import ImageLabels
+from hitl_active.loop.registry import ModelRegistry
 from hitl_active.loop.store import ImageRow, ModelVersionRow, boxes_to_labels
 from hitl_active.loop.workspace import Workspace
-from hitl_active.models.registry import ModelRegistry
 
 __all__ = [
     "evaluate_version",

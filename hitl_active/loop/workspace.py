@@ -5,7 +5,7 @@
     WORKSPACE/
       hitl-active.yaml   the config (edit it between rounds)
       state.db           the SQLite state (see :mod:`hitl_active.loop.store`)
-      models/v0001/ ...  the model registry (see :mod:`hitl_active.models.registry`)
+      models/v0001/ ...  the model registry (see :mod:`hitl_active.loop.registry`)
       export/ reports/   outputs
 """
 

@@ -12,8 +12,8 @@ from PIL import Image
 from hitl_active.delivery import export_dataset
 from hitl_active.detections import Detections
 from hitl_active.formats.coco import read_coco
+from hitl_active.loop.registry import ModelRegistry
 from hitl_active.loop.workspace import LoopConfig, Workspace
-from hitl_active.models.registry import ModelRegistry
 
 
 @pytest.fixture

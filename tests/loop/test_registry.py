@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from hitl_active.loop.registry import ModelRegistry, RegistryError, gold_map
 from hitl_active.loop.store import Store
-from hitl_active.models.registry import ModelRegistry, RegistryError, gold_map
 
 
 @pytest.fixture
@@ -74,3 +74,20 @@ def test_unknown_version_lists_the_known_ones(registry, tmp_path):
     _make(registry, tmp_path, None, 0.1)
     with pytest.raises(RegistryError, match="v0001"):
         registry.get("v0042")
+
+
+def test_models_package_does_not_import_the_loop() -> None:
+    """The registry belongs to the loop; ``models/`` stays below it (train, export, evaluate)."""
+    import ast
+    from pathlib import Path
+
+    import hitl_active.models
+
+    offenders = []
+    for path in Path(hitl_active.models.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            offenders += [f"{path.name}: {n}" for n in names if n.startswith("hitl_active.loop")]
+    assert offenders == []

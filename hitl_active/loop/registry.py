@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # the registry only calls the store; importing it here would be circular
+if TYPE_CHECKING:  # for annotations only
     from hitl_active.loop.store import ModelVersionRow, Store
 
 __all__ = ["ModelRegistry", "RegistryError", "gold_map"]
