@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "hitl_active.cli.sampling",  # simulate
     "hitl_active.cli.labelstudio",  # label-studio, serve
     "hitl_active.cli.loop",  # init, round, loop, models, status, report, demo
+    "hitl_active.cli.synthetic",  # synthetic
 )
 
 
@@ -48,6 +49,9 @@ def _configure_logging(verbose: bool, quiet: bool) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )
+    if not verbose:  # one line per HTTP request drowns what the loop says
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
