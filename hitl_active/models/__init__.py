@@ -4,8 +4,9 @@ Heavy libraries (torch, ultralytics, onnx) are imported inside the functions tha
 """
 
 from hitl_active.models.dataset import prepare_yolo_dataset
-from hitl_active.models.export import ModelMetadata, export_onnx, read_model_metadata
+from hitl_active.models.export import export_onnx
 from hitl_active.models.train import TrainConfig, TrainResult, train_detector
+from hitl_active.serving.metadata import ModelMetadata, read_model_metadata
 
 __all__ = [
     "ModelMetadata",

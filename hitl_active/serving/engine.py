@@ -21,8 +21,8 @@ import numpy as np
 
 from hitl_active.data.images import ImageReadError, read_image_bgr
 from hitl_active.detections import Detections
-from hitl_active.models.export import EMBEDDING_OUTPUT, read_model_metadata
 from hitl_active.serving.batching import Batcher, EngineStats, Pending
+from hitl_active.serving.metadata import EMBEDDING_OUTPUT, read_model_metadata
 from hitl_active.serving.postprocess import decode_yolo
 from hitl_active.serving.preprocess import letterbox, to_batch
 from hitl_active.serving.session import (
