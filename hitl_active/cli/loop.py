@@ -108,9 +108,13 @@ def _init(args: argparse.Namespace) -> int:
             **({"strategy": args.strategy} if args.strategy else {}),
         )  # fmt: skip
         with Workspace.create(args.workspace, cfg) as ws:
-            n_gold = ws.freeze_gold(
-                np.random.default_rng(args.seed), args.gold_labels, args.gold_images
-            )
+            try:
+                n_gold = ws.freeze_gold(
+                    np.random.default_rng(args.seed), args.gold_labels, args.gold_images
+                )
+            except WorkspaceError:
+                ws.discard()  # nothing half-made: the corrected command can run again
+                raise
             counts = ws.store.count_images()
     except WorkspaceError as exc:
         raise _cli_error(str(exc)) from None

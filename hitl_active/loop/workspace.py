@@ -11,103 +11,21 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import yaml
 
+from hitl_active.loop.config import CONFIG_NAME, LoopConfig, WorkspaceError
 from hitl_active.loop.store import Store
-from hitl_active.sampling.registry import DEFAULT_STRATEGY
 
 __all__ = ["CONFIG_NAME", "LoopConfig", "Workspace", "WorkspaceError"]
 
 logger = logging.getLogger(__name__)
 
-CONFIG_NAME = "hitl-active.yaml"
 STATE_NAME = "state.db"
-
-
-class WorkspaceError(ValueError):
-    """A workspace is missing, malformed or already exists."""
-
-
-@dataclass
-class LoopConfig:
-    """Everything a loop needs to run; stored as YAML in the workspace.
-
-    Attributes:
-        images: folder of client images (the pool).
-        classes: class names, in class-id order.
-        model: starting model, a YAML (``yolo11n.yaml``, trained from scratch) or weights.
-        imgsz, epochs, batch: training settings for each retrain.
-        fine_tune: start each retrain from an earlier version's weights (else from ``model``).
-        fine_tune_from: ``"promoted"`` (the version in use) or ``"latest"`` (the newest
-            trained version, promoted or not, so training accumulates across rounds).
-        strategy: sampling strategy name (see :mod:`hitl_active.sampling`).
-        batch_size: images selected per round.
-        budget_seconds: optional annotator-seconds cap per round instead of an image count.
-        gold_size: images frozen into the gold set at init (never trained on).
-        retrain_every: retrain once this many new annotations arrived (0: every round).
-        conf_threshold: pre-labels shown to annotators are boxes above this confidence.
-        seed: seed for every random choice the loop makes.
-        label_studio_url, label_studio_project: where tasks go (``None``: no Label Studio).
-        train_args: further Ultralytics training arguments (e.g. ``{"lr0": 0.003}``).
-    """
-
-    images: str
-    classes: list[str]
-    model: str = "yolo11n.yaml"
-    imgsz: int = 160
-    epochs: int = 10
-    batch: int = 16
-    fine_tune: bool = True
-    fine_tune_from: str = "promoted"
-    strategy: str = DEFAULT_STRATEGY
-    batch_size: int = 10
-    budget_seconds: float | None = None
-    gold_size: int = 20
-    retrain_every: int = 0
-    conf_threshold: float = 0.25
-    seed: int = 0
-    label_studio_url: str | None = None
-    label_studio_project: int | None = None
-    train_args: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if not self.classes or any(not str(c).strip() for c in self.classes):
-            raise WorkspaceError(
-                f"classes must be a non-empty list of names, got {self.classes!r}; "
-                "pass them as --classes a,b,c"
-            )
-        if len(set(self.classes)) != len(self.classes):
-            raise WorkspaceError(f"class names must be unique, got {self.classes!r}")
-        for name in ("imgsz", "epochs", "batch", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise WorkspaceError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.gold_size < 0 or self.retrain_every < 0:
-            raise WorkspaceError("gold_size and retrain_every must not be negative")
-        if self.fine_tune_from not in ("promoted", "latest"):
-            raise WorkspaceError(
-                f"fine_tune_from must be 'promoted' or 'latest', got {self.fine_tune_from!r}"
-            )
-        if not 0.0 <= self.conf_threshold <= 1.0:
-            raise WorkspaceError(f"conf_threshold must lie in [0, 1], got {self.conf_threshold}")
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LoopConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise WorkspaceError(f"unknown config keys {unknown}; valid keys are {sorted(known)}")
-        return cls(**data)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 class Workspace:
@@ -165,10 +83,13 @@ class Workspace:
         try:
             data = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:
-            raise WorkspaceError(f"{path} is not valid YAML: {exc}") from exc
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or type(exc).__name__
+            raise WorkspaceError(f"{path} is not valid YAML{where}: {problem}") from None
         if not isinstance(data, dict):
             raise WorkspaceError(f"{path} must hold a mapping of settings, got {type(data)}")
-        return cls(root, LoopConfig.from_dict(data))
+        return cls(root, LoopConfig.from_dict(data, source=str(path)))
 
     @classmethod
     def create(cls, root: str | Path, config: LoopConfig, exist_ok: bool = False) -> Workspace:
@@ -231,7 +152,7 @@ class Workspace:
             self.add_images(images_dir, split="gold")
         else:
             pool = store.images("pool")
-            n = min(self.config.gold_size, max(len(pool) - 1, 0))
+            n = _gold_sample_size(self.config.gold_size, len(pool), self.config.batch_size)
             chosen = rng.choice(len(pool), size=n, replace=False) if n else []
             store.set_split([pool[int(i)].id for i in chosen], "gold")
         gold = store.images("gold")
@@ -250,5 +171,31 @@ class Workspace:
                 logger.warning("%d gold images have no label file: counted as empty", missing)
         return len(gold)
 
+    def discard(self) -> None:
+        """Remove what :meth:`create` wrote (an ``init`` that failed half-way), nothing else."""
+        self.close()
+        for name in (CONFIG_NAME, STATE_NAME, f"{STATE_NAME}-wal", f"{STATE_NAME}-shm"):
+            (self.root / name).unlink(missing_ok=True)
+        for folder in (self.models_dir, self.root):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+
     def save_config(self) -> None:
         self.config_path.write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))
+
+
+def _gold_sample_size(gold_size: int, n_pool: int, batch_size: int) -> int:
+    """``gold_size``, refused when it leaves no pool to label; warns when it takes most of it."""
+    left = n_pool - gold_size
+    if gold_size and left < 1:
+        raise WorkspaceError(
+            f"gold size {gold_size} would take all {n_pool} pool images and leave none to "
+            f"label; pass --gold-size {max(n_pool // 5, 1) if n_pool > 1 else 0} or less"
+        )
+    if gold_size > n_pool / 2 or (gold_size and left < batch_size):
+        logger.warning(
+            "the gold set takes %d of the %d pool images, leaving %d to label (a round "
+            "selects %d); consider a smaller --gold-size",
+            gold_size, n_pool, left, batch_size,
+        )  # fmt: skip
+    return gold_size

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from PIL import Image
 
 from hitl_active.loop.workspace import LoopConfig, Workspace, WorkspaceError
@@ -40,7 +41,7 @@ def test_create_refuses_an_existing_workspace(tmp_path, images):
     [
         ({"classes": []}, "non-empty"),
         ({"classes": ["a", "a"]}, "unique"),
-        ({"classes": ["a"], "epochs": 0}, "epochs must be at least 1"),
+        ({"classes": ["a"], "epochs": 0}, "field 'epochs': 0: must be greater than or equal to 1"),
         ({"classes": ["a"], "conf_threshold": 2.0}, "conf_threshold"),
     ],
 )
@@ -53,7 +54,7 @@ def test_open_explains_a_missing_or_bad_workspace(tmp_path):
     with pytest.raises(WorkspaceError, match="hitl-active init"):
         Workspace.open(tmp_path)
     (tmp_path / "hitl-active.yaml").write_text("images: x\nclasses: [a]\nbogus: 1\n")
-    with pytest.raises(WorkspaceError, match="unknown config keys"):
+    with pytest.raises(WorkspaceError, match="unknown config key 'bogus'; valid keys: images"):
         Workspace.open(tmp_path)
 
 
@@ -78,12 +79,82 @@ def test_init_the_workspace_and_the_demo_share_the_default_strategy(tmp_path, im
     from hitl_active.loop.demo import DemoConfig
     from hitl_active.sampling import DEFAULT_STRATEGY
 
-    assert main(["init", str(tmp_path / "ws"), "--images", str(images), "--classes", "a"]) == 0
+    args = [
+        "init",
+        str(tmp_path / "ws"),
+        "--images",
+        str(images),
+        "--classes",
+        "a",
+        "--gold-size",
+        "1",
+    ]
+    assert main(args) == 0
     with Workspace.open(tmp_path / "ws") as ws:
         assert ws.config.strategy == DEFAULT_STRATEGY
     assert LoopConfig(images=str(images), classes=["a"]).strategy == DEFAULT_STRATEGY
     assert DemoConfig().strategy == DEFAULT_STRATEGY
-    args = ["init", str(tmp_path / "ws2"), "--images", str(images), "--classes", "a"]
+    args = [
+        "init",
+        str(tmp_path / "ws2"),
+        "--images",
+        str(images),
+        "--classes",
+        "a",
+        "--gold-size",
+        "1",
+    ]
     assert main([*args, "--strategy", "margin-max"]) == 0
     with Workspace.open(tmp_path / "ws2") as ws:
         assert ws.config.strategy == "margin-max"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("strategy: entropy-summ", "field 'strategy': 'entropy-summ' is not a strategy; valid: "),
+        ('fine_tune: "no"', "field 'fine_tune': 'no' is not true or false"),
+        ('imgsz: "abc"', "field 'imgsz': 'abc' is not a whole number"),
+        ("classes: cat", "field 'classes': 'cat' is a string, not a list; write a YAML list"),
+        ("budget_seconds: -10", "field 'budget_seconds': -10: must be greater than 0"),
+        ("seed: abc", "field 'seed': 'abc' is not a whole number"),
+        ("device: gpu", "field 'device': 'gpu' is not a device"),
+        ("coffee: 1", "unknown config key 'coffee'; valid keys: images, classes"),
+    ],
+)
+def test_every_command_refuses_a_bad_config_with_one_line(tmp_path, images, capsys, line, expected):
+    from hitl_active.cli import main
+
+    ws_dir = tmp_path / "ws"
+    init = ["init", str(ws_dir), "--images", str(images), "--classes", "a,b", "--gold-size", "1"]
+    assert main(init) == 0
+    path = ws_dir / "hitl-active.yaml"
+    path.write_text(yaml.safe_dump(yaml.safe_load(path.read_text()) | yaml.safe_load(line)))
+    capsys.readouterr()
+    for command in (["status"], ["round"], ["models"], ["report"]):
+        assert main([*command, "-w", str(ws_dir)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {path}: {expected}") and err.count("\n") == 1, err
+
+
+def test_a_valid_config_survives_a_round_trip(tmp_path, images):
+    cfg = LoopConfig(images=str(images), classes=["a"], device="0,1", fine_tune=False, seed=7)
+    with Workspace.create(tmp_path / "ws", cfg):
+        pass
+    with Workspace.open(tmp_path / "ws") as ws:
+        assert ws.config == cfg and ws.config.device == "0,1" and ws.config.fine_tune is False
+    with pytest.raises(WorkspaceError, match="field 'seed': 'x' is not a whole number"):
+        cfg.seed = "x"  # assignments are checked too
+
+
+def test_init_refuses_a_gold_set_that_takes_the_whole_pool(tmp_path, images, capsys, caplog):
+    from hitl_active.cli import main
+
+    ws_dir = tmp_path / "ws"
+    args = ["init", str(ws_dir), "--images", str(images), "--classes", "a"]
+    assert main([*args, "--gold-size", "100"]) == 2
+    assert "gold size 100 would take all 4 pool images" in capsys.readouterr().err
+    assert not (ws_dir / "hitl-active.yaml").exists()  # nothing half-made; a re-run works
+    assert main([*args, "--gold-size", "3", "--batch-size", "1"]) == 0
+    assert "takes 3 of the 4 pool images, leaving 1 to label" in caplog.text
+    assert "1 pool images, 3 gold images" in capsys.readouterr().out

@@ -1,0 +1,191 @@
+"""The workspace's config (``hitl-active.yaml``): one schema, checked whenever it is loaded.
+
+Strict where a lax reading would silently change meaning: ``fine_tune: "no"`` is refused
+rather than read as true, ``seed: abc`` and ``imgsz: "abc"`` are refused rather than crash
+later, ``classes: "cat"`` is refused rather than read as ``["c", "a", "t"]``, and a strategy
+name is checked against the sampling registry when the file is loaded, not after a round's
+training. Each problem is reported on its own line: the field, the value, what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
+
+from hitl_active.sampling.registry import DEFAULT_STRATEGY, available_strategies, get_strategy
+
+__all__ = ["CONFIG_NAME", "LoopConfig", "WorkspaceError"]
+
+CONFIG_NAME = "hitl-active.yaml"
+_DEVICE = re.compile(r"^(cpu|mps|\d+(,\d+)*)$")
+
+
+class WorkspaceError(ValueError):
+    """A workspace is missing, malformed, already exists or is in use."""
+
+
+def check_strategy(name: str) -> str:
+    """``name`` if the loop can run it, else a ValueError naming the valid strategies."""
+    try:
+        get_strategy(name)
+    except ValueError as exc:
+        if not str(exc).startswith("unknown sampling strategy"):
+            raise
+        valid = ", ".join(available_strategies())
+        raise ValueError(
+            f"{name!r} is not a strategy; valid: {valid} (each may end in '+class-balance')"
+        ) from None
+    return name
+
+
+class LoopConfig(BaseModel):
+    """Everything a loop needs to run; stored as YAML in the workspace.
+
+    Attributes:
+        images: folder of client images (the pool).
+        classes: class names, in class-id order.
+        model: starting model, a YAML (``yolo11n.yaml``, trained from scratch) or weights.
+        imgsz, epochs, batch: training settings for each retrain.
+        device: training device: ``None`` (auto), ``"cpu"``, ``"0"`` or ``"0,1"`` (GPUs).
+        fine_tune: start each retrain from an earlier version's weights (else from ``model``).
+        fine_tune_from: ``"promoted"`` (the version in use) or ``"latest"`` (the newest
+            trained version, promoted or not, so training accumulates across rounds).
+        strategy: sampling strategy name (see :mod:`hitl_active.sampling`).
+        batch_size: images selected per round.
+        budget_seconds: optional annotator-seconds cap per round instead of an image count.
+        gold_size: images frozen into the gold set at init (never trained on).
+        retrain_every: retrain once this many new annotations arrived (0: every round).
+        conf_threshold: pre-labels shown to annotators are boxes above this confidence.
+        seed: seed for every random choice the loop makes.
+        label_studio_url, label_studio_project: where tasks go (``None``: no Label Studio).
+        train_args: further Ultralytics training arguments (e.g. ``{"lr0": 0.003}``).
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    images: StrictStr
+    classes: list[StrictStr]
+    model: StrictStr = "yolo11n.yaml"
+    imgsz: StrictInt = Field(160, ge=1)
+    epochs: StrictInt = Field(10, ge=1)
+    batch: StrictInt = Field(16, ge=1)
+    device: StrictStr | None = None
+    fine_tune: StrictBool = True
+    fine_tune_from: Literal["promoted", "latest"] = "promoted"
+    strategy: StrictStr = DEFAULT_STRATEGY
+    batch_size: StrictInt = Field(10, ge=1)
+    budget_seconds: float | None = Field(None, gt=0)
+    gold_size: StrictInt = Field(20, ge=0)
+    retrain_every: StrictInt = Field(0, ge=0)
+    conf_threshold: float = Field(0.25, ge=0.0, le=1.0)
+    seed: StrictInt = 0
+    label_studio_url: StrictStr | None = None
+    label_studio_project: StrictInt | None = None
+    train_args: dict[str, Any] = Field(default_factory=dict)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise WorkspaceError(describe(exc)) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as exc:
+            raise WorkspaceError(describe(exc)) from None
+
+    @field_validator("classes", mode="before")
+    @classmethod
+    def _classes_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError(
+                f"{value!r} is a string, not a list; write a YAML list ([car, bus]) "
+                "or pass --classes car,bus"
+            )
+        return value
+
+    @field_validator("classes")
+    @classmethod
+    def _classes_names(cls, value: list[str]) -> list[str]:
+        if not value or any(not c.strip() for c in value):
+            raise ValueError(f"{value!r}: need a non-empty list of non-empty names")
+        if len(set(value)) != len(value):
+            raise ValueError(f"{value!r}: class names must be unique")
+        return value
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy(cls, value: str) -> str:
+        return check_strategy(value)
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str | None) -> str | None:
+        if value is not None and not _DEVICE.match(value.strip()):
+            raise ValueError(f"{value!r} is not a device; write cpu, 0 or 0,1 (or leave it out)")
+        return None if value is None else value.strip()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str | None = None) -> LoopConfig:
+        """Validate ``data``; errors name ``source`` (e.g. the config file) on each line."""
+        try:
+            return cls(**data)
+        except WorkspaceError as exc:
+            if source is None:
+                raise
+            lines = str(exc).splitlines()
+            raise WorkspaceError("\n".join(f"{source}: {line}" for line in lines)) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+_REASONS = {
+    "bool_type": "is not true or false; write true or false, unquoted",
+    "bool_parsing": "is not true or false; write true or false, unquoted",
+    "int_type": "is not a whole number",
+    "int_parsing": "is not a whole number",
+    "int_from_float": "is not a whole number",
+    "float_type": "is not a number",
+    "float_parsing": "is not a number",
+    "string_type": "is not text",
+    "list_type": "is not a list; write a YAML list",
+    "dict_type": "is not a mapping",
+}
+
+
+def describe(exc: ValidationError) -> str:
+    """One line per problem: ``field 'x': <value> <what is wrong and what is allowed>``."""
+    valid = ", ".join(LoopConfig.model_fields)
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(config)"
+        kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
+        if kind == "extra_forbidden":
+            lines.append(f"unknown config key '{loc}'; valid keys: {valid}")
+            continue
+        if kind == "missing":
+            lines.append(f"field '{loc}' is required")
+            continue
+        if kind == "value_error":
+            reason = str(ctx.get("error", err["msg"]))
+        elif kind in _REASONS:
+            reason = f"{value!r} {_REASONS[kind]}"
+        elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "literal_error"):
+            reason = f"{value!r}: {err['msg'].lower().replace('input should be', 'must be')}"
+        else:
+            reason = f"{value!r}: {err['msg']}"
+        lines.append(f"field '{loc}': {reason}")
+    return "\n".join(lines)
