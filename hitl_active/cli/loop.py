@@ -78,8 +78,10 @@ def make_backend(args: argparse.Namespace, ws: Any) -> Any:
     if not token:
         raise _cli_error("no Label Studio token: pass --token or set LABEL_STUDIO_API_KEY")
     files_root = args.files_root or os.environ.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT")
-    title = args.project or f"hitl-active {Path(ws.root).resolve().name}"
-    return LabelStudioBackend(url, token, title, files_root, annotator, progress=not args.quiet)
+    # the workspace's project (or, before it has one, --project / "hitl-active <folder>")
+    return LabelStudioBackend(
+        url, token, args.project, files_root, annotator, progress=not args.quiet
+    )
 
 
 def _make_loop(args: argparse.Namespace, ws: Any) -> Any:
@@ -122,9 +124,20 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _label_studio_errors() -> tuple[type[Exception], ...]:
+    """Errors a Label Studio backend reports to the user (server, token, project, labels)."""
+    from hitl_active.labelstudio import LabelMismatchError, LabelStudioError
+    from hitl_active.labelstudio.project import ProjectMismatchError
+
+    return (LabelStudioError, LabelMismatchError, ProjectMismatchError)
+
+
 def _round(args: argparse.Namespace) -> int:
     with _open(args) as ws:
-        row = _make_loop(args, ws).round_until_pushed()
+        try:
+            row = _make_loop(args, ws).round_until_pushed()
+        except _label_studio_errors() as exc:
+            raise _cli_error(str(exc)) from None
         print(f"round {row.id}: {row.step} ({row.info.get('selected', 0)} images selected)")
     return 0
 
@@ -138,7 +151,10 @@ def _loop(args: argparse.Namespace) -> int:
             loop.request_retrain()
         summaries = []
         for _ in range(args.rounds):
-            summary = loop.run_round(wait_timeout_s=args.wait_timeout)
+            try:
+                summary = loop.run_round(wait_timeout_s=args.wait_timeout)
+            except _label_studio_errors() as exc:
+                raise _cli_error(str(exc)) from None
             if summary is None:
                 print("annotations still open; run the same command again to keep waiting")
                 return 3

@@ -16,6 +16,7 @@ from hitl_active.labelstudio.client import LabelStudioClient, LabelStudioError
 __all__ = [
     "LabelMismatchError",
     "ProjectInfo",
+    "ProjectMismatchError",
     "check_labels",
     "connect_local_files",
     "ensure_project",
@@ -23,6 +24,8 @@ __all__ = [
     "image_url",
     "label_config",
     "parse_label_config",
+    "project_by_id",
+    "resolve_project",
 ]
 
 logger = logging.getLogger(__name__)
@@ -32,6 +35,10 @@ LOCAL_FILES_PREFIX = "/data/local-files/?d="
 
 class LabelMismatchError(ValueError):
     """The project's labels and the model's classes differ."""
+
+
+class ProjectMismatchError(ValueError):
+    """The project asked for is not the one the workspace is bound to."""
 
 
 @dataclass(frozen=True)
@@ -103,12 +110,61 @@ def find_project(
     """The project with this title (its labels checked against ``class_names``), or ``None``."""
     for project in client.projects():
         if project.get("title") == title:
-            from_name, to_name, value_key, labels = parse_label_config(project["label_config"])
-            check_labels(labels, class_names)
-            return ProjectInfo(
-                int(project["id"]), title, tuple(class_names), from_name, to_name, value_key
-            )
+            return _info(project, class_names)
     return None
+
+
+def _info(project: dict, class_names: Sequence[str]) -> ProjectInfo:
+    from_name, to_name, value_key, labels = parse_label_config(project["label_config"])
+    check_labels(labels, class_names)
+    return ProjectInfo(
+        int(project["id"]), str(project["title"]), tuple(class_names), from_name, to_name, value_key
+    )
+
+
+def project_by_id(
+    client: LabelStudioClient, project_id: int, class_names: Sequence[str]
+) -> ProjectInfo:
+    """The project with this id (its labels checked against ``class_names``)."""
+    try:
+        project = client.request("GET", f"/api/projects/{int(project_id)}")
+    except LabelStudioError as exc:
+        if "HTTP 404" not in str(exc):
+            raise
+        raise ProjectMismatchError(
+            f"Label Studio at {client.url} has no project with id {project_id}; the workspace "
+            "was set up against another Label Studio (or the project was deleted): run "
+            "`hitl-active label-studio setup -w WS --project TITLE` to bind it to a project here"
+        ) from None
+    return _info(project, class_names)
+
+
+def resolve_project(
+    client: LabelStudioClient,
+    class_names: Sequence[str],
+    project_id: int | None = None,
+    title: str | None = None,
+    default_title: str | None = None,
+) -> ProjectInfo:
+    """The project a workspace works with.
+
+    With ``project_id`` (the workspace's bound project) that project, and a ``title`` that
+    names another project is an error naming both; without it the project titled
+    ``title`` (or ``default_title``) is reused or created.
+    """
+    if project_id is not None:
+        info = project_by_id(client, project_id, class_names)
+        if title is not None and title != info.title:
+            raise ProjectMismatchError(
+                f"--project {title!r} is not the workspace's Label Studio project "
+                f"{info.title!r} (id {info.id}); drop --project, or rebind the workspace with "
+                f"`hitl-active label-studio setup -w WS --project {title!r}`"
+            )
+        return info
+    name = title or default_title
+    if name is None:
+        raise ValueError("no Label Studio project: pass --project TITLE")
+    return ensure_project(client, name, class_names)
 
 
 def ensure_project(
@@ -132,6 +188,9 @@ def ensure_project(
             "description": description,
             "label_config": label_config(class_names),
             "sampling": "Sequential sampling",  # tasks arrive in ranked order
+            # A skipped task is answered for the loop: its image goes back to the pool and
+            # may return as a new task, so Label Studio need not offer the old one again.
+            "skip_queue": "IGNORE_SKIPPED",
             "show_collab_predictions": True,
         },
     )

@@ -1,9 +1,14 @@
 """Push selected images as Label Studio tasks with pre-labels, without ever duplicating one.
 
-Each task carries ``data.image`` (a local-files or plain URL), ``data.image_key`` (the
-pool's name for the image, the dedup key), ``data.width``/``data.height``, and its
-pre-label as a prediction: rectangles in percent with a per-region ``score``, the image's
-uncertainty as the prediction ``score`` and the model's ``model_version``.
+Each task carries ``data.image`` (a local-files or plain URL), ``data.name`` (the image's
+path under the local-files root: what annotators see), ``data.image_key`` (the pool's name
+for the image, the dedup key), numeric ``data.width``/``data.height``, the sampler's
+``data.rank`` (1 = most useful) and ``data.uncertainty`` (numbers, so the Data Manager
+sorts them), and its pre-label as a prediction: rectangles in percent with a per-region
+``score``, the image's uncertainty as the prediction ``score`` and the model's
+``model_version``. After a push the project's ``model_version`` is the pushed one: Label
+Studio asks its ML backend for a prediction only when a task has none of the project's
+version, so this keeps it from storing a second prediction of a version already shown.
 
 Tasks are created in ranked order, so the project's sequential sampling shows the most
 useful images first. (Label Studio's own "uncertainty sampling" shows the *lowest*
@@ -13,6 +18,7 @@ prediction score first, which here would be the most certain image.)
 from __future__ import annotations
 
 import logging
+import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +29,18 @@ from tqdm.auto import tqdm
 from hitl_active.detections import Detections
 from hitl_active.formats.core import ImageLabels
 from hitl_active.formats.labelstudio import to_ls_results
-from hitl_active.labelstudio.client import LabelStudioClient
-from hitl_active.labelstudio.project import ProjectInfo, image_url
+from hitl_active.labelstudio.client import LabelStudioClient, LabelStudioError
+from hitl_active.labelstudio.project import LOCAL_FILES_PREFIX, ProjectInfo, image_url
 from hitl_active.labelstudio.sink import AnnotationSink
 
-__all__ = ["PushItem", "PushReport", "RefreshReport", "push_tasks", "refresh_predictions"]
+__all__ = [
+    "PushItem",
+    "PushReport",
+    "RefreshReport",
+    "push_tasks",
+    "refresh_predictions",
+    "set_model_version",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +55,7 @@ class PushItem:
         width, height: original image size in pixels.
         prelabel: boxes to show (already thresholded), or ``None`` for no pre-label.
         uncertainty: the sampler's score for the image (the prediction's ``score``).
+        rank: the image's place in the sampler's ranking (1 is the most useful).
     """
 
     image_key: str
@@ -50,6 +64,7 @@ class PushItem:
     prelabel: Detections | ImageLabels | None = None
     uncertainty: float | None = None
     image: str | Path | None = None
+    rank: int | None = None
 
 
 @dataclass
@@ -85,10 +100,14 @@ def prediction_for(item: PushItem, project: ProjectInfo, model_version: str) -> 
 
 
 def project_index(
-    client: LabelStudioClient, project_id: int, after_task_id: int | None = None
+    client: LabelStudioClient,
+    project_id: int,
+    after_task_id: int | None = None,
+    unanswered: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """``image_key`` → light task dict for every task in the project (with an id above
-    ``after_task_id`` when given)."""
+    ``after_task_id`` when given; only tasks without annotations or skips if ``unanswered``).
+    With several tasks for one image (one skipped, then pushed again) the newest wins."""
     filters = None
     if after_task_id is not None:
         filters = {
@@ -101,9 +120,26 @@ def project_index(
     index: dict[str, dict[str, Any]] = {}
     for task in client.iter_tasks(project_id, filters=filters, fields=None, page_size=2000):
         key = (task.get("data") or {}).get("image_key")
-        if key is not None:
-            index.setdefault(str(key), task)
+        if key is None or (unanswered and _answered(task)):
+            continue
+        index[str(key)] = task
     return index
+
+
+def _answered(task: dict[str, Any]) -> bool:
+    return int(task.get("total_annotations") or 0) + int(task.get("cancelled_annotations") or 0) > 0
+
+
+def set_model_version(client: LabelStudioClient, project_id: int, model_version: str) -> bool:
+    """Make ``model_version`` the project's; ``False`` when no prediction carries it yet."""
+    try:
+        client.request(
+            "PATCH", f"/api/projects/{project_id}", json={"model_version": model_version}
+        )
+    except LabelStudioError as exc:  # Label Studio refuses a version no prediction has
+        logger.info("project %d keeps its model version: %s", project_id, exc)
+        return False
+    return True
 
 
 def push_tasks(
@@ -131,8 +167,8 @@ def push_tasks(
         else:
             todo.append(item)
     if todo:  # a crash after an import but before its recording must not duplicate either:
-        # such tasks are newer than every recorded one, so only those are listed
-        index = project_index(client, project.id, sink.last_task_id(project.id))
+        # such tasks are newer than every recorded one and unanswered, so only those are listed
+        index = project_index(client, project.id, sink.last_task_id(project.id), unanswered=True)
         fresh = []
         for item in todo:
             task = index.get(item.image_key)
@@ -154,6 +190,8 @@ def push_tasks(
         report.created += len(batch)
         bar.update(len(batch))
     bar.close()
+    if any(item.prelabel is not None for item in todo):
+        set_model_version(client, project.id, model_version)
     logger.info(
         "pushed %d new tasks to project %d (%d already there)",
         report.created,
@@ -163,17 +201,28 @@ def push_tasks(
     return report
 
 
+def _display_name(url: str, image_key: str) -> str:
+    """The image's path under the local-files root (from its URL), else its file name."""
+    if url.startswith(LOCAL_FILES_PREFIX):
+        return urllib.parse.unquote(url[len(LOCAL_FILES_PREFIX) :])
+    return Path(urllib.parse.urlparse(image_key).path or image_key).name
+
+
 def _task(
     item: PushItem, project: ProjectInfo, model_version: str, files_root: str | Path | None
 ) -> dict[str, Any]:
+    url = image_url(item.image if item.image is not None else item.image_key, files_root)
     data = {
-        project.value_key: image_url(
-            item.image if item.image is not None else item.image_key, files_root
-        ),
+        project.value_key: url,
+        "name": _display_name(url, item.image_key),  # what annotators see, not a server path
         "image_key": item.image_key,
         "width": int(item.width),
         "height": int(item.height),
     }
+    if item.rank is not None:
+        data["rank"] = int(item.rank)
+    if item.uncertainty is not None:
+        data["uncertainty"] = round(float(item.uncertainty), 6)
     task: dict[str, Any] = {"data": data}
     if item.prelabel is not None:
         task["predictions"] = [prediction_for(item, project, model_version)]
@@ -199,10 +248,7 @@ def refresh_predictions(
         task = index.get(item.image_key)
         if task is None:
             report.missing += 1
-        elif (
-            int(task.get("total_annotations") or 0) + int(task.get("cancelled_annotations") or 0)
-            > 0
-        ):
+        elif _answered(task):
             report.skipped_annotated += 1
         elif item.prelabel is not None:
             todo.append((int(task["id"]), item))
@@ -214,11 +260,7 @@ def refresh_predictions(
         ]
         client.import_predictions(project.id, predictions)
         report.replaced += len(batch)
-    if report.replaced:
-        # Label Studio refuses a project model_version that no prediction carries.
-        client.request(
-            "PATCH", f"/api/projects/{project.id}", json={"model_version": model_version}
-        )
+    set_model_version(client, project.id, model_version)
     logger.info(
         "model %s: replaced pre-labels of %d tasks, kept %d annotated ones",
         model_version,

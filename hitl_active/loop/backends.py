@@ -62,8 +62,7 @@ def provenance(
 def _shown(ws: Workspace, image_id: int, version: str | None) -> Detections | None:
     if version is None:
         return None
-    stored = ws.store.prediction(version, image_id)  # one row, not the version's whole table
-    return None if stored is None else Detections.from_dict(stored)
+    return ws.store.prediction(version, image_id)  # one chunk, not the version's whole table
 
 
 def _as_labels(img: ImageRow, dets: Detections | None, threshold: float) -> ImageLabels | None:
@@ -110,14 +109,29 @@ class LocalBackend:
         return n
 
 
+def same_url(a: str, b: str) -> bool:
+    """Whether two Label Studio URLs name the same server (``localhost`` is ``127.0.0.1``)."""
+
+    def norm(url: str) -> str:
+        return url.rstrip("/").replace("://localhost", "://127.0.0.1")
+
+    return norm(a) == norm(b)
+
+
 class LabelStudioBackend:
-    """Tasks in a Label Studio project; annotations pulled into the state store."""
+    """Tasks in a Label Studio project; annotations pulled into the state store.
+
+    The project is the workspace's (``label_studio_project`` in its config); a workspace
+    without one is bound to the project titled ``project_title`` (default
+    ``"hitl-active <workspace folder>"``, created when missing) on first use. A title or URL
+    that differs from the workspace's is an error naming both.
+    """
 
     def __init__(
         self,
         url: str,
         token: str,
-        project_title: str,
+        project_title: str | None,
         files_root: str | Path | None,
         annotator: Annotator | None = None,
         poll_s: float = 5.0,
@@ -135,15 +149,34 @@ class LabelStudioBackend:
     def connect(self, ws: Workspace) -> Any:
         if self._project is None:
             from hitl_active.labelstudio.client import LabelStudioClient
-            from hitl_active.labelstudio.project import connect_local_files, ensure_project
+            from hitl_active.labelstudio.project import (
+                ProjectMismatchError,
+                connect_local_files,
+                resolve_project,
+            )
 
+            cfg = ws.config
+            bound = cfg.label_studio_project
+            if (
+                bound is not None
+                and cfg.label_studio_url
+                and not same_url(cfg.label_studio_url, self.url)
+            ):
+                raise ProjectMismatchError(
+                    f"Label Studio URL {self.url} is not the workspace's "
+                    f"{cfg.label_studio_url} (project id {bound}); use that URL, or rebind "
+                    "the workspace with `hitl-active label-studio setup -w WS --project TITLE`"
+                )
             self._client = LabelStudioClient(self.url, self.token)
-            self._project = ensure_project(self._client, self.title, ws.config.classes)
+            self._project = resolve_project(
+                self._client, cfg.classes, bound, self.title,
+                default_title=f"hitl-active {ws.root.name}",
+            )  # fmt: skip
             if self.files_root is not None:
-                connect_local_files(self._client, self._project.id, Path(ws.config.images))
-            if ws.config.label_studio_project != self._project.id:
-                ws.config.label_studio_url = self.url
-                ws.config.label_studio_project = self._project.id
+                connect_local_files(self._client, self._project.id, Path(cfg.images))
+            if bound != self._project.id or not cfg.label_studio_url:
+                cfg.label_studio_url = self.url
+                cfg.label_studio_project = self._project.id
                 ws.save_config()
         return self._project
 
@@ -155,7 +188,9 @@ class LabelStudioBackend:
         if self._client is not None:
             self._client.close()
 
-    def _item(self, ws: Workspace, image_id: int, version: str | None) -> Any:
+    def _item(
+        self, ws: Workspace, image_id: int, version: str | None, ranked: tuple[int, float] | None
+    ) -> Any:
         from hitl_active.labelstudio.push import PushItem
 
         img = ws.store.image(image_id)
@@ -166,6 +201,8 @@ class LabelStudioBackend:
             height=img.height,
             prelabel=None if dets is None else dets.above(ws.config.conf_threshold),
             image=img.path,
+            rank=None if ranked is None else ranked[0],
+            uncertainty=None if ranked is None else ranked[1],
         )
 
     # ------------------------------------------------------------------ TaskBackend
@@ -173,7 +210,8 @@ class LabelStudioBackend:
         from hitl_active.labelstudio.push import push_tasks
 
         project = self.connect(ws)
-        items = [self._item(ws, i, version) for i in image_ids]
+        ranks = ws.store.selection_scores(round_id)
+        items = [self._item(ws, i, version, ranks.get(i)) for i in image_ids]
         ws.store.push_context = (round_id, version)
         try:
             report = push_tasks(
@@ -235,7 +273,10 @@ class LabelStudioBackend:
 
         project = self.connect(ws)
         open_tasks = ws.store.tasks(open_only=True)
-        items = [self._item(ws, t.image_id, version) for t in open_tasks]
+        ranks: dict[int, tuple[int, float]] = {}
+        for round_id in {t.round_id for t in open_tasks if t.round_id is not None}:
+            ranks.update(ws.store.selection_scores(round_id))
+        items = [self._item(ws, t.image_id, version, ranks.get(t.image_id)) for t in open_tasks]
         report = refresh_predictions(self._client, project, items, version)
         for t in open_tasks:
             ws.store.set_task_prediction_version(t.image_id, version)

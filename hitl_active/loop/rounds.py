@@ -216,11 +216,16 @@ class Loop:
         if pending:
             logger.info("round %d: %d tasks still open; run again to keep waiting", row.id, pending)
             return
+        # Skipped images go back to the pool, so a skip never holds a round up.
+        skipped = self.ws.store.release_skipped(row.id)
+        if skipped:
+            logger.info("round %d: %d skipped images returned to the pool", row.id, len(skipped))
         gold = {img.id for img in self.ws.store.images("gold")}
         labelled = len(self.ws.store.annotated_ids() - gold)
         self.ws.store.set_round_step(
             row.id, "annotated", labelled=labelled,
             annotator_seconds=self.ws.store.annotator_seconds(),
+            skipped=int(row.info.get("skipped", 0)) + len(skipped),
         )  # fmt: skip
 
     def _new_annotations(self, items: list) -> int:

@@ -344,6 +344,13 @@ class Store(LabelStudioSinkMixin):
         )
         return [int(r[0]) for r in rows]
 
+    def selection_scores(self, round_id: int) -> dict[int, tuple[int, float]]:
+        """``image_id`` → ``(rank, score)`` of a round's selection (rank 1 is the first)."""
+        rows = self._all(
+            "SELECT image_id, rank, score FROM selections WHERE round_id = ?", (round_id,)
+        )
+        return {int(r[0]): (int(r[1]) + 1, float(r[2] or 0.0)) for r in rows}
+
     # ------------------------------------------------------------------ tasks
     def add_task(
         self,
@@ -374,12 +381,35 @@ class Store(LabelStudioSinkMixin):
         sql, params = "SELECT * FROM tasks t WHERE 1", []
         if round_id is not None:
             sql, params = sql + " AND round_id = ?", [round_id]
-        if open_only:
+        if open_only:  # a skip answers a task too (see release_skipped)
             sql += (
                 " AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.image_id = t.image_id"
-                " AND a.is_current = 1)"
+                " AND (a.is_current = 1 OR (a.cancelled = 1 AND a.deleted = 0"
+                " AND a.ls_task_id = t.ls_task_id)))"
             )
         return [_task(r) for r in self._all(sql + " ORDER BY id", params)]
+
+    def release_skipped(self, round_id: int) -> list[int]:
+        """Return a round's skipped images to the pool; their ids.
+
+        A skipped image (a cancelled annotation of its task, and no current annotation) loses
+        its task row, so a later round may select it again and push it as a new task; the
+        skip stays recorded with the old task's id.
+        """
+        with self.transaction() as c:
+            ids = [
+                int(r[0])
+                for r in c.execute(
+                    "SELECT t.image_id FROM tasks t WHERE t.round_id = ? AND EXISTS (SELECT 1 "
+                    "FROM annotations a WHERE a.image_id = t.image_id AND a.cancelled = 1 "
+                    "AND a.deleted = 0 AND a.ls_task_id = t.ls_task_id) AND NOT EXISTS "
+                    "(SELECT 1 FROM annotations a WHERE a.image_id = t.image_id "
+                    "AND a.is_current = 1)",
+                    (round_id,),
+                )
+            ]
+            c.executemany("DELETE FROM tasks WHERE image_id = ?", [(i,) for i in ids])
+        return ids
 
     def task_of_image(self, image_id: int) -> TaskRow | None:
         row = self._one("SELECT * FROM tasks WHERE image_id = ?", (image_id,))

@@ -1,0 +1,129 @@
+"""The annotators' path without a server: task fields, project binding, skips, URLs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from hitl_active.formats import ImageLabels
+from hitl_active.labelstudio import LabelStudioError, ProjectInfo, label_config
+from hitl_active.labelstudio.project import ProjectMismatchError, resolve_project
+from hitl_active.labelstudio.push import PushItem, _task, project_index
+from hitl_active.loop.backends import same_url
+from hitl_active.loop.store import Store
+
+CLASSES = ("cat", "dog")
+PROJECT = ProjectInfo(7, "pets", CLASSES)
+
+
+class FakeClient:
+    """Projects by id and title, as Label Studio's REST API answers them."""
+
+    url = "http://127.0.0.1:8080"
+
+    def __init__(self, projects: list[dict[str, Any]], tasks: list[dict] | None = None) -> None:
+        self._projects = projects
+        self._tasks = tasks or []
+        self.created: list[dict] = []
+
+    def projects(self) -> list[dict[str, Any]]:
+        return self._projects
+
+    def iter_tasks(self, project_id: int, **_: Any):
+        return iter(self._tasks)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        if method == "GET" and path.startswith("/api/projects/"):
+            pid = int(path.rsplit("/", 1)[1])
+            for p in self._projects:
+                if p["id"] == pid:
+                    return p
+            raise LabelStudioError(f"Label Studio GET {path} failed with HTTP 404: not found")
+        if method == "POST" and path == "/api/projects":
+            body = {"id": 100 + len(self.created), **kwargs["json"]}
+            self.created.append(body)
+            self._projects.append(body)
+            return body
+        raise AssertionError(f"unexpected {method} {path}")
+
+
+def _project(pid: int, title: str, classes=CLASSES) -> dict[str, Any]:
+    return {"id": pid, "title": title, "label_config": label_config(classes)}
+
+
+def test_a_task_carries_rank_and_uncertainty_as_numbers(tmp_path) -> None:
+    labels = ImageLabels("a.jpg", 200, 100, [[10, 10, 50, 50]], [1], scores=[0.8])
+    item = PushItem("a.jpg", 200, 100, labels, uncertainty=0.4375, image="a.jpg", rank=12)
+    task = _task(item, PROJECT, "v0001", tmp_path)
+    data = json.loads(json.dumps(task))["data"]  # as sent over the wire
+    assert data["rank"] == 12 and isinstance(data["rank"], int)
+    assert data["uncertainty"] == pytest.approx(0.4375) and isinstance(data["uncertainty"], float)
+    (prediction,) = task["predictions"]
+    assert prediction["score"] == pytest.approx(0.4375)
+    assert prediction["model_version"] == "v0001"
+    bare = _task(PushItem("b.jpg", 20, 10, image="b.jpg"), PROJECT, "none", tmp_path)
+    assert "rank" not in bare["data"] and "predictions" not in bare
+
+
+def test_the_workspace_project_wins_and_a_different_title_is_an_error_naming_both() -> None:
+    client = FakeClient([_project(3, "Pool detection"), _project(4, "Other")])
+    assert resolve_project(client, CLASSES, 3).title == "Pool detection"
+    assert resolve_project(client, CLASSES, 3, "Pool detection").id == 3
+    with pytest.raises(ProjectMismatchError, match=r"'Other'.*'Pool detection'"):
+        resolve_project(client, CLASSES, 3, "Other")
+    with pytest.raises(ProjectMismatchError, match="no project with id 9"):
+        resolve_project(client, CLASSES, 9)
+    assert not client.created
+
+
+def test_an_unbound_workspace_reuses_or_creates_by_title_with_skips_not_requeued() -> None:
+    client = FakeClient([_project(3, "Pool detection")])
+    assert resolve_project(client, CLASSES, None, "Pool detection").id == 3
+    made = resolve_project(client, CLASSES, None, None, default_title="hitl-active ws")
+    assert made.title == "hitl-active ws" and client.created[0]["skip_queue"] == "IGNORE_SKIPPED"
+
+
+def test_the_newest_unanswered_task_of_an_image_is_the_live_one() -> None:
+    tasks = [
+        {"id": 5, "data": {"image_key": "a.jpg"}, "cancelled_annotations": 1},
+        {"id": 9, "data": {"image_key": "a.jpg"}},
+        {"id": 6, "data": {"image_key": "b.jpg"}, "total_annotations": 1},
+    ]
+    client = FakeClient([], tasks)
+    assert {k: t["id"] for k, t in project_index(client, 7).items()} == {"a.jpg": 9, "b.jpg": 6}
+    assert set(project_index(client, 7, unanswered=True)) == {"a.jpg"}
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080/", True),
+        ("http://localhost:8080", "http://127.0.0.1:8080", True),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8093", False),
+    ],
+)
+def test_label_studio_urls_compare_by_server(a: str, b: str, same: bool) -> None:
+    assert same_url(a, b) is same
+
+
+def test_a_skip_answers_the_task_and_returns_the_image_to_the_pool(tmp_path) -> None:
+    with Store(tmp_path / "state.db") as store:
+        store.add_images([(f"/img/{i}.jpg", 100, 80, f"h{i}", "pool") for i in range(3)])
+        ids = [img.id for img in store.images()]
+        rid = store.start_round(None).id
+        store.add_selection(rid, [(ids[0], 0.9, 5.0), (ids[1], 0.5, 5.0)])
+        assert store.selection_scores(rid) == {ids[0]: (1, 0.9), ids[1]: (2, 0.5)}
+        for n, image_id in enumerate(ids[:2]):
+            store.add_task(image_id, rid, 10 + n, 7, None)
+        store.add_annotation(ids[0], "7:1", "r", [], ls_task_id=10, cancelled=True)
+        assert [t.image_id for t in store.tasks(rid, open_only=True)] == [ids[1]]
+        assert store.release_skipped(rid) == [ids[0]]
+        assert store.task_of_image(ids[0]) is None  # a candidate again
+        assert store.release_skipped(rid) == []
+        assert [a.cancelled for a in store.annotation_history(ids[0])] == [True]  # still recorded
+        # pushed again later: the new task is open, the old skip does not answer it
+        store.set_round_step(rid, "done")
+        store.add_task(ids[0], store.start_round(None).id, 20, 7, None)
+        assert {t.image_id for t in store.tasks(open_only=True)} == {ids[0], ids[1]}
