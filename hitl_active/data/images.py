@@ -1,18 +1,28 @@
-"""Safe image reading: EXIF orientation applied, unreadable files reported with a reason."""
+"""Safe image reading: EXIF orientation applied, unreadable files reported with a reason.
+
+Every decoding path (OpenCV and Pillow) reads the picture's size from the header first and
+refuses one of more than :data:`MAX_IMAGE_PIXELS` before decoding a single pixel, so a small
+file cannot expand into gigabytes. A JPEG cut short (no end-of-image marker) is decoded
+when only its last rows are missing, with a warning; otherwise it is refused.
+"""
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from hitl_active.data.discovery import IMAGE_SUFFIXES, SkippedEntry, discover_images
+
 __all__ = [
     "IMAGE_SUFFIXES",
+    "MAX_IMAGE_PIXELS",
     "ImageReadError",
+    "SkippedEntry",
     "discover_images",
     "exif_orientation",
     "image_size",
@@ -22,7 +32,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+#: Largest picture decoded, in pixels (100 MP: 300 MB as RGB). Larger ones are refused from
+#: their header; raise it (``hitl_active.data.images.MAX_IMAGE_PIXELS = ...``) for trusted
+#: files, or tile them. Pillow refuses above twice its own ``Image.MAX_IMAGE_PIXELS`` as well.
+MAX_IMAGE_PIXELS = 100_000_000
 
 # EXIF orientations 5-8 swap width and height once applied.
 _TRANSPOSING = {5, 6, 7, 8}
@@ -66,9 +79,21 @@ _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError,
 
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, Image.DecompressionBombError):
-        return (f"too large to decode safely ({exc}); raise PIL.Image.MAX_IMAGE_PIXELS "
-                "if the file is trusted, or tile the image")  # fmt: skip
+        return (f"too large to decode safely ({exc}); tile the image, or raise "
+                "PIL.Image.MAX_IMAGE_PIXELS if the file is trusted")  # fmt: skip
     return f"corrupt or not an image ({exc})"
+
+
+def _check_pixels(path: str | Path, size: tuple[int, int]) -> None:
+    """Refuse a picture of more than :data:`MAX_IMAGE_PIXELS`, from its header's size."""
+    width, height = size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageReadError(
+            path,
+            f"{width}x{height} pixels ({width * height / 1e6:.0f} MP) is over the limit of "
+            f"{MAX_IMAGE_PIXELS / 1e6:.0f} MP; tile the image, or raise "
+            "hitl_active.data.images.MAX_IMAGE_PIXELS if the file is trusted",
+        )
 
 
 def _to_rgb(im: Image.Image) -> np.ndarray:
@@ -82,9 +107,14 @@ def _to_rgb(im: Image.Image) -> np.ndarray:
 
 
 def image_size(path: str | Path) -> tuple[int, int]:
-    """``(width, height)`` as displayed, i.e. after EXIF rotation, reading only the header."""
+    """``(width, height)`` as displayed, i.e. after EXIF rotation, reading only the header.
+
+    Raises:
+        ImageReadError: the file is missing or not an image, or has too many pixels.
+    """
     try:
         with _open(path) as im:
+            _check_pixels(path, im.size)
             w, h = im.size
             return (h, w) if exif_orientation(im) in _TRANSPOSING else (w, h)
     except FileNotFoundError as exc:
@@ -93,36 +123,70 @@ def image_size(path: str | Path) -> tuple[int, int]:
         raise ImageReadError(path, _reason(exc)) from exc
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """Decode to an ``(H, W, 3)`` uint8 RGB array with EXIF orientation applied.
-
-    Raises:
-        ImageReadError: the file is missing, truncated, corrupt or not an image.
-    """
+def _pillow_rgb(path: str | Path | io.BytesIO, name: str | Path) -> np.ndarray:
     try:
         with _open(path) as im:
+            _check_pixels(name, im.size)
             im = ImageOps.exif_transpose(im)
             return _to_rgb(im)
+    except ImageReadError:
+        raise
     except FileNotFoundError as exc:
-        raise ImageReadError(path, "file not found") from exc
+        raise ImageReadError(name, "file not found") from exc
     except _DECODE_ERRORS as exc:
-        raise ImageReadError(path, _reason(exc)) from exc
+        raise ImageReadError(name, _reason(exc)) from exc
+
+
+def read_image(path: str | Path | io.BytesIO) -> np.ndarray:
+    """Decode to an ``(H, W, 3)`` uint8 RGB array with EXIF orientation applied.
+
+    A JPEG missing only its last bytes is restored as :func:`read_image_bgr` does.
+
+    Raises:
+        ImageReadError: the file is missing, truncated, corrupt, not an image, or has more
+            than :data:`MAX_IMAGE_PIXELS` pixels.
+    """
+    name = path if isinstance(path, (str, Path)) else "<bytes>"
+    try:
+        return _pillow_rgb(path, name)
+    except ImageReadError as exc:
+        if isinstance(path, (str, Path)) and "truncated" in exc.reason:
+            notes: list[str] = []
+            rgb = np.ascontiguousarray(read_image_bgr(path, notes)[:, :, ::-1])
+            for note in notes:
+                logger.warning("%s: %s", path, note)
+            return rgb
+        raise
 
 
 # A JPEG whose end-of-image marker is missing from its tail was cut short (interrupted copy).
 _JPEG_TAIL = 1 << 16
+# A cut JPEG decodes with its missing blocks filled flat (after at most one garbled row of
+# blocks); refuse it when more than this share of its rows, at the bottom, is flat.
+_TRUNCATED_MAX_FLAT = 0.05
 
 
-def read_image_bgr(path: str | Path) -> np.ndarray:
+def _flat_bottom_rows(image: np.ndarray) -> int:
+    """Rows at the bottom of ``image`` whose pixels are all one colour."""
+    spread = (image.max(axis=1).astype(np.int16) - image.min(axis=1)).max(axis=1)
+    varied = np.flatnonzero(spread > 2)
+    return image.shape[0] - 1 - int(varied[-1]) if len(varied) else image.shape[0]
+
+
+def read_image_bgr(path: str | Path, notes: list[str] | None = None) -> np.ndarray:
     """Fast decode to ``(H, W, 3)`` uint8 **BGR** with EXIF orientation applied (OpenCV).
 
     OpenCV's ``imdecode`` releases the GIL, so several threads decode in parallel; with
     ``IMREAD_COLOR`` it applies the EXIF orientation like :func:`read_image`. Files OpenCV
     cannot decode go through Pillow, which either reads them or says why they are unreadable.
-    Truncated JPEGs (no end-of-image marker) are rejected rather than decoded half grey.
+    The size is read from the header first (:data:`MAX_IMAGE_PIXELS`). A JPEG without its
+    end-of-image marker is decoded when only its last rows are lost, and a warning is
+    appended to ``notes`` (like Ultralytics, which restores such files); one missing more
+    is refused rather than decoded half grey.
 
     Raises:
-        ImageReadError: the file is missing, empty, truncated, corrupt or not an image.
+        ImageReadError: the file is missing, empty, truncated, corrupt, not an image, or
+            has more than :data:`MAX_IMAGE_PIXELS` pixels.
     """
     import cv2
 
@@ -136,32 +200,28 @@ def read_image_bgr(path: str | Path) -> np.ndarray:
         raise ImageReadError(path, f"cannot open file ({exc.strerror or exc})") from exc
     if not data:
         raise ImageReadError(path, "empty file (0 bytes)")
-    if data[:2] == b"\xff\xd8" and data.rfind(b"\xff\xd9", max(0, len(data) - _JPEG_TAIL)) < 0:
-        raise ImageReadError(path, "truncated JPEG (no end-of-image marker); re-copy the file")
+    cut = data[:2] == b"\xff\xd8" and data.rfind(b"\xff\xd9", max(0, len(data) - _JPEG_TAIL)) < 0
+    refused = ImageReadError(
+        path, "truncated JPEG (no end-of-image marker, part of the picture is missing); "
+        "re-copy the file"
+    )  # fmt: skip
+    try:
+        with _open(io.BytesIO(data)) as im:
+            _check_pixels(path, im.size)
+    except _DECODE_ERRORS as exc:
+        raise (refused if cut else ImageReadError(path, _reason(exc))) from exc
+    if cut:  # OpenCV decodes from memory only up to an end marker: restore the missing one
+        data += b"\xff\xd9"
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if cut:
+        flat = 0 if image is None else _flat_bottom_rows(image)
+        if image is None or flat > _TRUNCATED_MAX_FLAT * image.shape[0]:
+            raise refused
+        note = "truncated JPEG (no end-of-image marker) decoded; its last rows may be flat"
+        logger.debug("%s: %s", path, note)
+        if notes is not None:
+            notes.append(note)
     if image is None:
-        rgb = read_image(path)  # raises with Pillow's reason when it cannot read it either
+        rgb = _pillow_rgb(io.BytesIO(data), path)  # Pillow's reason when it cannot read it
         return np.ascontiguousarray(rgb[:, :, ::-1])
     return image
-
-
-def discover_images(root: str | Path, recursive: bool = True) -> Iterator[Path]:
-    """Yield image files under ``root`` in sorted order.
-
-    Only the sorted list of paths is held (a few MB for 100k files), never pixels. Hidden
-    files and folders (``.thumbnails``, macOS ``._IMG_1.jpg`` resource forks) are skipped.
-
-    Raises:
-        FileNotFoundError: ``root`` does not exist.
-    """
-    root = Path(root)
-    if not root.exists():
-        raise FileNotFoundError(f"image folder {root} does not exist")
-    if root.is_file():
-        yield root
-        return
-    pattern = "**/*" if recursive else "*"
-    for path in sorted(root.glob(pattern)):
-        hidden = any(part.startswith(".") for part in path.relative_to(root).parts)
-        if path.suffix.lower() in IMAGE_SUFFIXES and not hidden and path.is_file():
-            yield path

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import resource
+
 import numpy as np
 import pytest
 from PIL import Image
 
+from hitl_active.data import discovery
+from hitl_active.data.discovery import SkippedEntry, check_images
 from hitl_active.data.images import (
+    MAX_IMAGE_PIXELS,
     ImageReadError,
     discover_images,
     image_size,
@@ -106,3 +112,106 @@ def test_discovery_skips_hidden_files_and_folders(tmp_path) -> None:
         Image.new("RGB", (4, 4)).save(tmp_path / rel, format="PNG")
     found = [p.relative_to(tmp_path).as_posix() for p in discover_images(tmp_path)]
     assert found == ["a.jpg", "sub/b.PNG"]
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+@pytest.mark.parametrize(("width", "height"), [(20000, 20000), (12000, 10000)])
+def test_pixel_bomb_refused_from_header_on_every_path(tmp_path, width, height) -> None:
+    """A few-KB 1-bit PNG of hundreds of megapixels is refused before any pixel is decoded."""
+    path = tmp_path / "bomb.png"
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # only while writing it
+    try:
+        Image.new("1", (width, height)).save(path)
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+    assert path.stat().st_size < 100_000 and width * height > MAX_IMAGE_PIXELS
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    for reader in (read_image_bgr, read_image, image_size):
+        with pytest.raises(ImageReadError, match="limit") as info:
+            reader(path)
+        assert "pixels" in info.value.reason
+        if width * height <= 2 * limit:  # under Pillow's own refusal: our check names the size
+            assert f"{width}x{height}" in info.value.reason
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+    assert grown_mb < 100, f"decoding started: peak memory grew by {grown_mb:.0f} MB"
+    readable, skipped, _ = check_images([path])
+    assert not readable and "limit" in skipped[0].reason
+
+
+def _textured_jpeg(path, size=(96, 128)) -> bytes:
+    yy, xx = np.mgrid[0 : size[0], 0 : size[1]]
+    pixels = np.stack([(xx * 2) % 256, (yy * 3) % 256, (xx + yy) % 256], -1).astype(np.uint8)
+    Image.fromarray(pixels).save(path, quality=90)
+    return path.read_bytes()
+
+
+def test_jpeg_missing_its_last_bytes_is_restored_with_a_warning(tmp_path) -> None:
+    whole = tmp_path / "whole.jpg"
+    data = _textured_jpeg(whole)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(data[:-20])  # the end-of-image marker and a few bytes of the last blocks
+    notes: list[str] = []
+    bgr = read_image_bgr(cut, notes)
+    assert bgr.shape == (96, 128, 3)
+    assert len(notes) == 1 and "truncated JPEG" in notes[0]
+    top = read_image_bgr(whole)[:64].astype(int)
+    assert np.abs(bgr[:64].astype(int) - top).max() <= 1, "all but the last rows are intact"
+    assert read_image(cut).shape == (96, 128, 3)  # the Pillow path restores it the same way
+    readable, skipped, warnings = check_images([whole, cut])
+    assert readable == [whole, cut] and not skipped
+    assert set(warnings) == {cut} and "truncated" in warnings[cut]
+    half = tmp_path / "half.jpg"
+    half.write_bytes(data[: len(data) // 2])
+    for reader in (read_image_bgr, read_image):
+        with pytest.raises(ImageReadError, match="truncated JPEG"):
+            reader(half)
+
+
+@pytest.fixture
+def hostile_pool(tmp_path, monkeypatch):
+    """A pool with a symlink loop, a self-referencing link, a broken image link and a folder
+    that cannot be listed (root can list anything, so for root the listing is refused here)."""
+    pool = tmp_path / "pool"
+    for rel in ("a/one.png", "locked/two.png", "three.png"):
+        (pool / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (4, 4)).save(pool / rel)
+    (pool / "a" / "loop").symlink_to("..")
+    (pool / "self").symlink_to("self")
+    (pool / "gone.jpg").symlink_to("nowhere.jpg")
+    locked = pool / "locked"
+    locked.chmod(0)
+    if os.access(locked, os.R_OK):
+        real = discovery._scandir
+
+        def scandir(folder):
+            if os.path.samefile(folder, locked):
+                raise PermissionError(13, "Permission denied", str(folder))
+            return real(folder)
+
+        monkeypatch.setattr(discovery, "_scandir", scandir)
+    yield pool
+    locked.chmod(0o755)
+
+
+def test_discovery_lists_what_it_skipped_and_why(hostile_pool) -> None:
+    skipped: list[SkippedEntry] = []
+    found = list(discover_images(hostile_pool, skipped=skipped))
+    assert [p.relative_to(hostile_pool).as_posix() for p in found] == ["a/one.png", "three.png"]
+    reasons = {e.path.relative_to(hostile_pool).as_posix(): e.reason for e in skipped}
+    assert set(reasons) == {"a/loop", "self", "gone.jpg", "locked"}
+    assert "loop" in reasons["a/loop"] and "loop" in reasons["self"]
+    assert "broken symlink" in reasons["gone.jpg"]
+    assert "permission denied" in reasons["locked"]
+
+
+def test_discovery_follows_a_symlinked_folder(tmp_path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    Image.new("RGB", (4, 4)).save(outside / "x.png")
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    (pool / "linked").symlink_to(outside)
+    skipped: list[SkippedEntry] = []
+    assert list(discover_images(pool, skipped=skipped)) == [pool / "linked" / "x.png"]
+    assert not skipped

@@ -1,0 +1,158 @@
+"""Finding the image files of a pool and checking that each decodes; what is left out, and why.
+
+A pool folder is walked with :func:`os.scandir`. Symlinked folders are followed once; a link
+back to a folder being walked (a loop), a folder that cannot be listed, a broken or looping
+link with an image suffix are reported as :class:`SkippedEntry` (and logged), never silently
+absent. Hidden files and folders are left out on purpose and not reported.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["IMAGE_SUFFIXES", "SkippedEntry", "check_images", "discover_images"]
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+
+# os.scandir, named so a test can stand in for a folder that even root cannot list.
+_scandir: Callable[[str | os.PathLike], Iterable[os.DirEntry]] = os.scandir
+
+
+@dataclass(frozen=True)
+class SkippedEntry:
+    """A pool entry left out, and why, in words a user can act on."""
+
+    path: Path
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symlink loop (the link resolves to itself)"
+    if exc.errno == errno.EACCES or isinstance(exc, PermissionError):
+        return "permission denied; make it readable (chmod +rx) to include it"
+    if exc.errno == errno.ENOENT:
+        return "broken symlink (its target does not exist)"
+    return f"cannot be read ({exc.strerror or exc})"
+
+
+def _skip(path: Path, reason: str, skipped: list[SkippedEntry] | None) -> None:
+    entry = SkippedEntry(path, reason)
+    logger.warning("skipped %s", entry)
+    if skipped is not None:
+        skipped.append(entry)
+
+
+def _walk(
+    folder: Path, ancestors: set[tuple[int, int]], out: list[Path], skipped, recursive: bool
+) -> None:
+    try:
+        entries = sorted(_scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        _skip(folder, _os_reason(exc), skipped)
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        path = folder / entry.name
+        try:
+            is_dir = entry.is_dir()
+            is_file = not is_dir and entry.is_file()
+        except OSError as exc:
+            _skip(path, _os_reason(exc), skipped)
+            continue
+        if is_dir:
+            if not recursive:
+                continue
+            try:
+                st = path.stat()
+            except OSError as exc:
+                _skip(path, _os_reason(exc), skipped)
+                continue
+            key = (st.st_dev, st.st_ino)
+            if key in ancestors:
+                _skip(path, f"symlink loop (links back to {path.resolve()})", skipped)
+                continue
+            _walk(path, ancestors | {key}, out, skipped, recursive)
+        elif is_file:
+            if path.suffix.lower() in IMAGE_SUFFIXES:
+                out.append(path)
+        elif entry.is_symlink():
+            try:
+                path.stat()
+            except OSError as exc:  # a broken or looping link, whatever its name
+                _skip(path, _os_reason(exc), skipped)
+                continue
+            if path.suffix.lower() in IMAGE_SUFFIXES:
+                _skip(path, "links to something that is not a regular file", skipped)
+        elif path.suffix.lower() in IMAGE_SUFFIXES:
+            _skip(path, "not a regular file", skipped)
+
+
+def discover_images(
+    root: str | Path, recursive: bool = True, skipped: list[SkippedEntry] | None = None
+) -> Iterator[Path]:
+    """Yield image files under ``root`` in sorted order.
+
+    Only the sorted list of paths is held (a few MB for 100k files), never pixels. Entries
+    that cannot be listed or followed are logged and appended to ``skipped`` (see the
+    module docstring); hidden files and folders are left out without a word.
+
+    Raises:
+        FileNotFoundError: ``root`` does not exist.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"image folder {root} does not exist")
+    if root.is_file():
+        yield root
+        return
+    found: list[Path] = []
+    st = root.stat()
+    _walk(root, {(st.st_dev, st.st_ino)}, found, skipped, recursive)
+    yield from sorted(found)
+
+
+def check_images(
+    paths: Iterable[Path], workers: int = 2
+) -> tuple[list[Path], list[SkippedEntry], dict[Path, str]]:
+    """Decode every image once, as the engine would, before anything trains on them.
+
+    Returns ``(readable, skipped, warnings)``: the readable paths in input order, the
+    unreadable ones with their reasons (each logged), and what was noted while decoding a
+    readable one (a truncated JPEG restored, say).
+    """
+    from hitl_active.data.images import ImageReadError, read_image_bgr
+
+    def one(path: Path) -> tuple[str | None, list[str]]:
+        notes: list[str] = []
+        try:
+            read_image_bgr(path, notes=notes)
+        except ImageReadError as exc:
+            return exc.reason, notes
+        return None, notes
+
+    paths = [Path(p) for p in paths]
+    readable: list[Path] = []
+    skipped: list[SkippedEntry] = []
+    warnings: dict[Path, str] = {}
+    with ThreadPoolExecutor(max(1, workers), "check") as pool:
+        for path, (error, notes) in zip(paths, pool.map(one, paths), strict=True):
+            if error is not None:
+                _skip(path, error, skipped)
+                continue
+            readable.append(path)
+            if notes:
+                warnings[path] = "; ".join(notes)
+    return readable, skipped, warnings
