@@ -11,6 +11,7 @@ import importlib
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 __all__ = ["main"]
@@ -65,12 +66,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("YOLO_OFFLINE", "1")
     try:
         return int(args.func(args) or 0)
-    except CLIError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted; state is saved, re-run the same command to resume", file=sys.stderr)
         return 130
+    except Exception as exc:  # every failure: one line, the traceback only with -v
+        from hitl_active.cli.errors import describe_error
+
+        message, code = describe_error(exc)
+        if args.verbose:
+            traceback.print_exc(file=sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":  # pragma: no cover

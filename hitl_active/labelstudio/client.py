@@ -52,6 +52,27 @@ class LabelStudioAuthError(LabelStudioError):
     """Label Studio refused the API token (HTTP 401/403)."""
 
 
+def not_label_studio(url: str, got: str) -> LabelStudioError:
+    return LabelStudioError(
+        f"URL {url} did not answer like Label Studio (got {got}); check --url / "
+        "LABEL_STUDIO_URL points at a Label Studio server"
+    )
+
+
+def decode_json(resp: httpx.Response, url: str, *fields: str) -> Any:
+    """``resp``'s JSON body, or a LabelStudioError saying the server is not Label Studio."""
+    kind = resp.headers.get("content-type", "no content type").split(";")[0]
+    got = f"HTTP {resp.status_code} {kind}: {resp.text[:60]!r}"
+    try:
+        data = resp.json()
+    except ValueError:
+        raise not_label_studio(url, got) from None
+    missing = [f for f in fields if not isinstance(data, dict) or f not in data]
+    if missing:
+        raise not_label_studio(url, f"{got}, without {missing}")
+    return data
+
+
 TOKEN_REFRESH = "/api/token/refresh/"  # Label Studio routes it only with the slash
 
 
@@ -77,12 +98,12 @@ def auth_header(http: httpx.Client, url: str, token: str) -> dict[str, str]:
             f"{resp.status_code}); it may be revoked or expired: create a new one under "
             "Account & Settings → Personal Access Token"
         )
-    if resp.status_code != 200 or "access" not in resp.json():
+    if resp.status_code != 200:
         raise LabelStudioError(
             f"Label Studio at {url} could not exchange the personal access token: HTTP "
             f"{resp.status_code} {resp.text[:300]}"
         )
-    return {"Authorization": f"Bearer {resp.json()['access']}"}
+    return {"Authorization": f"Bearer {decode_json(resp, url, 'access')['access']}"}
 
 
 class LabelStudioClient:
@@ -133,7 +154,7 @@ class LabelStudioClient:
     def _auth_header(self, token: str) -> dict[str, str]:
         if is_personal_access_token(token):
             resp = self._send("POST", TOKEN_REFRESH, json={"refresh": token}, auth=False)
-            return {"Authorization": f"Bearer {resp.json()['access']}"}
+            return {"Authorization": f"Bearer {decode_json(resp, self.url, 'access')['access']}"}
         return {"Authorization": f"Token {token}"}
 
     # --- transport -----------------------------------------------------------------------
@@ -205,7 +226,7 @@ class LabelStudioClient:
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """One API call; returns the decoded JSON body (``None`` for an empty body)."""
         resp = self._send(method, path, **kwargs)
-        return resp.json() if resp.content else None
+        return decode_json(resp, self.url) if resp.content else None
 
     # --- generic -------------------------------------------------------------------------
 
@@ -233,6 +254,8 @@ class LabelStudioClient:
         out, page = [], 1
         while True:
             data = self.request("GET", "/api/projects", params={"page": page, "page_size": 100})
+            if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+                raise not_label_studio(self.url, f"a JSON {type(data).__name__} without 'results'")
             out.extend(data["results"])
             if not data.get("next"):
                 return out

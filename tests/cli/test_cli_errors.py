@@ -1,0 +1,162 @@
+"""Failures a user can fix print one line and exit 2; a bug prints one line and exits 1.
+
+The commands run as real ``hitl-active`` processes against real failures: a closed port,
+a server that refuses the token, a server that is not Label Studio, a state database that
+cannot be written (an immutable file), and a full disk (a file-size limit).
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+from PIL import Image
+
+from hitl_active.cli import main
+
+CLI = [sys.executable, "-m", "hitl_active"]
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(12):
+        Image.new("RGB", (32, 32), (20 * i, 0, 0)).save(images / f"{i}.png")
+    ws = tmp_path / "ws"
+    args = ["init", str(ws), "--images", str(images), "--classes", "a,b", "--gold-size", "2"]
+    assert main([*args, "--batch-size", "4"]) == 0
+    return ws
+
+
+def _run(*args: str, preexec=None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, timeout=timeout, preexec_fn=preexec
+    )
+
+
+def _error_line(proc: subprocess.CompletedProcess) -> str:
+    """The one ``error:`` line, checking it is the only one and no traceback came with it."""
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def fake_server():
+    """A local HTTP server answering every request with a fixed status, type and body."""
+    servers = []
+
+    def start(status: int, content_type: str, body: bytes) -> str:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PATCH = _answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+        return f"http://127.0.0.1:{srv.server_address[1]}"
+
+    yield start
+    for srv in servers:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_label_studio_down_during_round(workspace):
+    url = f"http://127.0.0.1:{_closed_port()}"
+    proc = _run("round", "-w", str(workspace), "--label-studio", url, "--token", "abc")
+    assert proc.returncode == 2
+    line = _error_line(proc)
+    assert url in line and "did not answer" in line and "label-studio status" in line
+
+
+def test_wrong_token_during_round(workspace, fake_server):
+    url = fake_server(401, "application/json", json.dumps({"detail": "Invalid token."}).encode())
+    proc = _run("round", "-w", str(workspace), "--label-studio", url, "--token", "wrong")
+    assert proc.returncode == 2
+    assert "refused the API token (HTTP 401" in _error_line(proc)
+
+
+def test_setup_against_a_server_that_is_not_label_studio(fake_server):
+    url = fake_server(200, "text/html; charset=utf-8", b"<html><body>router login</body></html>")
+    proc = _run(
+        "label-studio", "setup", "--url", url, "--token", "abc", "--project", "cars", "--classes",
+        "a,b",
+    )  # fmt: skip
+    assert proc.returncode == 2
+    line = _error_line(proc)
+    assert f"URL {url} did not answer like Label Studio (got HTTP 200 text/html: " in line
+    assert "router login" in line
+
+
+@pytest.mark.skipif(shutil.which("chattr") is None, reason="chattr is needed to lock a file")
+def test_read_only_state_database(workspace):
+    db = workspace / "state.db"
+    locked = subprocess.run(["chattr", "+i", str(db)], capture_output=True)
+    if locked.returncode:
+        pytest.skip(f"this filesystem has no immutable files: {locked.stderr.decode().strip()}")
+    try:
+        proc = _run("round", "-w", str(workspace))
+        proc_v = _run("-v", "round", "-w", str(workspace))
+    finally:
+        subprocess.run(["chattr", "-i", str(db)], check=True)
+    assert proc.returncode == 2
+    assert "state database cannot be written (attempt to write a readonly database)" in (
+        _error_line(proc)
+    )
+    assert proc_v.returncode == 2 and "Traceback" in proc_v.stderr  # only with -v
+    done = _run("round", "-w", str(workspace))  # writable again: the same command resumes
+    assert done.returncode == 0, done.stderr
+    assert "round 1: pushed (2 images selected)" in done.stdout
+
+
+def test_disk_full_during_round(workspace):
+    def small_files() -> None:  # writes past 8 KiB fail with EFBIG, as on a full disk
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
+
+    proc = _run("round", "-w", str(workspace), preexec=small_files)
+    assert proc.returncode == 2
+    line = _error_line(proc)
+    assert "could not be written" in line and "free space" in line
+    done = _run("round", "-w", str(workspace))
+    assert done.returncode == 0 and "round 1: pushed (2 images selected)" in done.stdout
+
+
+def test_an_unexpected_error_is_one_line_pointing_at_verbose(workspace, monkeypatch, capsys):
+    import hitl_active.cli.loop as loop_cli
+
+    def broken(args: object) -> int:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(loop_cli, "_status", broken)
+    assert main(["status", "-w", str(workspace)]) == 1
+    err = capsys.readouterr().err
+    assert err == "error: KeyError: 'boom' (a bug? run with -v for the traceback)\n"
+    assert main(["-v", "status", "-w", str(workspace)]) == 1
+    assert "Traceback" in capsys.readouterr().err
