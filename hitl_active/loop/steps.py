@@ -100,6 +100,7 @@ def select_images(
 
     Before any model is promoted the choice is random (a cold start).
     """
+    from hitl_active.data.fingerprint import image_fingerprint
     from hitl_active.sampling import (
         Budget,
         CostModel,
@@ -128,9 +129,10 @@ def select_images(
         Budget.seconds(cfg.budget_seconds) if cfg.budget_seconds else Budget.images(cfg.batch_size)
     )
     context = SelectionContext(rng=rng, labelled_class_counts=_labelled_counts(ws))
+    paths = {img.id: img.path for img in candidates}  # frames of one burst: one in a batch
     sel = select_batch(
         strategy, pool, budget, context, CostModel(), display_threshold=cfg.conf_threshold,
-        fill_from_duplicates=True,
+        fill_from_duplicates=True, fingerprint=lambda i: image_fingerprint(paths[ids[i]]),
     )  # fmt: skip
     return _rows(ids, sel)
 

@@ -4,30 +4,44 @@ Video-like pools hold many near-identical frames; an uncertainty strategy happil
 all copies of one confusing frame at the top. The filter walks a ranked candidate list
 and drops a candidate that duplicates one already kept (or, optionally, a labelled image).
 
-Two images are duplicates when
+Two images are duplicates when their image fingerprints
+(:func:`~hitl_active.data.fingerprint.image_fingerprint`, an 8×8 colour thumbnail) have a
+cosine similarity at or above ``fingerprint_threshold``. The filter asks for fingerprints
+lazily, so only the candidates it walks are read.
 
-1. their embeddings' cosine similarity is at or above ``threshold``, measured after
-   subtracting the pool's mean embedding (raw pooled CNN features of *any* two images are
-   nearly parallel), and
-2. when the pool's shown boxes are given, the model sees the same thing in both: the same
-   number of boxes, each matched one-to-one to a box of the same class at IoU >= ``box_iou``.
-
-The second test exists because a detector's pooled embedding is a blunt instrument: on
-our synthetic pool a few per cent of unrelated image pairs exceed 0.98 cosine similarity,
-while a frame shifted by a few pixels keeps its boxes.
+Without fingerprints (predictions alone, no image files) it falls back to the model: the
+embeddings' cosine similarity at or above ``threshold``, measured after subtracting the
+pool's mean embedding, and, when the pool's shown boxes are given, the same boxes in both
+(count, class, IoU >= ``box_iou``). That rule holds only with a well-trained model:
+``scripts/bench_dedup.py`` measures both on synthetic bursts with a weak tiny model, where
+unrelated frames reach an embedding similarity of 1.0 and the box test misses a quarter of
+the burst pairs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
 from hitl_active.boxes import box_iou, match_boxes
+from hitl_active.data.fingerprint import FINGERPRINT_THRESHOLD
 from hitl_active.sampling.diversity import normalise_rows
 from hitl_active.sampling.packed import PackedDetections
 
-__all__ = ["DuplicateFilter", "drop_near_duplicates", "same_boxes"]
+__all__ = [
+    "DuplicateFilter",
+    "centred_similarity",
+    "drop_near_duplicates",
+    "same_boxes",
+]
+
+
+def centred_similarity(embeddings: np.ndarray) -> np.ndarray:
+    """``(n, n)`` cosine similarities of ``embeddings`` after subtracting their mean."""
+    x = np.asarray(embeddings, dtype=np.float32)
+    x = normalise_rows(x, x.mean(axis=0) if len(x) > 1 else None)
+    return x @ x.T
 
 
 def same_boxes(a: PackedDetections, i: int, j: int, min_iou: float = 0.5) -> bool:
@@ -56,27 +70,41 @@ class DuplicateFilter:
         boxes: the pool's shown boxes (e.g. ``pool.box_mask(pool.confidence >= 0.25)``);
             when given, duplicates must also pass :func:`same_boxes`.
         box_iou: IoU for :func:`same_boxes`.
+        fingerprint: ``i -> (F,)`` unit-length image fingerprint (or ``None`` for an image
+            that cannot be read); when given, it alone decides, and ``embeddings`` may be
+            ``None``.
+        fingerprint_threshold: fingerprint cosine similarity at or above which two images
+            are duplicates.
     """
 
     def __init__(
         self,
-        embeddings: np.ndarray,
+        embeddings: np.ndarray | None,
         threshold: float = 0.8,
         reference: np.ndarray | None = None,
         capacity: int = 64,
         center: bool = True,
         boxes: PackedDetections | None = None,
         box_iou: float = 0.5,
+        fingerprint: Callable[[int], np.ndarray | None] | None = None,
+        fingerprint_threshold: float = FINGERPRINT_THRESHOLD,
     ) -> None:
-        if not -1.0 <= threshold <= 1.0:
-            raise ValueError(f"dedup threshold is a cosine similarity in [-1, 1], got {threshold}")
+        for t in (threshold, fingerprint_threshold):
+            if not -1.0 <= t <= 1.0:
+                raise ValueError(f"dedup threshold is a cosine similarity in [-1, 1], got {t}")
+        self.fingerprint, self.fingerprint_threshold = fingerprint, float(fingerprint_threshold)
+        self._prints: dict[int, np.ndarray | None] = {}
+        if embeddings is None:
+            if fingerprint is None:
+                raise ValueError("DuplicateFilter needs embeddings or a fingerprint function")
+            embeddings = np.zeros((0, 1), dtype=np.float32)
         embeddings = np.asarray(embeddings, dtype=np.float32)
         mean = embeddings.mean(axis=0) if center and len(embeddings) > 1 else None
         self.x = normalise_rows(embeddings, mean)
         self.threshold = float(threshold)
         has_ref = reference is not None and len(reference) > 0
         self.reference = normalise_rows(reference, mean) if has_ref else None
-        if boxes is not None and boxes.n_images != len(embeddings):
+        if boxes is not None and fingerprint is None and boxes.n_images != len(embeddings):
             raise ValueError(
                 f"boxes cover {boxes.n_images} images, embeddings {len(embeddings)}; "
                 "pass the same pool for both"
@@ -86,7 +114,21 @@ class DuplicateFilter:
         self._ids: list[int] = []
         self.dropped: list[int] = []
 
+    def _print(self, i: int) -> np.ndarray | None:
+        if i not in self._prints:
+            self._prints[i] = self.fingerprint(i)  # type: ignore[misc]
+        return self._prints[i]
+
     def is_duplicate(self, i: int) -> bool:
+        if self.fingerprint is not None:
+            v = self._print(i)
+            if v is None:
+                return False
+            for k in self._ids:
+                other = self._print(k)
+                if other is not None and float(other @ v) >= self.fingerprint_threshold:
+                    return True
+            return False
         v = self.x[i]
         n = len(self._ids)
         if n:
@@ -102,9 +144,10 @@ class DuplicateFilter:
             self.dropped.append(int(i))
             return False
         n = len(self._ids)
-        if n == len(self._kept):
-            self._kept = np.concatenate([self._kept, np.zeros_like(self._kept)])
-        self._kept[n] = self.x[i]
+        if self.fingerprint is None:
+            if n == len(self._kept):
+                self._kept = np.concatenate([self._kept, np.zeros_like(self._kept)])
+            self._kept[n] = self.x[i]
         self._ids.append(int(i))
         return True
 

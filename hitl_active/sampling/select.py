@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -93,6 +94,7 @@ def select_batch(
     display_threshold: float = 0.25,
     dedup_box_conf: float = 0.4,
     fill_from_duplicates: bool = False,
+    fingerprint: Callable[[int], np.ndarray | None] | None = None,
 ) -> Selection:
     """Select a batch from ``pool`` with ``strategy`` within ``budget``.
 
@@ -109,6 +111,9 @@ def select_batch(
         fill_from_duplicates: with an image budget, when dedup leaves the batch short, fill
             it with the dropped images in rank order (an early model's embeddings can make
             everything look alike) rather than label fewer images.
+        fingerprint: pool index -> image fingerprint
+            (:func:`~hitl_active.data.fingerprint.image_fingerprint`); when given, duplicates
+            are found by image content (which holds with a weak model) instead of embeddings.
     """
     start = time.perf_counter()
     if isinstance(budget, (int, np.integer)):
@@ -122,7 +127,9 @@ def select_batch(
         cheapest = float(est.min()) if n else 1.0
         want = min(n, int(budget.amount // max(cheapest, 1e-9)) + 1)
     dedup = None
-    if dedup_threshold is not None and pool.embeddings is not None:
+    if dedup_threshold is not None and fingerprint is not None:
+        dedup = DuplicateFilter(None, capacity=max(want, 1), fingerprint=fingerprint)
+    elif dedup_threshold is not None and pool.embeddings is not None:
         shown = pool.box_mask(pool.confidence >= dedup_box_conf)
         dedup = DuplicateFilter(
             pool.embeddings, dedup_threshold, capacity=max(want, 1), boxes=shown
