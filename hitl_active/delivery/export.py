@@ -20,12 +20,15 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hitl_active.choices import Choice
 from hitl_active.formats.core import ImageLabels
 from hitl_active.loop.store import boxes_to_labels
 from hitl_active.loop.workspace import Workspace
+
+if TYPE_CHECKING:
+    from hitl_active.detections import Detections
 
 __all__ = ["ExportFormat", "ExportResult", "collect_labels", "export_dataset"]
 
@@ -48,10 +51,8 @@ class ExportResult:
     card: dict[str, Any]
 
 
-def _model_boxes(detections: dict, threshold: float, version: str) -> list[dict]:
-    from hitl_active.detections import Detections
-
-    dets = Detections.from_dict(detections).above(threshold)
+def _model_boxes(detections: Detections, threshold: float, version: str) -> list[dict]:
+    dets = detections.above(threshold)
     return [
         {
             "xyxy": [round(float(v), 2) for v in dets.xyxy[i]],

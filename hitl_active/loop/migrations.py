@@ -3,11 +3,17 @@
 Each entry moves the schema from version ``i`` to ``i + 1`` (``PRAGMA user_version``).
 Never edit a released entry: append a new one. A server database (Postgres) can replace
 SQLite later by running the same statements behind :class:`hitl_active.loop.store.Store`.
+A version whose data must be rewritten, not only its tables, also has a function in
+``DATA_MIGRATIONS``, run after its statements in the same transaction.
 """
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+import json
+import sqlite3
+from collections.abc import Callable
+
+__all__ = ["DATA_MIGRATIONS", "MIGRATIONS", "SCHEMA_VERSION"]
 
 _V1 = """
 CREATE TABLE images (
@@ -110,5 +116,56 @@ CREATE TABLE kv (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+# Predictions as binary chunks (see hitl_active.loop.predstore) instead of JSON per row.
+_V2 = """
+CREATE TABLE prediction_chunks (
+    id INTEGER PRIMARY KEY,
+    model_version TEXT NOT NULL,
+    num_classes INTEGER NOT NULL,
+    embedding_dim INTEGER NOT NULL,
+    counts BLOB NOT NULL,
+    boxes BLOB NOT NULL,
+    embeddings BLOB,
+    sizes BLOB NOT NULL,
+    meta_json TEXT
+);
+CREATE INDEX prediction_chunks_version ON prediction_chunks(model_version);
+ALTER TABLE predictions ADD COLUMN chunk_id INTEGER REFERENCES prediction_chunks(id);
+ALTER TABLE predictions ADD COLUMN chunk_row INTEGER;
+CREATE INDEX predictions_chunk ON predictions(chunk_id);
+"""
+
+
+def _predictions_to_chunks(conn: sqlite3.Connection) -> None:
+    """Rewrite JSON predictions as binary chunks, then drop the JSON column."""
+    from hitl_active.loop.predstore import write_predictions
+
+    versions = [
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT model_version FROM predictions WHERE detections_json IS NOT NULL"
+        )
+    ]
+    for version in versions:
+        ids = [
+            int(r[0])
+            for r in conn.execute(
+                "SELECT image_id FROM predictions WHERE model_version = ? "
+                "AND detections_json IS NOT NULL ORDER BY image_id",
+                (version,),
+            )
+        ]
+        for start in range(0, len(ids), 256):
+            part = ids[start : start + 256]
+            found = conn.execute(
+                "SELECT image_id, detections_json, score FROM predictions WHERE model_version = ? "
+                f"AND image_id IN ({','.join('?' * len(part))})",
+                (version, *part),
+            ).fetchall()
+            write_predictions(conn, version, [(i, json.loads(d), None, s) for i, d, s in found])
+    conn.execute("ALTER TABLE predictions DROP COLUMN detections_json")
+
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+DATA_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _predictions_to_chunks}
 SCHEMA_VERSION = len(MIGRATIONS)

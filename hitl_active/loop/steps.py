@@ -69,13 +69,13 @@ def prelabel(
         return 0
     engine = _engine(version)
     by_path = {str(Path(img.path)): img.id for img in todo}
-    rows: list[tuple[int, dict | None, str | None, float | None]] = []
+    rows: list[tuple[int, Detections | None, str | None, float | None]] = []
     for pred in engine.predict_paths([img.path for img in todo], progress=progress):
         image_id = by_path[str(Path(pred.path))]
         if pred.error is not None:
             rows.append((image_id, None, str(pred.error), None))
         else:
-            rows.append((image_id, pred.detections.to_dict(decimals=2), None, None))
+            rows.append((image_id, pred.detections, None, None))
         if len(rows) >= CHUNK:
             ws.store.put_predictions(version.name, rows)
             rows = []
@@ -115,16 +115,14 @@ def select_images(
     num_classes = len(cfg.classes)
     if version is None:
         ids = [img.id for img in candidates]
-        dets = [Detections.empty(num_classes) for _ in ids]
+        empty = [Detections.empty(num_classes) for _ in ids]
+        pool = PackedDetections.from_detections(empty, num_classes)
         strategy = get_strategy("random")
     else:
-        stored = ws.store.predictions(version.name)
-        ids = [img.id for img in candidates if stored.get(img.id)]
-        dets = [Detections.from_dict(stored[i]) for i in ids]
+        ids, pool = ws.store.packed_predictions(version.name, [img.id for img in candidates])
         strategy = get_strategy(cfg.strategy)
     if not ids:
         return []
-    pool = PackedDetections.from_detections(dets, num_classes)
     budget = (
         Budget.seconds(cfg.budget_seconds) if cfg.budget_seconds else Budget.images(cfg.batch_size)
     )

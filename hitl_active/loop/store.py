@@ -17,9 +17,15 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hitl_active.loop.migrations import MIGRATIONS, SCHEMA_VERSION
+from hitl_active.loop.migrations import DATA_MIGRATIONS, MIGRATIONS, SCHEMA_VERSION
+from hitl_active.loop.predstore import (
+    PredictionRow,
+    read_detections,
+    read_packed,
+    write_predictions,
+)
 from hitl_active.loop.rows import (
     AnnotationRow,
     ImageRow,
@@ -35,6 +41,10 @@ from hitl_active.loop.rows import (
     labels_to_boxes,
 )
 from hitl_active.loop.sink import LabelStudioSinkMixin
+
+if TYPE_CHECKING:
+    from hitl_active.detections import Detections
+    from hitl_active.sampling.packed import PackedDetections
 
 __all__ = [
     "AnnotationRow",
@@ -106,6 +116,8 @@ class Store(LabelStudioSinkMixin):
                 for statement in MIGRATIONS[version].split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                if version + 1 in DATA_MIGRATIONS:
+                    DATA_MIGRATIONS[version + 1](conn)
                 conn.execute(f"PRAGMA user_version = {version + 1}")
             logger.debug("migrated %s to schema version %d", self.path, version + 1)
 
@@ -212,36 +224,33 @@ class Store(LabelStudioSinkMixin):
         return {int(r[0]): json.loads(r[1]) for r in rows}
 
     # ------------------------------------------------------------------ predictions
-    def put_predictions(
-        self, model_version: str, rows: Iterable[tuple[int, dict | None, str | None, float | None]]
-    ) -> None:
-        """Store ``(image_id, detections_dict | None, error | None, score)`` rows."""
-        now = time.time()
+    def put_predictions(self, model_version: str, rows: Iterable[PredictionRow]) -> None:
+        """Store ``(image_id, Detections | None, error | None, score)`` rows in one transaction.
+
+        Detections are kept as binary chunks (:mod:`hitl_active.loop.predstore`).
+        """
         with self.transaction() as c:
-            c.executemany(
-                "INSERT OR REPLACE INTO predictions"
-                "(image_id, model_version, detections_json, error, score, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (i, model_version, None if d is None else json.dumps(d), e, s, now)
-                    for i, d, e, s in rows
-                ],
-            )
+            write_predictions(c, model_version, rows)
 
-    def predictions(self, model_version: str) -> dict[int, dict | None]:
-        rows = self._all(
-            "SELECT image_id, detections_json FROM predictions WHERE model_version = ?",
-            (model_version,),
-        )
-        return {int(r[0]): None if r[1] is None else json.loads(r[1]) for r in rows}
+    def predictions(self, model_version: str) -> dict[int, Detections | None]:
+        """Every stored image of ``model_version``: its detections, or None for an error."""
+        with self._lock:
+            return read_detections(self._conn, model_version)
 
-    def prediction(self, model_version: str, image_id: int) -> dict | None:
-        """One image's stored detections (``Detections.to_dict``), or None."""
-        row = self._one(
-            "SELECT detections_json FROM predictions WHERE model_version = ? AND image_id = ?",
-            (model_version, int(image_id)),
-        )
-        return None if row is None or row[0] is None else json.loads(row[0])
+    def prediction(self, model_version: str, image_id: int) -> Detections | None:
+        """One image's stored detections, or None."""
+        with self._lock:
+            return read_detections(self._conn, model_version, [int(image_id)]).get(int(image_id))
+
+    def packed_predictions(
+        self, model_version: str, image_ids: Sequence[int]
+    ) -> tuple[list[int], PackedDetections]:
+        """Detections of ``image_ids`` as packed arrays, and which ids they are (in order).
+
+        Images with no prediction or an error are left out. Nothing is decoded per image.
+        """
+        with self._lock:
+            return read_packed(self._conn, model_version, image_ids)
 
     def predicted_ids(self, model_version: str) -> set[int]:
         rows = self._all(

@@ -100,10 +100,13 @@ def test_rounds_record_their_step_and_selection_is_written_once(store):
 
 
 def test_predictions_per_model_version(store):
-    store.put_predictions("v1", [(1, {"xyxy": []}, None, 0.3), (2, None, "corrupt", None)])
+    from hitl_active.detections import Detections
+
+    store.put_predictions("v1", [(1, Detections.empty(2), None, 0.3), (2, None, "corrupt", None)])
     assert store.predicted_ids("v1") == {1, 2} and store.predicted_ids("v2") == set()
     store.set_scores("v1", {1: 0.7})
-    assert store.predictions("v1")[2] is None
+    got = store.predictions("v1")
+    assert got[2] is None and len(got[1]) == 0 and got[1].num_classes == 2
 
 
 def test_boxes_round_trip_through_image_labels_with_provenance():
