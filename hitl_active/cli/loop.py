@@ -19,13 +19,27 @@ def _cli_error(message: str) -> Exception:
     return CLIError(message)
 
 
-def _open(args: argparse.Namespace) -> Any:
+def _open(args: argparse.Namespace, write: str | None = None) -> Any:
+    """Open the workspace; ``write`` names the command that becomes its one writer."""
     from hitl_active.loop.workspace import Workspace, WorkspaceError
 
     try:
-        return Workspace.open(args.workspace)
+        ws = Workspace.open(args.workspace)
     except WorkspaceError as exc:
         raise _cli_error(str(exc)) from None
+    if write is not None:
+        try:
+            ws.lock(f"hitl-active {write}", wait=getattr(args, "wait", False))
+        except BaseException:
+            ws.close()
+            raise
+    return ws
+
+
+def _add_wait(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--wait", action="store_true", help="if another command writes to the workspace, wait"
+    )
 
 
 def _add_workspace(p: argparse.ArgumentParser) -> None:
@@ -99,29 +113,63 @@ def _make_loop(args: argparse.Namespace, ws: Any) -> Any:
 def _init(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from hitl_active.loop.import_model import ModelImportError
     from hitl_active.loop.workspace import LoopConfig, Workspace, WorkspaceError
 
     classes = [c.strip() for c in args.classes.split(",") if c.strip()]
+    bring = args.model if Path(args.model).suffix.lower() in (".pt", ".onnx") else None
     try:
         cfg = LoopConfig(
-            images=args.images, classes=classes, model=args.model, imgsz=args.imgsz,
+            images=args.images, classes=classes, imgsz=args.imgsz,
+            model=args.model if bring is None or bring.endswith(".pt") else "yolo11n.yaml",
             epochs=args.epochs, batch_size=args.batch_size, gold_size=args.gold_size,
             retrain_every=args.retrain_every, seed=args.seed,
             **({"strategy": args.strategy} if args.strategy else {}),
         )  # fmt: skip
         with Workspace.create(args.workspace, cfg) as ws:
             try:
+                ws.lock("hitl-active init")
                 n_gold = ws.freeze_gold(
                     np.random.default_rng(args.seed), args.gold_labels, args.gold_images
                 )
-            except WorkspaceError:
+                first = _init_extras(args, ws, bring)
+            except (WorkspaceError, ModelImportError, *_label_studio_errors()):
                 ws.discard()  # nothing half-made: the corrected command can run again
                 raise
             counts = ws.store.count_images()
-    except WorkspaceError as exc:
+    except (WorkspaceError, ModelImportError, *_label_studio_errors()) as exc:
         raise _cli_error(str(exc)) from None
     print(f"workspace {args.workspace}: {counts['pool']} pool images, {n_gold} gold images")
+    if first:
+        print(first)
     return 0
+
+
+def _init_extras(args: argparse.Namespace, ws: Any, bring: str | None) -> str:
+    """``init --model FILE``: the first version; ``--project``/``--ls-url``: the project."""
+    lines = []
+    if bring is not None:
+        from hitl_active.loop.import_model import import_model
+        from hitl_active.loop.registry import gold_map
+
+        version, promoted = import_model(ws, bring, progress=not args.quiet)
+        m = gold_map(version)
+        lines.append(
+            f"model {bring} is {version.name} ({'promoted' if promoted else 'candidate'}"
+            + ("" if m is None else f", gold mAP50-95 {m:.4f}") + ")"
+        )  # fmt: skip
+    if args.project or args.ls_url:
+        from hitl_active.labelstudio.client import LabelStudioClient
+        from hitl_active.loop.ls_project import bind_project
+
+        url = args.ls_url or os.environ.get("LABEL_STUDIO_URL") or "http://127.0.0.1:8080"
+        token = args.token or os.environ.get("LABEL_STUDIO_API_KEY", "")
+        if not token:
+            raise _cli_error("no Label Studio token: pass --token or set LABEL_STUDIO_API_KEY")
+        with LabelStudioClient(url, token) as client:
+            project = bind_project(ws, client, url, args.project)
+        lines.append(f"Label Studio project {project.title!r} (id {project.id}) at {url}")
+    return "\n".join(lines)
 
 
 def _label_studio_errors() -> tuple[type[Exception], ...]:
@@ -133,7 +181,7 @@ def _label_studio_errors() -> tuple[type[Exception], ...]:
 
 
 def _round(args: argparse.Namespace) -> int:
-    with _open(args) as ws:
+    with _open(args, write="round") as ws:
         try:
             row = _make_loop(args, ws).round_until_pushed()
         except _label_studio_errors() as exc:
@@ -145,7 +193,7 @@ def _round(args: argparse.Namespace) -> int:
 def _loop(args: argparse.Namespace) -> int:
     from hitl_active.loop.demo import format_table
 
-    with _open(args) as ws:
+    with _open(args, write="loop") as ws:
         loop = _make_loop(args, ws)
         if args.retrain_now:
             loop.request_retrain()
@@ -166,7 +214,8 @@ def _loop(args: argparse.Namespace) -> int:
 def _models(args: argparse.Namespace) -> int:
     from hitl_active.loop.registry import ModelRegistry, RegistryError, gold_map
 
-    with _open(args) as ws:
+    write = None if args.action == "list" else f"models {args.action}"
+    with _open(args, write=write) as ws:
         reg = ModelRegistry(ws.store, ws.models_dir)
         try:
             if args.action == "promote":
@@ -177,6 +226,8 @@ def _models(args: argparse.Namespace) -> int:
                 if ok:  # the pool's scores and the open tasks' pre-labels follow
                     _make_loop(args, ws).after_promotion(args.name)
                 return 0 if ok else 1
+            if args.action == "add":
+                return _models_add(args, ws)
             if args.action == "rollback":
                 name = reg.rollback()
                 _make_loop(args, ws).after_promotion(name)
@@ -192,6 +243,22 @@ def _models(args: argparse.Namespace) -> int:
                 f"{'-' if m is None else f'{m:.4f}':>9} {'-' if m50 is None else f'{m50:.4f}':>7} "
                 f"{v.snapshot.get('n_images', '-')}"
             )
+    return 0
+
+
+def _models_add(args: argparse.Namespace, ws: Any) -> int:
+    """``models add -w WS FILE``: an existing detector becomes a version (see import_model)."""
+    from hitl_active.loop.import_model import ModelImportError, import_model
+
+    if not args.name:
+        raise _cli_error("which file? hitl-active models add -w WS best.pt|model.onnx")
+    try:
+        version, promoted = import_model(ws, args.name, force=args.force, progress=not args.quiet)
+    except ModelImportError as exc:
+        raise _cli_error(str(exc)) from None
+    print(f"{args.name}: {version.name}, {'promoted' if promoted else 'not promoted'}")
+    if promoted:  # the pool's scores and the open tasks' pre-labels follow
+        _make_loop(args, ws).after_promotion(version.name)
     return 0
 
 
@@ -276,7 +343,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--gold-size", type=int, default=20, help="random pool images frozen as gold")
     p.add_argument("--gold-labels", default=None, help="YOLO labels for the gold images")
     p.add_argument("--gold-images", default=None, help="a separate labelled gold image folder")
-    p.add_argument("--model", default="yolo11n.yaml", help="model YAML or .pt to start from")
+    p.add_argument(
+        "--model", default="yolo11n.yaml",
+        help="model YAML to train from, or your detector (.pt or .onnx): it becomes v0001, "
+        "evaluated on the gold set and promoted, so round 1 has pre-labels",
+    )  # fmt: skip
+    p.add_argument("--project", default=None, help="Label Studio project title to bind")
+    p.add_argument(
+        "--ls-url", default=None,
+        help="Label Studio URL to bind (default: $LABEL_STUDIO_URL; with --project)",
+    )  # fmt: skip
+    p.add_argument("--token", default=None, help="API token (default: $LABEL_STUDIO_API_KEY)")
     p.add_argument("--imgsz", type=int, default=320)
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=20, help="images per round")
@@ -290,6 +367,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("round", help="pre-label the pool, select a batch, push it")
     _add_workspace(p)
     _add_backend(p)
+    _add_wait(p)
     p.set_defaults(func=_round)
 
     p = subparsers.add_parser("loop", help="run rounds: push, wait, retrain, evaluate, promote")
@@ -298,14 +376,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--retrain-now", action="store_true", help="retrain after this round")
     p.add_argument("--on-demand", action="store_true", help="retrain only with --retrain-now")
+    _add_wait(p)
     p.set_defaults(func=_loop)
 
     p = subparsers.add_parser("models", help="list, promote or roll back model versions")
     _add_workspace(p)
     _add_backend(p)
-    p.add_argument("action", nargs="?", default="list", choices=["list", "promote", "rollback"])
-    p.add_argument("name", nargs="?", help="version to promote (e.g. v0002)")
+    p.add_argument(
+        "action", nargs="?", default="list", choices=["list", "promote", "rollback", "add"]
+    )
+    p.add_argument(
+        "name", nargs="?", help="version to promote (e.g. v0002), or the .pt/.onnx file to add"
+    )
     p.add_argument("--force", action="store_true", help="promote even if not better on gold")
+    _add_wait(p)
     p.set_defaults(func=_models)
 
     p = subparsers.add_parser("status", help="where the loop stands")

@@ -19,6 +19,7 @@ import numpy as np
 import yaml
 
 from hitl_active.loop.config import CONFIG_NAME, LoopConfig, WorkspaceError
+from hitl_active.loop.lock import LOCK_NAME, WorkspaceLock
 from hitl_active.loop.store import Store
 
 __all__ = ["CONFIG_NAME", "LoopConfig", "Workspace", "WorkspaceError"]
@@ -35,6 +36,7 @@ class Workspace:
         self.root = Path(root).resolve()
         self.config = config
         self._store: Store | None = None
+        self._lock: WorkspaceLock | None = None
 
     # ------------------------------------------------------------------ paths
     @property
@@ -59,10 +61,22 @@ class Workspace:
             self._store = Store(self.state_path)
         return self._store
 
+    def lock(self, command: str, wait: bool = False) -> None:
+        """Become the workspace's one writer until :meth:`close` (see :mod:`.lock`).
+
+        Raises :class:`~hitl_active.loop.lock.WorkspaceBusyError` naming the holder when
+        another process writes to it, unless ``wait``, which blocks until it is free.
+        """
+        if self._lock is None:
+            self._lock = WorkspaceLock(self.root, command).acquire(wait)
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
             self._store = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> Workspace:
         return self
@@ -174,7 +188,7 @@ class Workspace:
     def discard(self) -> None:
         """Remove what :meth:`create` wrote (an ``init`` that failed half-way), nothing else."""
         self.close()
-        for name in (CONFIG_NAME, STATE_NAME, f"{STATE_NAME}-wal", f"{STATE_NAME}-shm"):
+        for name in (CONFIG_NAME, STATE_NAME, f"{STATE_NAME}-wal", f"{STATE_NAME}-shm", LOCK_NAME):
             (self.root / name).unlink(missing_ok=True)
         for folder in (self.models_dir, self.root):
             if folder.is_dir() and not any(folder.iterdir()):
