@@ -35,10 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_prelabel)
 
 
-def _paths(roots: list[Path]) -> Iterator[Path]:
+def _paths(roots: list[Path], skipped: list) -> Iterator[Path]:
+    """Images under ``roots``; entries that cannot be listed are logged and added to ``skipped``."""
     from hitl_active.data.images import discover_images
 
-    return itertools.chain.from_iterable(discover_images(root) for root in roots)
+    return itertools.chain.from_iterable(discover_images(r, skipped=skipped) for r in roots)
 
 
 def _prelabel(args: argparse.Namespace) -> int:
@@ -61,9 +62,10 @@ def _prelabel(args: argparse.Namespace) -> int:
         engine = Engine(args.model, config, model_version=args.model_version)
     except (ValueError, FileNotFoundError) as exc:
         raise CLIError(str(exc)) from exc
+    skipped: list = []
     summary = write_predictions(
         engine,
-        _paths(args.images),
+        _paths(args.images, skipped),
         args.out,
         display_threshold=args.display_threshold,
         progress=not (args.no_progress or args.quiet),
@@ -76,6 +78,7 @@ def _prelabel(args: argparse.Namespace) -> int:
                 "written": summary.written,
                 "skipped_already_done": summary.skipped,
                 "errors": summary.errors,
+                "skipped_pool_entries": len(skipped),
                 "boxes": summary.boxes,
                 "prelabels_at_display_threshold": summary.shown,
                 "model_version": engine.model_version,

@@ -22,17 +22,23 @@ import numpy as np
 from hitl_active.data.images import ImageReadError, read_image_bgr
 from hitl_active.detections import Detections
 from hitl_active.serving.batching import Batcher, EngineStats, Pending
-from hitl_active.serving.metadata import EMBEDDING_OUTPUT, read_model_metadata
+from hitl_active.serving.metadata import (
+    EMBEDDING_OUTPUT,
+    check_head_shape,
+    read_model_metadata,
+)
 from hitl_active.serving.postprocess import decode_yolo
 from hitl_active.serving.preprocess import letterbox, to_batch
 from hitl_active.serving.session import (
     CUDA,
+    ModelLoadError,
     create_session,
     default_threads,
+    ort_errors,
     select_providers,
 )
 
-__all__ = ["Engine", "EngineConfig", "PathPrediction"]
+__all__ = ["Engine", "EngineConfig", "ModelLoadError", "PathPrediction"]
 
 logger = logging.getLogger(__name__)
 
@@ -90,11 +96,16 @@ class EngineConfig:
 
 @dataclass(frozen=True)
 class PathPrediction:
-    """The result for one image file: detections, or the reason it could not be read."""
+    """The result for one image file: detections, or the reason it could not be read.
+
+    ``warning`` says what was noticed while reading a readable file (a truncated JPEG
+    restored, say).
+    """
 
     path: Path
     detections: Detections | None
     error: str | None = None
+    warning: str | None = None
 
 
 class Engine:
@@ -145,9 +156,21 @@ class Engine:
         self.batch_size = dims[0] if isinstance(dims[0], int) else self.config.batch_size
         outputs = [o.name for o in self.session.get_outputs()]
         self.output_names = [outputs[0]] + ([EMBEDDING_OUTPUT] if meta.has_embedding else [])
+        self._check_head(static_hw, dims[0])
         self.stats = EngineStats()
         # Images waiting for a full batch of their shape (uint8, under 1 MB each at 640).
         self.window = 8 * self.batch_size
+
+    def _check_head(self, static_hw: bool, batch: int | str) -> None:
+        """Run the smallest input once: the head must give ``4 + len(class_names)`` channels
+        (an exported graph often leaves that dimension symbolic)."""
+        h, w = self.imgsz if static_hw else (self.stride, self.stride)
+        x = np.zeros((batch if isinstance(batch, int) else 1, 3, h, w), np.float32)
+        try:
+            head = self.session.run(self.output_names[:1], {self.input_name: x})[0]
+        except (RuntimeError, ValueError, *ort_errors()) as exc:
+            raise ModelLoadError(self.onnx_path, f"a test run failed ({exc})") from exc
+        check_head_shape(self.onnx_path, head.shape, len(self.class_names))
 
     # ------------------------------------------------------------------ core
     def _prepare(self, image: np.ndarray, bgr: bool) -> Pending:
@@ -194,8 +217,10 @@ class Engine:
             return contextlib.nullcontext(None)
         return ThreadPoolExecutor(self.infer_workers, "infer")
 
-    def _load(self, path: Path) -> Pending:
-        return self._prepare(read_image_bgr(path), bgr=True)
+    def _load(self, path: Path) -> tuple[Pending, str | None]:
+        notes: list[str] = []
+        pending = self._prepare(read_image_bgr(path, notes), bgr=True)
+        return pending, "; ".join(notes) or None
 
     def predict_paths(
         self, paths: Iterable[str | Path], progress: bool = True
@@ -210,8 +235,9 @@ class Engine:
 
         total = len(paths) if hasattr(paths, "__len__") else None  # type: ignore[arg-type]
         prefetch = self.batch_size * self.infer_workers + 2 * self.config.decode_workers
-        in_flight: deque[tuple[int, Path, Future[Pending]]] = deque()
+        in_flight: deque[tuple[int, Path, Future[tuple[Pending, str | None]]]] = deque()
         names: dict[int, Path] = {}
+        warnings: dict[int, str] = {}
         next_out = 0
         bar = tqdm(total=total, disable=not progress, unit="img", desc="prelabel")
         with (
@@ -235,7 +261,11 @@ class Engine:
                     index, path, future = in_flight.popleft()
                     names[index] = path
                     try:
-                        batcher.add(index, future.result())
+                        pending, warning = future.result()
+                        batcher.add(index, pending)
+                        if warning is not None:
+                            warnings[index] = warning
+                            logger.warning("%s: %s", path, warning)
                     except ImageReadError as exc:
                         batcher.fail(index, exc.reason)
                     except (ValueError, OSError, cv2.error) as exc:
@@ -250,5 +280,5 @@ class Engine:
                     if isinstance(result, str):
                         yield PathPrediction(path, None, result)
                     else:
-                        yield PathPrediction(path, result, None)
+                        yield PathPrediction(path, result, None, warnings.pop(next_out - 1, None))
         bar.close()

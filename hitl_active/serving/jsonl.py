@@ -3,7 +3,7 @@
 Each line is either::
 
     {"image": "/abs/path.jpg", "width": w, "height": h, "model_version": "...",
-     "detections": Detections.to_dict()}
+     "detections": Detections.to_dict(), "warning": "..." (only when there was one)}
     {"image": "/abs/path.jpg", "error": "reason"}
 
 Every candidate box above the engine's ``conf_floor`` is stored; the display threshold for
@@ -123,13 +123,16 @@ def _record(prediction: PathPrediction, model_version: str) -> dict[str, Any]:
         return {"image": key, "error": prediction.error}
     det = prediction.detections
     width, height = det.image_size or (0, 0)
-    return {
+    record = {
         "image": key,
         "width": width,
         "height": height,
         "model_version": model_version,
         "detections": det.to_dict(),
     }
+    if prediction.warning:
+        record["warning"] = prediction.warning
+    return record
 
 
 def write_predictions(

@@ -11,9 +11,11 @@ from typing import Any
 __all__ = [
     "CPU",
     "CUDA",
+    "ModelLoadError",
     "available_providers",
     "create_session",
     "default_threads",
+    "ort_errors",
     "select_providers",
 ]
 
@@ -21,6 +23,15 @@ logger = logging.getLogger(__name__)
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
+
+
+class ModelLoadError(ValueError):
+    """A model file the engine cannot use; the message names the file and what is wrong."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"cannot load model {self.path}: {problem}")
 
 
 def available_providers() -> list[str]:
@@ -80,6 +91,15 @@ def default_threads() -> int:
     return max(1, min(usable, physical))
 
 
+def ort_errors() -> tuple[type[Exception], ...]:
+    """ONNX Runtime's own exception types (they derive from ``Exception`` only)."""
+    from onnxruntime.capi import onnxruntime_pybind11_state as state
+
+    names = ("Fail", "InvalidArgument", "InvalidGraph", "InvalidProtobuf", "NotImplemented",
+             "RuntimeException", "NoSuchFile")  # fmt: skip
+    return tuple(getattr(state, n) for n in names if isinstance(getattr(state, n, None), type))
+
+
 def create_session(
     onnx_path: str | Path,
     providers: Sequence[str] | None = None,
@@ -94,6 +114,7 @@ def create_session(
 
     Raises:
         FileNotFoundError: no model at ``onnx_path``.
+        ModelLoadError: ONNX Runtime cannot load the file.
         ValueError: no requested provider is available.
     """
     import onnxruntime as ort
@@ -109,7 +130,14 @@ def create_session(
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
-    session = ort.InferenceSession(str(onnx_path), options, providers=chosen)
+    try:
+        session = ort.InferenceSession(str(onnx_path), options, providers=chosen)
+    except (RuntimeError, *ort_errors()) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(
+            onnx_path, f"ONNX Runtime cannot load it ({first}); re-export it with "
+            "`hitl-active export`"
+        ) from exc  # fmt: skip
     logger.info(
         "ONNX Runtime %s session for %s on %s (%d intra-op threads)",
         ort.__version__,

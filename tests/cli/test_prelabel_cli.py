@@ -122,3 +122,35 @@ def test_train_cli_reports_missing_inputs(tmp_path, capsys) -> None:
     argv = ["train", str(tmp_path / "data.yaml"), "--out", str(tmp_path), "--model", "w.pt"]
     assert main(argv) == 2
     assert "nothing is downloaded" in capsys.readouterr().err
+
+
+def test_prelabel_reports_hostile_pool_entries(tiny_model, tmp_path, capsys, caplog) -> None:
+    """A pixel bomb is refused from its header, a JPEG missing its last bytes is pre-labelled
+    with a warning, and a symlink loop or broken link is listed with its reason."""
+    from PIL import Image
+
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    good = tiny_model.dataset.image_paths()[0]
+    shutil.copy(good, pool / "a_good.jpg")
+    data = (pool / "a_good.jpg").read_bytes()
+    (pool / "b_cut.jpg").write_bytes(data[:-20])
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # only while writing the bomb
+    try:
+        Image.new("1", (20000, 20000)).save(pool / "c_bomb.png")
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+    (pool / "loop").symlink_to(".")
+    (pool / "gone.jpg").symlink_to("nowhere.jpg")
+    out = tmp_path / "pred.jsonl"
+    argv = ["prelabel", str(pool), "--model", str(tiny_model.onnx), "--out", str(out)]
+    assert main([*argv, "--no-progress"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["written"] == 2 and summary["errors"] == 1
+    assert summary["skipped_pool_entries"] == 2
+    assert "symlink loop" in caplog.text and "broken symlink" in caplog.text
+    records = {r["image"].rsplit("/", 1)[-1]: r for r in _lines(out)}
+    assert "limit" in records["c_bomb.png"]["error"]
+    assert "truncated JPEG" in records["b_cut.jpg"]["warning"]
+    assert "warning" not in records["a_good.jpg"]

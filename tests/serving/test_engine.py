@@ -87,16 +87,32 @@ def test_rejects_non_rgb_input(engine) -> None:
         engine.predict([np.zeros((10, 10), np.uint8)])
 
 
+def _unmatched(xyxy, cls, conf, other_xyxy, other_cls, other_conf, px=1.0, score=2e-3):
+    """Boxes without a partner of the same class within ``px`` pixels and ``score``."""
+    if not len(xyxy):
+        return []
+    if not len(other_xyxy):
+        return list(range(len(xyxy)))
+    dist = np.abs(xyxy[:, None] - other_xyxy[None]).max(-1)
+    close = (dist <= px) & (cls[:, None] == other_cls[None])
+    close &= np.abs(conf[:, None] - other_conf[None]) <= score
+    return np.flatnonzero(~close.any(axis=1)).tolist()
+
+
 def test_parity_with_ultralytics_on_real_images(tiny_model, raccoon_dir, tmp_path) -> None:
     """Same boxes (within 1 px), classes and scores as Ultralytics' own ONNX predict.
 
     Both letterbox to the minimal stride-aligned rectangle (Ultralytics does so for a dynamic
     ONNX model with ``rect=True``, its predict default) and run class-aware NMS at IoU 0.7.
+    Boxes scored at the confidence floor itself can fall on either side of it depending on
+    how a CPU rounds, so every box scored at least ``margin`` above the floor on one side
+    must have a partner on the other side (which keeps everything down to the floor).
     """
     from ultralytics import YOLO
 
     paths = sorted((raccoon_dir / "images").glob("*.jpg"))[:12]
-    conf = 0.01
+    paths += tiny_model.dataset.image_paths()[:6]  # the model's own kind of images score higher
+    conf, margin = 0.01, 0.01
     engine = Engine(tiny_model.onnx, EngineConfig(conf_floor=conf, batch_size=4))
     ours = list(engine.predict_paths(paths, progress=False))
     onnx_copy = tmp_path / "model.onnx"  # Ultralytics may write next to the model
@@ -105,21 +121,19 @@ def test_parity_with_ultralytics_on_real_images(tiny_model, raccoon_dir, tmp_pat
     compared = 0
     for path, pred in zip(paths, ours, strict=True):
         ref = yolo.predict(str(path), imgsz=tiny_model.imgsz, conf=conf, iou=0.7, verbose=False)[0]
-        ref_xyxy = ref.boxes.xyxy.numpy()
-        ref_cls = ref.boxes.cls.numpy().astype(int)
-        det = pred.detections
-        assert len(det) == len(ref_xyxy), path.name
-        if not len(det):
-            continue
-        # pair boxes by position and class; every box must have a partner within 1 px
-        dist = np.abs(det.xyxy[:, None] - ref_xyxy[None]).max(-1)
-        dist[det.class_id[:, None] != ref_cls[None]] = np.inf
-        assert dist.min(axis=1).max() <= 1.0 and dist.min(axis=0).max() <= 1.0, path.name
-        np.testing.assert_allclose(
-            np.sort(det.confidence), np.sort(ref.boxes.conf.numpy()), atol=1e-4
+        theirs = (
+            ref.boxes.xyxy.numpy(),
+            ref.boxes.cls.numpy().astype(int),
+            ref.boxes.conf.numpy(),
         )
-        compared += len(det)
-    assert compared > 0, "no boxes to compare; lower conf"
+        det = pred.detections
+        mine = (det.xyxy, det.class_id, det.confidence)
+        for a, b in ((mine, theirs), (theirs, mine)):
+            clear = a[2] >= conf + margin
+            missing = _unmatched(*(x[clear] for x in a), *b)
+            assert not missing, f"{path.name}: boxes {missing} above {conf + margin} unmatched"
+        compared += int((det.confidence >= conf + margin).sum())
+    assert compared > 0, "no boxes clear of the floor to compare"
 
 
 @pytest.mark.parametrize(
