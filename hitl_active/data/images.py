@@ -26,6 +26,7 @@ __all__ = [
     "discover_images",
     "exif_orientation",
     "image_size",
+    "is_truncated_jpeg",
     "read_image",
     "read_image_bgr",
 ]
@@ -164,6 +165,16 @@ _JPEG_TAIL = 1 << 16
 # A cut JPEG decodes with its missing blocks filled flat (after at most one garbled row of
 # blocks); refuse it when more than this share of its rows, at the bottom, is flat.
 _TRUNCATED_MAX_FLAT = 0.05
+
+
+def is_truncated_jpeg(path: str | Path) -> bool:
+    """Whether ``path`` is a JPEG without its end-of-image marker (reads only its two ends)."""
+    with Path(path).open("rb") as f:
+        head = f.read(2)
+        size = f.seek(0, 2)
+        f.seek(max(0, size - _JPEG_TAIL))
+        tail = f.read()
+    return head == b"\xff\xd8" and tail.rfind(b"\xff\xd9") < 0
 
 
 def _flat_bottom_rows(image: np.ndarray) -> int:

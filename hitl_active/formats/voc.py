@@ -352,6 +352,7 @@ def read_voc_dir(
     images_dir: str | Path | None = None,
     class_names: Sequence[str] | None = None,
     on_size_mismatch: str = "warn",
+    skip_unreadable: bool = False,
 ) -> tuple[list[ImageLabels], list[str]]:
     """Read every ``*.xml`` in ``annotations_dir`` (sorted by name).
 
@@ -363,8 +364,12 @@ def read_voc_dir(
     ``"warn"`` (keep boxes, clip to the image), ``"scale"`` (the image was resized after
     labelling) or ``"raise"``.
 
-    Without ``class_names``, classes are the sorted set of names found.
+    Without ``class_names``, classes are the sorted set of names found. With
+    ``skip_unreadable`` an annotation whose image cannot be read is left out with a warning
+    giving the reason, instead of raising.
     """
+    from hitl_active.data.images import ImageReadError
+
     if on_size_mismatch not in ("warn", "scale", "raise"):
         raise ValueError(
             f"on_size_mismatch must be 'warn', 'scale' or 'raise', got {on_size_mismatch!r}"
@@ -378,7 +383,14 @@ def read_voc_dir(
     items = []
     for path in paths:
         if images_dir is not None:
-            items.append(_read_with_image(path, Path(images_dir), names, extend, on_size_mismatch))
+            try:
+                labels = _read_with_image(path, Path(images_dir), names, extend, on_size_mismatch)
+            except ImageReadError as exc:
+                if not skip_unreadable:
+                    raise
+                logger.warning("left out %s: %s", exc.path, exc.reason)
+                continue
+            items.append(labels)
         else:
             labels, names = from_voc_xml(path, names, extend_classes=extend)
             items.append(labels)

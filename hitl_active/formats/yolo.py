@@ -246,8 +246,12 @@ def read_yolo_dataset(
     images_dir: str | Path,
     labels_dir: str | Path | None = None,
     class_names: Sequence[str] | None = None,
+    skip_unreadable: bool = False,
 ) -> Iterator[ImageLabels]:
     """Yield labels for every image under ``images_dir`` (recursively, sorted).
+
+    With ``skip_unreadable`` an image whose header cannot be read is left out with a
+    warning giving the reason, instead of raising.
 
     The label file of ``images_dir/a/b.jpg`` is ``labels_dir/a/b.txt``; ``labels_dir``
     defaults to :func:`default_labels_dir` (the Ultralytics layout). An image without a label file
@@ -258,13 +262,19 @@ def read_yolo_dataset(
         ImageReadError: an image header cannot be read.
         ValueError: a malformed label file, or a class id outside ``class_names``.
     """
-    from hitl_active.data.images import discover_images, image_size
+    from hitl_active.data.images import ImageReadError, discover_images, image_size
 
     images_dir = Path(images_dir)
     labels_dir = Path(labels_dir) if labels_dir is not None else default_labels_dir(images_dir)
     num_classes = len(class_names) if class_names is not None else None
     for path in discover_images(images_dir):
-        width, height = image_size(path)
+        try:
+            width, height = image_size(path)
+        except ImageReadError as exc:
+            if not skip_unreadable:
+                raise
+            logger.warning("left out %s: %s", path, exc.reason)
+            continue
         label_path = labels_dir / path.relative_to(images_dir).with_suffix(".txt")
         if not label_path.is_file():
             logger.debug("no label file for %s: treated as background", path)

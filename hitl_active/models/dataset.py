@@ -16,9 +16,20 @@ logger = logging.getLogger(__name__)
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
-    """Symlink ``dst`` to ``src``; copy when the file system refuses links."""
+    """Symlink ``dst`` to ``src``; copy when the file system refuses links.
+
+    A JPEG cut short is written restored instead: Ultralytics would otherwise re-save it in
+    place, through the link, into the client's dataset.
+    """
+    from hitl_active.data.images import is_truncated_jpeg, read_image
+
     if dst.is_symlink() or dst.exists():
         dst.unlink()
+    if is_truncated_jpeg(src):
+        from PIL import Image
+
+        Image.fromarray(read_image(src)).save(dst, format="JPEG", quality=95)
+        return
     try:
         os.symlink(src.resolve(), dst)
     except OSError:
