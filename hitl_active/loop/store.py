@@ -9,6 +9,7 @@ Row types and the JSON box format live in :mod:`hitl_active.loop.rows`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sqlite3
@@ -77,6 +78,9 @@ class Store(LabelStudioSinkMixin):
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        # Paths inside the workspace (the database's folder) are stored relative to it, so
+        # a workspace can be moved; paths outside it stay absolute.
+        self.root = None if str(path) == ":memory:" else self.path.resolve().parent
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(
             self.path, timeout=30.0, isolation_level=None, check_same_thread=False
@@ -88,6 +92,32 @@ class Store(LabelStudioSinkMixin):
         self._conn.execute("PRAGMA synchronous = NORMAL")
         self._depth = 0
         self._migrate()
+
+    # ------------------------------------------------------------------ paths
+    def stored_path(self, path: str | Path) -> str:
+        """How ``path`` is written: relative to the workspace when inside it, else absolute."""
+        p = Path(path)
+        if self.root is not None and p.is_absolute():
+            try:
+                return p.resolve().relative_to(self.root).as_posix()
+            except ValueError:
+                pass  # outside the workspace
+        return str(path)
+
+    def resolve_path(self, stored: str | None) -> str | None:
+        """The absolute path of a stored one (workspaces written with absolute paths too)."""
+        if stored is None or self.root is None or Path(stored).is_absolute():
+            return stored
+        return str(self.root / stored)
+
+    def _image(self, r: sqlite3.Row) -> ImageRow:
+        return dataclasses.replace(_image(r), path=self.resolve_path(r["path"]))
+
+    def _version(self, r: sqlite3.Row) -> ModelVersionRow:
+        v = _version(r)
+        return dataclasses.replace(
+            v, weights=self.resolve_path(v.weights), onnx=self.resolve_path(v.onnx)
+        )
 
     # ------------------------------------------------------------------ plumbing
     def close(self) -> None:
@@ -176,7 +206,7 @@ class Store(LabelStudioSinkMixin):
                 cur = c.execute(
                     "INSERT OR IGNORE INTO images(path, width, height, sha1, split, added_at) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
-                    (str(path), int(width), int(height), sha1, split, now),
+                    (self.stored_path(path), int(width), int(height), sha1, split, now),
                 )
                 added += cur.rowcount
         return added
@@ -185,17 +215,18 @@ class Store(LabelStudioSinkMixin):
         sql, params = "SELECT * FROM images", ()
         if split is not None:
             sql, params = sql + " WHERE split = ?", (split,)
-        return [_image(r) for r in self._all(sql + " ORDER BY id", params)]
+        return [self._image(r) for r in self._all(sql + " ORDER BY id", params)]
 
     def image(self, image_id: int) -> ImageRow:
         row = self._one("SELECT * FROM images WHERE id = ?", (image_id,))
         if row is None:
             raise KeyError(f"no image with id {image_id} in {self.path}")
-        return _image(row)
+        return self._image(row)
 
     def image_by_path(self, path: str) -> ImageRow | None:
-        row = self._one("SELECT * FROM images WHERE path = ?", (str(path),))
-        return None if row is None else _image(row)
+        keys = (str(path), self.stored_path(path))
+        row = self._one("SELECT * FROM images WHERE path IN (?, ?)", keys)
+        return None if row is None else self._image(row)
 
     def set_split(self, image_ids: Iterable[int], split: str) -> None:
         if split not in SPLITS:
@@ -282,6 +313,8 @@ class Store(LabelStudioSinkMixin):
         cols = {"metrics": "metrics_json", "snapshot": "train_snapshot_json"}
         sets, values = [], []
         for key, value in fields.items():
+            if key in ("weights", "onnx") and value is not None:
+                value = self.stored_path(value)
             sets.append(f"{cols.get(key, key)} = ?")
             values.append(json.dumps(value) if key in cols else value)
         with self.transaction() as c:
@@ -290,14 +323,14 @@ class Store(LabelStudioSinkMixin):
 
     def model_version(self, name: str) -> ModelVersionRow | None:
         row = self._one("SELECT * FROM model_versions WHERE name = ?", (name,))
-        return None if row is None else _version(row)
+        return None if row is None else self._version(row)
 
     def model_versions(self) -> list[ModelVersionRow]:
-        return [_version(r) for r in self._all("SELECT * FROM model_versions ORDER BY id")]
+        return [self._version(r) for r in self._all("SELECT * FROM model_versions ORDER BY id")]
 
     def promoted_version(self) -> ModelVersionRow | None:
         row = self._one("SELECT * FROM model_versions WHERE status = 'promoted'")
-        return None if row is None else _version(row)
+        return None if row is None else self._version(row)
 
     # ------------------------------------------------------------------ rounds
     def start_round(self, model_version: str | None) -> RoundRow:
