@@ -17,7 +17,7 @@ from hitl_active.loop.sim_results import COST_FIELDS
 if TYPE_CHECKING:
     from hitl_active.loop.simulate import SimulationConfig
 
-__all__ = ["SimRunner", "flipped_copies", "predict"]
+__all__ = ["SimRunner", "predict"]
 
 
 def predict(
@@ -43,21 +43,6 @@ def predict(
             raise RuntimeError(f"the engine could not read {pred.path}: {pred.error}")
         out.append(pred.detections)
     return out, time.perf_counter() - start
-
-
-def flipped_copies(paths: Sequence[Path], out_dir: Path) -> list[Path]:
-    """Horizontally mirrored copies (EXIF applied) in ``out_dir``."""
-    from PIL import Image
-
-    from hitl_active.data.images import read_image
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    result = []
-    for i, p in enumerate(paths):
-        dst = out_dir / f"{i:06d}_{p.stem}.png"
-        Image.fromarray(read_image(p)[:, ::-1].copy()).save(dst)
-        result.append(dst)
-    return result
 
 
 class SimRunner:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -37,7 +36,8 @@ import numpy as np
 from hitl_active.data.labelled import load_labelled_dataset
 from hitl_active.loop.annotator import SimulatedAnnotator
 from hitl_active.loop.sim_results import ResultWriter, finished_rows, state_row
-from hitl_active.loop.sim_runner import SimRunner, flipped_copies, predict
+from hitl_active.loop.sim_runner import SimRunner, predict
+from hitl_active.loop.steps import predict_flipped
 from hitl_active.sampling.cost import CorrectionCost, CostModel
 from hitl_active.sampling.registry import DEFAULT_STRATEGY, get_strategy
 
@@ -121,13 +121,11 @@ def _select_round(
     for i in labelled:
         counts += np.bincount(runner.train[i][1].class_id, minlength=len(runner.names))
     flipped, t_extra = None, 0.0
-    if strategy.extra_passes:
-        flip_dir = runner.out / "flipped" / f"{strategy_name.replace('+', '_')}-s{seed}-r{r}"
-        shutil.rmtree(flip_dir, ignore_errors=True)  # never reuse copies of an older pool
-        flip_paths = flipped_copies(pool_paths, flip_dir)
-        flip_preds, t_extra = predict(onnx_path, flip_paths, cfg.conf_floor, runner.engines)
+    if strategy.extra_passes:  # the loop's mirrored pass, on the engine the pool pass loaded
+        start = time.perf_counter()
+        flip_preds = predict_flipped(runner.engines[str(onnx_path)], pool_paths)
         flipped = PackedDetections.from_detections(flip_preds, len(runner.names))
-        shutil.rmtree(flip_dir, ignore_errors=True)
+        t_extra = time.perf_counter() - start
     ctx = SelectionContext(
         rng=np.random.default_rng([seed, r, 7]),
         labelled_class_counts=counts,

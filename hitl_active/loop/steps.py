@@ -8,6 +8,7 @@ middle redoes only what was not yet written.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from hitl_active.loop.workspace import Workspace
 __all__ = [
     "evaluate_version",
     "gold_truths",
+    "predict_flipped",
     "prelabel",
     "select_images",
     "train_version",
@@ -126,13 +128,46 @@ def select_images(
     budget = (
         Budget.seconds(cfg.budget_seconds) if cfg.budget_seconds else Budget.images(cfg.batch_size)
     )
-    context = SelectionContext(rng=rng, labelled_class_counts=_labelled_counts(ws))
     paths = {img.id: img.path for img in candidates}  # frames of one burst: one in a batch
+    context = SelectionContext(rng=rng, labelled_class_counts=_labelled_counts(ws))
+    if version is not None and strategy.needs_embeddings:  # diversity around the labelled set
+        context.labelled_embeddings = _labelled_embeddings(ws, version)
+    if version is not None and strategy.extra_passes:  # flip-stability's mirrored pass
+        engine = _engine(version)
+        flipped = predict_flipped(engine, [paths[i] for i in ids])
+        context.flipped = PackedDetections.from_detections(flipped, num_classes)
     sel = select_batch(
         strategy, pool, budget, context, CostModel(), display_threshold=cfg.conf_threshold,
         fill_from_duplicates=True, fingerprint=lambda i: image_fingerprint(paths[ids[i]]),
     )  # fmt: skip
     return _rows(ids, sel)
+
+
+def _labelled_embeddings(ws: Workspace, version: ModelVersionRow) -> np.ndarray | None:
+    """Embeddings, by ``version``, of every image already sent for labelling (gold aside).
+
+    Taken from the stored predictions; images ``version`` has not seen are predicted first
+    (and stored, so the next round reads them).
+    """
+    gold = {img.id for img in ws.store.images("gold")}
+    sent = sorted({t.image_id for t in ws.store.tasks()} - gold)
+    if not sent:
+        return None
+    prelabel(ws, version, [ws.store.image(i) for i in sent])
+    _, packed = ws.store.packed_predictions(version.name, sent)
+    return packed.embeddings
+
+
+def predict_flipped(engine: Any, paths: Sequence[str | Path]) -> list[Detections]:
+    """``engine``'s detections on horizontally mirrored images (EXIF applied), in the
+    mirrored frame: the second pass of flip-stability, shared with the benchmark."""
+    from hitl_active.data.images import read_image
+
+    out: list[Detections] = []
+    for start in range(0, len(paths), CHUNK):
+        chunk = paths[start : start + CHUNK]
+        out.extend(engine.predict([np.ascontiguousarray(read_image(p)[:, ::-1]) for p in chunk]))
+    return out
 
 
 def _rows(ids: list[int], sel: Any) -> list[tuple[int, float, float]]:
