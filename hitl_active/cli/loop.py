@@ -10,8 +10,6 @@ from typing import Any
 
 __all__ = ["export_dataset_command", "register"]
 
-FAULT_ENV = "HITL_ACTIVE_FAULT_AT"  # test hook: kill the process after a named step
-
 
 def _cli_error(message: str) -> Exception:
     from hitl_active.cli import CLIError
@@ -103,10 +101,7 @@ def _make_loop(args: argparse.Namespace, ws: Any) -> Any:
     from hitl_active.loop.rounds import Loop
 
     policy = policy_from_config(ws.config.retrain_every, getattr(args, "on_demand", False))
-    return Loop(
-        ws, make_backend(args, ws), policy, progress=not args.quiet,
-        fault_at=os.environ.get(FAULT_ENV),
-    )  # fmt: skip
+    return Loop(ws, make_backend(args, ws), policy, progress=not args.quiet)
 
 
 # ---------------------------------------------------------------------- commands

@@ -16,8 +16,6 @@ half-way redoes only what it had not written.
 from __future__ import annotations
 
 import logging
-import os
-import signal
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -90,12 +88,7 @@ class RoundSummary:
 
 
 class Loop:
-    """Runs rounds over one workspace with a task backend and a retrain policy.
-
-    Args:
-        fault_at: test hook; the process kills itself (SIGKILL) right after completing
-            the named step, to prove that a re-run loses and duplicates nothing.
-    """
+    """Runs rounds over one workspace with a task backend and a retrain policy."""
 
     def __init__(
         self,
@@ -103,13 +96,11 @@ class Loop:
         backend: TaskBackend,
         policy: RetrainPolicy | None = None,
         progress: bool = False,
-        fault_at: str | None = None,
     ) -> None:
         self.ws = ws
         self.backend = backend
         self.policy = policy or EveryRound()
         self.progress = progress
-        self.fault_at = fault_at
         self.registry = ModelRegistry(ws.store, ws.models_dir)
 
     # ------------------------------------------------------------------ public
@@ -168,11 +159,7 @@ class Loop:
             return row  # done before (this run or one that was killed later)
         handler = getattr(self, f"_do_{step}")
         handler(row, **kwargs)
-        row = self.ws.store.round(row.id)
-        if self.fault_at == f"after_{row.step}":
-            logger.warning("fault injection: killing the process after %s", row.step)
-            os.kill(os.getpid(), signal.SIGKILL)
-        return row
+        return self.ws.store.round(row.id)
 
     def _candidates(self) -> list:
         tasked = {t.image_id for t in self.ws.store.tasks()}
