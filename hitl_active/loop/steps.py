@@ -35,22 +35,30 @@ logger = logging.getLogger(__name__)
 CHUNK = 32
 
 
-def _engine(version: ModelVersionRow) -> Any:
+def _engine(version: ModelVersionRow, classes: Sequence[str]) -> Any:
+    """The engine of ``version``, refused (ModelLoadError) when its classes are not ``classes``."""
     from hitl_active.serving.engine import Engine, EngineConfig
+    from hitl_active.serving.metadata import check_class_names
 
     if not version.onnx or not Path(version.onnx).is_file():
         raise FileNotFoundError(
             f"model version {version.name} has no ONNX file ({version.onnx}); re-export it "
             "or roll back to a complete version"
         )
-    return Engine(version.onnx, EngineConfig(), model_version=version.name)
+    engine = Engine(version.onnx, EngineConfig(), model_version=version.name)
+    check_class_names(version.onnx, engine.class_names, classes, "the workspace")
+    return engine
 
 
 def predict(
-    version: ModelVersionRow, images: list[ImageRow], progress: bool = False
+    version: ModelVersionRow,
+    images: list[ImageRow],
+    classes: Sequence[str],
+    progress: bool = False,
 ) -> dict[int, Detections | None]:
-    """Run ``version`` on ``images``; unreadable images map to None."""
-    engine = _engine(version)
+    """Run ``version`` (whose classes must be ``classes``) on ``images``; unreadable images
+    map to None."""
+    engine = _engine(version, classes)
     by_path = {str(Path(img.path)): img.id for img in images}
     out: dict[int, Detections | None] = {}
     for pred in engine.predict_paths([img.path for img in images], progress=progress):
@@ -69,7 +77,7 @@ def prelabel(
     todo = [img for img in images if img.id not in done]
     if not todo:
         return 0
-    engine = _engine(version)
+    engine = _engine(version, ws.config.classes)
     by_path = {str(Path(img.path)): img.id for img in todo}
     rows: list[tuple[int, Detections | None, str | None, float | None]] = []
     for pred in engine.predict_paths([img.path for img in todo], progress=progress):
@@ -133,7 +141,7 @@ def select_images(
     if version is not None and strategy.needs_embeddings:  # diversity around the labelled set
         context.labelled_embeddings = _labelled_embeddings(ws, version)
     if version is not None and strategy.extra_passes:  # flip-stability's mirrored pass
-        engine = _engine(version)
+        engine = _engine(version, ws.config.classes)
         flipped = predict_flipped(engine, [paths[i] for i in ids])
         context.flipped = PackedDetections.from_detections(flipped, num_classes)
     sel = select_batch(
@@ -263,7 +271,7 @@ def evaluate_version(
             "the gold set has no labels; import them (hitl-active init --gold-labels DIR) "
             "or let the first round label the gold sample"
         )
-    preds = predict(version, [img for img, _ in gold], progress=progress)
+    preds = predict(version, [img for img, _ in gold], ws.config.classes, progress=progress)
     names = ws.config.classes
     empty = Detections.empty(len(names))
     res = evaluate(

@@ -21,6 +21,7 @@ __all__ = [
     "META_MODEL_VERSION",
     "ModelLoadError",
     "ModelMetadata",
+    "check_class_names",
     "check_head_shape",
     "read_model_metadata",
 ]
@@ -110,6 +111,21 @@ def check_head_shape(path: str | Path, shape: Sequence[int | str], num_names: in
             path, f"its 'names' metadata lists {num_names} classes but the detection head "
             f"outputs {channels} channels, i.e. {channels - 4} classes; re-export the model "
             "with the names it was trained on"
+        )  # fmt: skip
+
+
+def check_class_names(
+    path: str | Path, model_names: Sequence[str], expected: Sequence[str], owner: str
+) -> None:
+    """Refuse a model whose classes (names and order) differ from ``owner``'s.
+
+    Raises:
+        ModelLoadError: showing both lists.
+    """
+    if list(model_names) != list(expected):
+        raise ModelLoadError(
+            path, f"its classes {list(model_names)} differ from {owner}'s {list(expected)}; "
+            "use a model trained on these classes, in this order"
         )  # fmt: skip
 
 
