@@ -30,8 +30,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--imgsz", type=int, default=_TRAIN.imgsz)
     p.add_argument("--batch", type=int, default=_TRAIN.batch)
     p.add_argument("--seed", type=int, default=_TRAIN.seed)
-    p.add_argument("--device", default=_TRAIN.device, help="cpu, 0, 0,1 ... (default: %(default)s)")
+    p.add_argument(
+        "--device", default=_TRAIN.device, help="cpu, 0, 0,1 ... (default: every GPU, else cpu)"
+    )
     p.add_argument("--patience", type=int, default=_TRAIN.patience)
+    p.add_argument(
+        "--timeout-s", type=float, default=None, help="stop training after this many seconds"
+    )
     p.add_argument("--lr0", type=float, default=None)
     p.set_defaults(func=_train)
 
@@ -50,9 +55,10 @@ def _train(args: argparse.Namespace) -> int:
             device=args.device,
             patience=args.patience,
             lr0=args.lr0,
+            timeout_s=args.timeout_s,
         )
         result = train_detector(args.data_yaml, args.out, config)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, TimeoutError) as exc:
         raise CLIError(str(exc)) from exc
     print(
         json.dumps(

@@ -82,6 +82,7 @@ def _prelabel(args: argparse.Namespace) -> int:
                 "boxes": summary.boxes,
                 "prelabels_at_display_threshold": summary.shown,
                 "model_version": engine.model_version,
+                "provider": engine.provider,
                 "providers": engine.providers,
             }
         )

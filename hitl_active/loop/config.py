@@ -58,6 +58,7 @@ class LoopConfig(BaseModel):
         model: starting model, a YAML (``yolo11n.yaml``, trained from scratch) or weights.
         imgsz, epochs, batch: training settings for each retrain.
         device: training device: ``None`` (auto), ``"cpu"``, ``"0"`` or ``"0,1"`` (GPUs).
+        train_timeout_s: wall-clock limit of one retrain; a later run is killed (``None``: none).
         fine_tune: start each retrain from an earlier version's weights (else from ``model``).
         fine_tune_from: ``"promoted"`` (the version in use) or ``"latest"`` (the newest
             trained version, promoted or not, so training accumulates across rounds).
@@ -81,6 +82,7 @@ class LoopConfig(BaseModel):
     epochs: StrictInt = Field(10, ge=1)
     batch: StrictInt = Field(16, ge=1)
     device: StrictStr | None = None
+    train_timeout_s: float | None = Field(None, gt=0)
     fine_tune: StrictBool = True
     fine_tune_from: Literal["promoted", "latest"] = "promoted"
     strategy: StrictStr = DEFAULT_STRATEGY

@@ -24,6 +24,8 @@ class LoopStatus:
     map50_95: float | None
     map50: float | None
     versions: int
+    inference: str = ""  # the ONNX Runtime provider pre-labels run on
+    training_device: str = ""  # what the next retrain uses (config ``device``, or automatic)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,6 +45,8 @@ class LoopStatus:
                 f"pending tasks:  {self.pending_tasks}",
                 f"annotator time: {self.annotator_hours:.2f} h",
                 f"current model:  {model}",
+                f"inference:      {self.inference}",
+                f"training on:    {self.training_device}",
             ]
         )
 
@@ -66,4 +70,25 @@ def loop_status(ws: Workspace) -> LoopStatus:
         map50_95=gold_map(current),
         map50=gold_map(current, "map50"),
         versions=len(store.model_versions()),
+        inference=_inference_provider(),
+        training_device=_training_device(ws.config.device),
     )
+
+
+def _inference_provider() -> str:
+    from hitl_active.serving.session import select_providers
+
+    try:
+        return select_providers(None)[0]
+    except (ImportError, ValueError) as exc:
+        return f"unavailable ({exc})"
+
+
+def _training_device(device: str | None) -> str:
+    from hitl_active.models.device import resolve_device
+
+    try:
+        chosen = resolve_device(device)
+    except ValueError as exc:
+        return f"{device} (unavailable: {exc})"
+    return chosen if device else f"{chosen} (automatic)"

@@ -222,7 +222,8 @@ def train_version(
     # validating on the training images every epoch would only cost time.
     tc = TrainConfig(
         model=str(start_from), epochs=cfg.epochs, imgsz=cfg.imgsz, batch=cfg.batch,
-        seed=cfg.seed, extra={"val": False, **cfg.train_args},
+        seed=cfg.seed, device=cfg.device, timeout_s=cfg.train_timeout_s,
+        extra={"val": False, **cfg.train_args},
     )  # fmt: skip
     logger.info("training %s on %d images from %s", name, len(items), start_from)
     result = train_detector(data_yaml, work / "runs", tc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -11,7 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TrainConfig", "TrainResult", "train_detector"]
+from hitl_active.models.device import resolve_device
+from hitl_active.models.watchdog import TrainingTimeoutError, train_watched
+
+__all__ = ["TrainConfig", "TrainResult", "TrainingTimeoutError", "train_detector"]
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +30,12 @@ class TrainConfig:
     Attributes:
         model: an Ultralytics model YAML (``yolo11n.yaml``: random init) or a ``.pt`` weights
             file to fine-tune (warm start). Nothing is downloaded: a ``.pt`` must exist locally.
-        epochs, imgsz, batch, seed, device, workers, patience, lr0: as in Ultralytics.
+        epochs, imgsz, batch, seed, workers, patience, lr0: as in Ultralytics.
+        device: ``None`` (every visible GPU, else the CPU; see
+            :func:`~hitl_active.models.device.resolve_device`), ``"cpu"``, ``"0"`` or
+            ``"0,1"`` (several GPUs: Ultralytics launches DDP itself).
+        timeout_s: wall-clock limit; when set, training runs in a child process that is
+            killed with its workers when late (:mod:`hitl_active.models.watchdog`).
         extra: further Ultralytics training arguments (e.g. ``{"mosaic": 0.0}``).
     """
 
@@ -35,10 +44,11 @@ class TrainConfig:
     imgsz: int = 320
     batch: int = 16
     seed: int = 0
-    device: str = "cpu"
+    device: str | None = None
     workers: int = 0
     patience: int = 50
     lr0: float | None = None
+    timeout_s: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -48,6 +58,8 @@ class TrainConfig:
             raise ValueError(f"imgsz must be a multiple of 32 (>= 32), got {self.imgsz}")
         if self.batch < 1:
             raise ValueError(f"batch must be at least 1, got {self.batch}")
+        if self.timeout_s is not None and self.timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive seconds, got {self.timeout_s}")
         clash = _RESERVED & set(self.extra)
         if clash:
             raise ValueError(
@@ -112,13 +124,18 @@ def train_detector(data_yaml: Path, out_dir: Path, config: TrainConfig) -> Train
 
     Raises:
         FileNotFoundError: ``data_yaml`` or a weights file given as ``config.model`` is missing.
+        ValueError: ``config.device`` names a device this machine lacks.
         RuntimeError: Ultralytics finished without writing weights.
+        TrainingTimeoutError: training ran past ``config.timeout_s`` and was stopped.
     """
     data_yaml, out_dir = Path(data_yaml), Path(out_dir)
     if not data_yaml.is_file():
         raise FileNotFoundError(f"dataset file {data_yaml} not found; see prepare_yolo_dataset")
     model_ref = _resolve_model(config.model)
+    config = dataclasses.replace(config, device=resolve_device(config.device))
     out_dir.mkdir(parents=True, exist_ok=True)
+    if config.timeout_s is not None:
+        return train_watched(data_yaml, out_dir, config, config.timeout_s)
 
     YOLO = ultralytics_yolo()
     args: dict[str, Any] = {

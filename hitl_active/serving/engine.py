@@ -133,6 +133,14 @@ class Engine:
         threads = self.config.intra_op_threads or max(1, cores // self.infer_workers)
         self.session = create_session(self.onnx_path, chosen, threads, self.config.spin)
         self.providers: list[str] = list(self.session.get_providers())
+        logger.info("%s runs on %s", self.onnx_path.name, self.provider)
+        if CUDA in chosen and self.provider != CUDA:
+            logger.warning(
+                "CUDA was asked for but ONNX Runtime runs %s on %s: its CUDA libraries did not "
+                "load (check the CUDA and cuDNN versions onnxruntime-gpu needs)",
+                self.onnx_path.name,
+                self.provider,
+            )
         model_input = self.session.get_inputs()[0]
         self.input_name = model_input.name
         dims = list(model_input.shape)
@@ -160,6 +168,11 @@ class Engine:
         self.stats = EngineStats()
         # Images waiting for a full batch of their shape (uint8, under 1 MB each at 640).
         self.window = 8 * self.batch_size
+
+    @property
+    def provider(self) -> str:
+        """The execution provider the session actually runs on (e.g. ``CPUExecutionProvider``)."""
+        return self.providers[0]
 
     def _check_head(self, static_hw: bool, batch: int | str) -> None:
         """Run the smallest input once: the head must give ``4 + len(class_names)`` channels
