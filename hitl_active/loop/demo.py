@@ -148,6 +148,7 @@ def run_demo(cfg: DemoConfig, out: Callable[[str], object] = print) -> list[Roun
     ws = _workspace(cfg, data)
     backend = None
     try:
+        ws.lock("hitl-active demo")  # one writer, as for ``loop``
         annotator = SimulatedAnnotator(
             load_truths(ws, data / "labels"), display_threshold=ws.config.conf_threshold
         )
