@@ -22,7 +22,7 @@ _EXPORTS = {
     "TrainConfig": "hitl_active.models.train",
     "train_detector": "hitl_active.models.train",
     "export_onnx": "hitl_active.models.export",
-    "read_model_metadata": "hitl_active.models.export",
+    "read_model_metadata": "hitl_active.serving.metadata",
     "evaluate": "hitl_active.models.evaluate",
     "ModelRegistry": "hitl_active.loop.registry",
     "Engine": "hitl_active.serving.engine",
@@ -36,7 +36,7 @@ _EXPORTS = {
     "LabelStudioClient": "hitl_active.labelstudio.client",
     "Workspace": "hitl_active.loop.workspace",
     "LoopConfig": "hitl_active.loop.workspace",
-    "create_app": "hitl_active.serving.app",
+    "create_app": "hitl_active.server.app",
 }
 
 __all__ = [
@@ -90,11 +90,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from hitl_active.loop.registry import ModelRegistry
     from hitl_active.loop.workspace import LoopConfig, Workspace
     from hitl_active.models.evaluate import evaluate
-    from hitl_active.models.export import export_onnx, read_model_metadata
+    from hitl_active.models.export import export_onnx
     from hitl_active.models.train import TrainConfig, train_detector
     from hitl_active.sampling.cost import CostModel
     from hitl_active.sampling.packed import PackedDetections
     from hitl_active.sampling.registry import available_strategies, get_strategy
     from hitl_active.sampling.select import Budget, select_batch
-    from hitl_active.serving.app import create_app
+    from hitl_active.server.app import create_app
     from hitl_active.serving.engine import Engine, EngineConfig
+    from hitl_active.serving.metadata import read_model_metadata

@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve = subparsers.add_parser("serve", help="ML backend + webhook receiver for Label Studio")
     serve.add_argument("--model", help="ONNX model (default $HITL_MODEL)")
     serve.add_argument("--model-version", help="version shown to annotators")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=9090)
     serve.add_argument("--conf", type=float, help="pre-label threshold (default 0.25)")
     serve.add_argument("--files-root", help="Label Studio's local-files document root")
@@ -179,16 +179,19 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from hitl_active.cli import CLIError
-    from hitl_active.serving.app import AppSettings, create_app
+    from hitl_active.server import AppSettings, create_app
 
-    settings = AppSettings.from_env(
-        model_path=Path(args.model) if args.model else None,
-        model_version=args.model_version,
-        conf_threshold=args.conf,
-        files_root=Path(args.files_root) if args.files_root else None,
-        sink_path=Path(args.db) if args.db else None,
-        workspace=Path(args.workspace) if args.workspace else None,
-    )
+    try:
+        settings = AppSettings.from_env(
+            model_path=Path(args.model) if args.model else None,
+            model_version=args.model_version,
+            conf_threshold=args.conf,
+            files_root=Path(args.files_root) if args.files_root else None,
+            sink_path=Path(args.db) if args.db else None,
+            workspace=Path(args.workspace) if args.workspace else None,
+        )
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
     if settings.workspace is not None:
         if not (settings.workspace / "models" / "CURRENT").is_file() and not settings.model_path:
             raise CLIError(
@@ -200,6 +203,9 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.model_path is not None and not settings.model_path.is_file():
         raise CLIError(f"model {settings.model_path} not found; export one first")
     if not settings.webhook_secret:
-        raise CLIError("set HITL_WEBHOOK_SECRET: /webhook refuses requests without the secret")
+        raise CLIError(
+            "no shared secret: set HITL_WEBHOOK_SECRET (every route but /health needs it; "
+            "`label-studio connect` registers the same secret with Label Studio)"
+        )
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
     return 0

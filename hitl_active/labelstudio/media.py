@@ -1,14 +1,26 @@
-"""Fetch the image a Label Studio task points at, as an RGB array.
+"""Fetch the image a Label Studio task points at, as an RGB array — from two places only.
 
-``/data/local-files/?d=...`` URLs are read straight from the local-files root; other paths
-on the Label Studio server (``/data/upload/...``) and absolute URLs on the same host are
-fetched with the API token; URLs on other hosts are fetched without it (the token never
-leaves for a foreign host).
+Task data is written by Label Studio users, so a task's image URL is untrusted input. It is
+served from:
+
+* the **local-files root** (``LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT``):
+  ``/data/local-files/?d=<relative path>`` URLs and plain paths are read from disk when the
+  resolved file lies inside the root (``..`` and symlinks that leave it are refused);
+* the **configured Label Studio** (``LABEL_STUDIO_URL``): paths under its ``/data/`` and
+  ``/tasks/`` routes, relative or absolute with the same scheme, host and port, fetched with
+  the API token. Redirects are followed only while they stay on those routes of that
+  origin, and a response larger than ``max_bytes`` is cut off.
+
+Everything else (other hosts, other ports of this host, ``file://`` outside the root, other
+schemes) is refused without being contacted. Errors carry one of two public messages,
+:data:`REFUSED` and :data:`UNREADABLE`, so a caller cannot tell an open port from a closed
+one; what actually happened is in :attr:`TaskImageError.detail` for the server's log.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import urllib.parse
 from pathlib import Path
 
@@ -19,11 +31,26 @@ from hitl_active.data.images import ImageReadError, read_image
 from hitl_active.labelstudio.client import LabelStudioError, auth_header, is_personal_access_token
 from hitl_active.labelstudio.project import local_path
 
-__all__ = ["TaskImageError", "fetch_task_image"]
+__all__ = ["DEFAULT_MAX_IMAGE_BYTES", "REFUSED", "UNREADABLE", "TaskImageError", "fetch_task_image"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_IMAGE_BYTES = 50 * 2**20
+MAX_REDIRECTS = 3
+LABEL_STUDIO_ROUTES = ("/data/", "/tasks/")  # uploads, local files, cloud-storage resolvers
+REFUSED = (
+    "image URL refused: images are served only from the configured Label Studio "
+    "(LABEL_STUDIO_URL, its /data/ and /tasks/ paths) and the local-files root"
+)
+UNREADABLE = "image could not be fetched or is not a readable image"
 
 
 class TaskImageError(ValueError):
-    """A task's image could not be located or decoded."""
+    """A task's image is refused or unreadable; ``str()`` is safe to send to the caller."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail or message
 
 
 # (server, personal access token) -> the header of the last access token made from it
@@ -36,8 +63,87 @@ def _header(http: httpx.Client, ls_url: str, token: str, renew: bool = False) ->
         try:
             _access_headers[key] = auth_header(http, ls_url, token)
         except (LabelStudioError, httpx.HTTPError) as exc:
-            raise TaskImageError(f"cannot authenticate to Label Studio at {ls_url}: {exc}") from exc
+            logger.warning("cannot authenticate to Label Studio for task images: %s", exc)
+            raise TaskImageError(UNREADABLE, f"cannot authenticate to {ls_url}: {exc}") from exc
     return _access_headers[key]
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname or parts.username is not None:
+        return None
+    return scheme, parts.hostname.lower(), port or (443 if scheme == "https" else 80)
+
+
+def _on_label_studio(url: str, ls_url: str | None) -> bool:
+    """Same origin as ``ls_url`` and under one of its image routes, with no ``..``."""
+    if not ls_url or _origin(url) is None or _origin(url) != _origin(ls_url):
+        return False
+    path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
+    if ".." in path.replace("\\", "/").split("/"):
+        return False
+    prefix = urllib.parse.urlsplit(ls_url).path.rstrip("/")
+    return any(path.startswith(prefix + route) for route in LABEL_STUDIO_ROUTES)
+
+
+def _inside(path: Path, files_root: str | Path | None) -> Path | None:
+    if files_root is None:
+        return None
+    root = Path(files_root).resolve()
+    resolved = path.resolve()  # follows symlinks: a link out of the root lands outside it
+    return resolved if resolved == root or root in resolved.parents else None
+
+
+def _read_file(path: Path) -> np.ndarray:
+    try:
+        return read_image(path)
+    except (ImageReadError, OSError) as exc:
+        raise TaskImageError(UNREADABLE, f"{path}: {exc}") from exc
+
+
+def _read_capped(resp: httpx.Response, max_bytes: int) -> bytes:
+    declared = resp.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise TaskImageError(
+            f"image is larger than the limit of {max_bytes} bytes (HITL_MAX_IMAGE_BYTES)"
+        )
+    buf = bytearray()
+    for chunk in resp.iter_bytes():
+        buf += chunk
+        if len(buf) > max_bytes:
+            raise TaskImageError(
+                f"image is larger than the limit of {max_bytes} bytes (HITL_MAX_IMAGE_BYTES)"
+            )
+    return bytes(buf)
+
+
+def _download(
+    http: httpx.Client, url: str, ls_url: str, token: str | None, max_bytes: int
+) -> bytes:
+    headers = _header(http, ls_url, token) if token else {}
+    renewed = False
+    hops = 0
+    while True:
+        with http.stream("GET", url, headers=headers, follow_redirects=False) as resp:
+            expired = resp.status_code == 401 and token and is_personal_access_token(token)
+            if expired and not renewed:
+                headers, renewed = _header(http, ls_url, token, renew=True), True
+                continue
+            if resp.is_redirect:
+                target = urllib.parse.urljoin(url, resp.headers.get("location", ""))
+                hops += 1
+                if hops > MAX_REDIRECTS or not _on_label_studio(target, ls_url):
+                    raise TaskImageError(UNREADABLE, f"{url}: redirect to {target} not followed")
+                url = target
+                continue
+            if resp.status_code != 200:
+                raise TaskImageError(UNREADABLE, f"{url}: HTTP {resp.status_code}")
+            return _read_capped(resp, max_bytes)
 
 
 def fetch_task_image(
@@ -46,60 +152,36 @@ def fetch_task_image(
     ls_url: str | None,
     token: str | None,
     http: httpx.Client,
+    max_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
 ) -> np.ndarray:
-    """Decode the image behind a task's ``data.image`` value (EXIF orientation applied)."""
-    parsed = urllib.parse.urlparse(url)
+    """Decode the image behind a task's ``data.image`` value (EXIF orientation applied).
+
+    Raises:
+        TaskImageError: the URL is not one this server serves from, or the image cannot be
+            read; the message is safe to return to the requester.
+    """
+    parsed = urllib.parse.urlsplit(url)
     if parsed.path.endswith("/data/local-files/") and files_root is not None:
         try:
-            path = local_path(url, files_root)
+            path = local_path(url, files_root)  # refuses paths that resolve outside the root
         except ValueError as exc:
-            raise TaskImageError(str(exc)) from exc
-        try:
-            return read_image(path)
-        except ImageReadError as exc:
-            raise TaskImageError(f"task image {url!r} → {path}: {exc}") from exc
-    if parsed.scheme in ("", "file") and not parsed.netloc and Path(parsed.path).is_file():
-        # A plain path is served only from inside the local-files root: task data comes
-        # from Label Studio users and must not reach other files on this host.
-        path = Path(parsed.path).resolve()
-        root = Path(files_root).resolve() if files_root is not None else None
-        if root is None or not path.is_relative_to(root):
-            raise TaskImageError(
-                f"task image {url!r} is a local path outside the local-files root "
-                f"({root or 'none configured'}); serve images through Label Studio's "
-                "local-files storage"
-            )
-        try:
-            return read_image(path)
-        except ImageReadError as exc:
-            raise TaskImageError(f"task image {url!r}: {exc}") from exc
-    headers: dict[str, str] = {}
-    if not parsed.scheme:
-        if not ls_url:
-            raise TaskImageError(
-                f"task image {url!r} is a Label Studio path, but no Label Studio URL is "
-                "configured (set LABEL_STUDIO_URL, or a local-files root for local files)"
-            )
-        url = ls_url.rstrip("/") + "/" + url.lstrip("/")
-        parsed = urllib.parse.urlparse(url)
-    ours = bool(ls_url and token and parsed.netloc == urllib.parse.urlparse(ls_url).netloc)
-    if ours:
-        headers = _header(http, ls_url, token)
-    if parsed.scheme not in ("http", "https"):
-        raise TaskImageError(
-            f"cannot fetch task image {url!r}: only local files and http(s) URLs are served "
-            "(sync s3/gs storages through Label Studio, which then gives http URLs)"
-        )
+            raise TaskImageError(REFUSED, str(exc)) from exc
+        return _read_file(path)
+    if parsed.scheme == "file" or (not parsed.scheme and not parsed.netloc):
+        local = Path(urllib.parse.unquote(parsed.path))
+        inside = _inside(local, files_root) if local.is_absolute() else None
+        if inside is not None and inside.is_file():
+            return _read_file(inside)
+        if parsed.scheme == "file" or not ls_url:
+            raise TaskImageError(REFUSED, f"{url}: a local path outside the local-files root")
+        url = ls_url.rstrip("/") + "/" + url.lstrip("/")  # a path on the Label Studio server
+    if not _on_label_studio(url, ls_url):
+        raise TaskImageError(REFUSED, f"{url}: not on {ls_url or 'a configured Label Studio'}")
     try:
-        resp = http.get(url, headers=headers, follow_redirects=True)
-        if resp.status_code == 401 and ours and is_personal_access_token(token):
-            headers = _header(http, ls_url, token, renew=True)  # the access token expired
-            resp = http.get(url, headers=headers, follow_redirects=True)
+        data = _download(http, url, str(ls_url), token, max_bytes)
     except httpx.HTTPError as exc:
-        raise TaskImageError(f"could not download task image {url}: {exc}") from exc
-    if resp.status_code != 200:
-        raise TaskImageError(f"downloading task image {url} gave HTTP {resp.status_code}")
+        raise TaskImageError(UNREADABLE, f"{url}: {type(exc).__name__}: {exc}") from exc
     try:
-        return read_image(io.BytesIO(resp.content))
+        return read_image(io.BytesIO(data))
     except ImageReadError as exc:
-        raise TaskImageError(f"task image {url} is not a readable image: {exc}") from exc
+        raise TaskImageError(UNREADABLE, f"{url}: {exc}") from exc

@@ -5,13 +5,12 @@ replace) and ``ANNOTATIONS_DELETED`` (forget). Every other event is acknowledged
 ignored. Recording is idempotent (see :mod:`hitl_active.labelstudio.sink`), so a
 redelivered event or a later pull never records an annotation twice. Nothing slow happens
 here: no training, at most one small request back to Label Studio per annotation (the
-prediction it started from, for the diff).
+prediction it started from, for the diff). Receiving (the shared secret in
+:data:`SECRET_HEADER`, body limits) is the HTTP server's job: :mod:`hitl_active.server`.
 """
 
 from __future__ import annotations
 
-import base64
-import hmac
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,9 +25,7 @@ __all__ = [
     "SECRET_HEADER",
     "WebhookResult",
     "handle_event",
-    "headers_authorized",
     "register_webhook",
-    "secret_matches",
 ]
 
 logger = logging.getLogger(__name__)
@@ -55,31 +52,6 @@ class WebhookResult:
             "recorded": self.recorded,
             "deleted": self.deleted,
         }
-
-
-def secret_matches(expected: str, given: str | None) -> bool:
-    """Constant-time comparison of the shared secret."""
-    return bool(expected) and given is not None and hmac.compare_digest(expected, given)
-
-
-def headers_authorized(headers: Mapping[str, str], secret: str) -> bool:
-    """The shared secret is in the ``X-Hitl-Secret`` header or is the basic-auth password.
-
-    Basic auth is what Label Studio sends to an ML backend; custom headers are what it sends
-    with webhooks. No configured secret means nobody is authorized.
-    """
-    if not secret:
-        return False
-    if secret_matches(secret, headers.get(SECRET_HEADER)):
-        return True
-    auth = headers.get("authorization", "")
-    if auth.lower().startswith("basic "):
-        try:
-            _, _, password = base64.b64decode(auth[6:]).decode().partition(":")
-        except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
-            return False
-        return secret_matches(secret, password)
-    return False
 
 
 def _project(payload: Mapping[str, Any], class_names: Sequence[str] | None) -> ProjectInfo:

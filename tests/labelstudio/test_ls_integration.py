@@ -29,7 +29,7 @@ from hitl_active.labelstudio import (
     refresh_predictions,
     register_webhook,
 )
-from hitl_active.serving.app import AppSettings, create_app
+from hitl_active.server import AppSettings, create_app
 
 pytestmark = pytest.mark.labelstudio
 

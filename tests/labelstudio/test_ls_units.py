@@ -282,7 +282,7 @@ class _ExpiringAccessTokens:
         if request.headers.get("Authorization") != f"Bearer access-{self.made}" or not self.left:
             return httpx.Response(401, json={"detail": "expired"})
         self.left -= 1
-        if request.url.path == "/image.png":
+        if request.url.path == "/data/upload/image.png":
             return httpx.Response(200, content=_png_bytes())
         return httpx.Response(200, json={"id": 1, "username": "annotator"})
 
@@ -317,8 +317,11 @@ def test_task_images_are_fetched_with_a_renewed_access_token() -> None:
     server = _ExpiringAccessTokens(uses=1)
     with httpx.Client(transport=httpx.MockTransport(server)) as http:
         for _ in range(3):
-            img = fetch_task_image("/image.png", None, "http://ls.test", server.PAT, http)
+            img = fetch_task_image(
+                "/data/upload/image.png", None, "http://ls.test", server.PAT, http
+            )
             assert img.shape == (6, 8, 3)
         assert server.made == 3
-        with pytest.raises(TaskImageError, match="cannot authenticate"):
-            fetch_task_image("/image.png", None, "http://ls.test", "bad.personal.token", http)
+        with pytest.raises(TaskImageError) as err:
+            fetch_task_image("/data/upload/image.png", None, "http://ls.test", "bad.token.x", http)
+        assert "cannot authenticate" in err.value.detail  # logged; the caller learns less

@@ -176,7 +176,7 @@ def test_webhook_events_land_in_the_state_store(store):
     from fastapi.testclient import TestClient
 
     from hitl_active.labelstudio.project import label_config
-    from hitl_active.serving.app import AppSettings, create_app
+    from hitl_active.server import AppSettings, create_app
 
     store.push_context = (None, "v0001")
     store.record_task(3, "/img/1.jpg", 101)

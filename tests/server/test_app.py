@@ -1,5 +1,6 @@
 """The HTTP app: ML-backend protocol and webhook receiver (engine replaced by a stub here;
-the real ONNX engine behind a real Label Studio is exercised in tests/labelstudio)."""
+the real ONNX engine in a real `hitl-active serve` is probed in test_hostile.py, and behind
+a real Label Studio in tests/labelstudio)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from PIL import Image
 from hitl_active.detections import Detections
 from hitl_active.formats.labelstudio import to_ls_results
 from hitl_active.labelstudio import SECRET_HEADER, SQLiteSink, label_config
-from hitl_active.serving.app import AppSettings, create_app
+from hitl_active.server import AppSettings, create_app
 
 CLASSES = ["cat", "dog"]
 
@@ -51,10 +52,13 @@ def files_root(tmp_path):
     return tmp_path
 
 
+SECRET = {SECRET_HEADER: "s3cret"}
+
+
 def _client(files_root, engine=None, **kw) -> tuple[TestClient, SQLiteSink]:
     sink = SQLiteSink()
     settings = AppSettings(files_root=files_root, webhook_secret="s3cret", **kw)
-    return TestClient(create_app(settings, engine=engine, sink=sink)), sink
+    return TestClient(create_app(settings, engine=engine, sink=sink), headers=SECRET), sink
 
 
 def test_health_setup_and_predict_follow_the_ml_backend_protocol(files_root) -> None:
@@ -90,11 +94,13 @@ def test_setup_and_predict_refuse_labels_that_are_not_the_model_classes(files_ro
         assert resp.status_code == 400
 
 
-def test_predict_errors_are_4xx_or_503_without_tracebacks(files_root) -> None:
+def test_predict_errors_are_4xx_without_tracebacks(files_root) -> None:
     client, _ = _client(files_root)
     with client:
         assert client.get("/health").json()["model_loaded"] is False
-        assert client.post("/predict", json={"tasks": []}).status_code == 503
+        empty = client.post("/predict", json={"tasks": [{"id": 1, "data": {}}]})
+        assert empty.status_code == 200 and empty.json()["results"] == []
+        assert "no model" in empty.json()["reason"]  # serve starts before the first model
     client, _ = _client(files_root, StubEngine())
     with client:
         missing = {
@@ -103,7 +109,7 @@ def test_predict_errors_are_4xx_or_503_without_tracebacks(files_root) -> None:
         }
         resp = client.post("/predict", json=missing)
         assert resp.status_code == 422 and "task 1" in resp.text and "Traceback" not in resp.text
-        assert client.post("/predict", json={"tasks": "x"}).status_code == 400
+        assert client.post("/predict", json={"tasks": "x"}).status_code == 422
 
 
 def _event(annotation_id: int = 1, action: str = "ANNOTATION_CREATED") -> dict:
@@ -137,6 +143,7 @@ def _event(annotation_id: int = 1, action: str = "ANNOTATION_CREATED") -> dict:
 def test_webhook_needs_the_secret_and_records_once(files_root, tmp_path) -> None:
     flag = tmp_path / "flags" / "new-annotations"
     client, sink = _client(files_root, StubEngine(), annotations_flag=flag)
+    client.headers.pop(SECRET_HEADER)
     with client:
         assert client.post("/webhook", json=_event()).status_code == 401
         wrong = client.post("/webhook", json=_event(), headers={SECRET_HEADER: "nope"})
@@ -158,18 +165,14 @@ def test_webhook_needs_the_secret_and_records_once(files_root, tmp_path) -> None
     assert record["xyxy"] == [[10.0, 20.0, 60.0, 70.0]] and record["lead_time"] == 3.0
 
 
-def test_webhook_without_a_configured_secret_refuses_everything(files_root) -> None:
-    sink = SQLiteSink()
-    app = create_app(AppSettings(files_root=files_root), engine=StubEngine(), sink=sink)
-    with TestClient(app) as client:
-        assert (
-            client.post("/webhook", json=_event(), headers={SECRET_HEADER: ""}).status_code == 401
-        )
+def test_an_app_without_a_shared_secret_is_refused(files_root) -> None:
+    with pytest.raises(ValueError, match="HITL_WEBHOOK_SECRET"):
+        create_app(AppSettings(files_root=files_root), engine=StubEngine(), sink=SQLiteSink())
 
 
 def test_each_app_has_its_own_state(files_root) -> None:
-    a = create_app(AppSettings(model_version="a"))
-    b = create_app(AppSettings(model_version="b"))
+    a = create_app(AppSettings(model_version="a", webhook_secret="x"))
+    b = create_app(AppSettings(model_version="b", webhook_secret="x"))
     assert a is not b and a.state.hitl is not b.state.hitl
     with TestClient(a) as ca, TestClient(b) as cb:
         assert ca.get("/health").json()["model_version"] == "a"
@@ -184,23 +187,3 @@ def test_settings_from_env(monkeypatch, tmp_path) -> None:
     assert settings.webhook_secret == "x" and settings.conf_threshold == 0.4
     assert settings.label_studio_url == "http://127.0.0.1:1"
     assert settings.model_path == tmp_path / "m.onnx"
-
-
-def test_plain_paths_are_served_only_from_the_files_root(files_root, tmp_path_factory) -> None:
-    import httpx
-
-    from hitl_active.labelstudio.media import TaskImageError, fetch_task_image
-
-    inside = files_root / "images" / "a.jpg"
-    outside = tmp_path_factory.mktemp("elsewhere") / "secret.jpg"
-    Image.new("RGB", (8, 4)).save(outside)
-    (files_root / "images" / "bad.jpg").write_bytes(b"not an image")
-    with httpx.Client() as http:
-        assert fetch_task_image(str(inside), files_root, None, None, http).shape == (100, 200, 3)
-        for url in (str(outside), f"file://{outside}"):
-            with pytest.raises(TaskImageError, match="outside the local-files root"):
-                fetch_task_image(url, files_root, None, None, http)
-        with pytest.raises(TaskImageError, match="outside the local-files root"):
-            fetch_task_image(str(inside), None, None, None, http)
-        with pytest.raises(TaskImageError, match="corrupt or not an image"):
-            fetch_task_image(str(files_root / "images" / "bad.jpg"), files_root, None, None, http)

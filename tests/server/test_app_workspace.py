@@ -6,9 +6,10 @@ import shutil
 
 from fastapi.testclient import TestClient
 
+from hitl_active.labelstudio import SECRET_HEADER
 from hitl_active.labelstudio.project import label_config
 from hitl_active.loop.workspace import LoopConfig, Workspace
-from hitl_active.serving.app import AppSettings, create_app
+from hitl_active.server import AppSettings, create_app
 
 
 def _promote(ws: Workspace, name: str, onnx) -> None:
@@ -31,7 +32,7 @@ def test_serve_follows_promotions_and_records_into_the_workspace(tiny_model, tmp
         workspace=ws.root, files_root=images.parent, webhook_secret="s", conf_threshold=0.0
     )
     app = create_app(settings)
-    with TestClient(app) as client:
+    with TestClient(app, headers={SECRET_HEADER: "s"}) as client:
         assert client.get("/health").json()["model_version"] == "v0001"
         one = client.post("/predict", json=body)
         assert one.status_code == 200, one.text
