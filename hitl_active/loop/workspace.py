@@ -130,8 +130,8 @@ class Workspace:
         """Register the readable images under ``folder``; returns how many were new."""
         from hitl_active.data.images import ImageReadError, discover_images, image_size
 
-        rows, skipped = [], 0
-        for path in discover_images(folder):
+        rows, skipped, entries = [], 0, []  # entries: what discovery could not list or follow
+        for path in discover_images(folder, skipped=entries):
             try:
                 w, h = image_size(path)
             except ImageReadError as exc:
@@ -142,6 +142,11 @@ class Workspace:
             rows.append((str(path.resolve()), w, h, sha1, split))
         added = self.store.add_images(rows)
         logger.info("%s: %d new %s images (%d unreadable)", folder, added, split, skipped)
+        if entries:
+            logger.warning(
+                "%s: %d entries skipped (symlink loops, broken links or folders that cannot be "
+                "listed; each is logged above)", folder, len(entries),
+            )  # fmt: skip
         return added
 
     def freeze_gold(
