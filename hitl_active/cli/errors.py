@@ -10,8 +10,8 @@ the state is consistent and re-running the same command resumes.
 from __future__ import annotations
 
 import errno
-import importlib
 import sqlite3
+import sys
 
 __all__ = ["describe_error"]
 
@@ -27,6 +27,8 @@ _USER_ERRORS = (
     ("hitl_active.data.images", "ImageReadError"),
     ("hitl_active.serving.session", "ModelLoadError"),
     ("hitl_active.serving.engine", "ModelLoadError"),
+    ("hitl_active.loop.import_model", "ModelImportError"),
+    ("hitl_active.models.watchdog", "TrainingTimeoutError"),
     ("pydantic", "ValidationError"),
 )
 _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
@@ -35,12 +37,10 @@ RESUME = "re-run the same command to resume (nothing recorded was lost)"
 
 
 def _user_error_types() -> tuple[type[BaseException], ...]:
+    """The classes above whose modules are loaded (an error of any other was never raised)."""
     found = []
     for module, name in _USER_ERRORS:
-        try:
-            cls = getattr(importlib.import_module(module), name, None)
-        except ImportError:
-            continue
+        cls = getattr(sys.modules.get(module), name, None)
         if isinstance(cls, type):
             found.append(cls)
     return tuple(found)
