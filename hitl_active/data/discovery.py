@@ -1,9 +1,10 @@
 """Finding the image files of a pool and checking that each decodes; what is left out, and why.
 
-A pool folder is walked with :func:`os.scandir`. Symlinked folders are followed once; a link
-back to a folder being walked (a loop), a folder that cannot be listed, a broken or looping
-link with an image suffix are reported as :class:`SkippedEntry` (and logged), never silently
-absent. Hidden files and folders are left out on purpose and not reported.
+A pool folder is walked with :func:`os.scandir`. Symlinked folders are followed, each folder
+listed once; a link back to a folder being walked (a loop), a second way into a folder
+already listed, a folder that cannot be listed and a broken or looping link are reported
+as :class:`SkippedEntry` (and logged), never silently absent. Hidden files and folders are
+left out on purpose and not reported.
 """
 
 from __future__ import annotations
@@ -55,7 +56,12 @@ def _skip(path: Path, reason: str, skipped: list[SkippedEntry] | None) -> None:
 
 
 def _walk(
-    folder: Path, ancestors: set[tuple[int, int]], out: list[Path], skipped, recursive: bool
+    folder: Path,
+    ancestors: set[tuple[int, int]],
+    seen: dict[tuple[int, int], Path],
+    out: list[Path],
+    skipped: list[SkippedEntry] | None,
+    recursive: bool,
 ) -> None:
     try:
         entries = sorted(_scandir(folder), key=lambda e: e.name)
@@ -84,7 +90,11 @@ def _walk(
             if key in ancestors:
                 _skip(path, f"symlink loop (links back to {path.resolve()})", skipped)
                 continue
-            _walk(path, ancestors | {key}, out, skipped, recursive)
+            if key in seen:
+                _skip(path, f"the same folder as {seen[key]}, listed once", skipped)
+                continue
+            seen[key] = path
+            _walk(path, ancestors | {key}, seen, out, skipped, recursive)
         elif is_file:
             if path.suffix.lower() in IMAGE_SUFFIXES:
                 out.append(path)
@@ -120,7 +130,8 @@ def discover_images(
         return
     found: list[Path] = []
     st = root.stat()
-    _walk(root, {(st.st_dev, st.st_ino)}, found, skipped, recursive)
+    key = (st.st_dev, st.st_ino)
+    _walk(root, {key}, {key: root}, found, skipped, recursive)
     yield from sorted(found)
 
 

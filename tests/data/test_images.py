@@ -215,3 +215,6 @@ def test_discovery_follows_a_symlinked_folder(tmp_path) -> None:
     skipped: list[SkippedEntry] = []
     assert list(discover_images(pool, skipped=skipped)) == [pool / "linked" / "x.png"]
     assert not skipped
+    (pool / "zz_again").symlink_to(outside)  # a second way into the same folder
+    assert list(discover_images(pool, skipped=skipped)) == [pool / "linked" / "x.png"]
+    assert [e.path.name for e in skipped] == ["zz_again"] and "listed once" in skipped[0].reason
