@@ -113,3 +113,21 @@ def test_simulate_command_runs_end_to_end(tmp_path, capsys, retrain):
     with open(out / "results.csv", newline="") as f:
         assert len(list(csv.DictReader(f))) == len(rows)
     assert "final mAP50-95" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_simulate_feeds_flip_stability_its_mirrored_pass(tmp_path):
+    """The benchmark's second pass is the loop's (``steps.predict_flipped``), and is timed."""
+    data, out = tmp_path / "data", tmp_path / "sim"
+    argv = [
+        "-q", "simulate", str(data), "--synthetic", "30", "--synthetic-side", "96", "128",
+        "--strategies", "flip-stability", "--seeds", "1", "--rounds", "1", "--initial", "8",
+        "--batch", "5", "--test-size", "8", "--imgsz", "64", "--initial-epochs", "1",
+        "--epochs", "1", "--train-batch", "8", "--out", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    with open(out / "results.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["strategy"] == "flip-stability"]
+    picked = [r for r in rows if int(r["round"]) == 1]
+    assert len(picked) == 1 and int(picked[0]["labelled_images"]) == 13
+    assert float(picked[0]["extra_inference_s"]) > 0
