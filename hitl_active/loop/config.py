@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictFloat,
     StrictInt,
     StrictStr,
     ValidationError,
@@ -87,10 +88,10 @@ class LoopConfig(BaseModel):
     fine_tune_from: Literal["promoted", "latest"] = "promoted"
     strategy: StrictStr = DEFAULT_STRATEGY
     batch_size: StrictInt = Field(10, ge=1)
-    budget_seconds: float | None = Field(None, gt=0)
+    budget_seconds: StrictFloat | None = Field(None, gt=0)
     gold_size: StrictInt = Field(20, ge=0)
     retrain_every: StrictInt = Field(0, ge=0)
-    conf_threshold: float = Field(0.25, ge=0.0, le=1.0)
+    conf_threshold: StrictFloat = Field(0.25, ge=0.0, le=1.0)
     seed: StrictInt = 0
     label_studio_url: StrictStr | None = None
     label_studio_project: StrictInt | None = None
@@ -160,7 +161,7 @@ _REASONS = {
     "int_type": "is not a whole number",
     "int_parsing": "is not a whole number",
     "int_from_float": "is not a whole number",
-    "float_type": "is not a number",
+    "float_type": "is not a number; write it unquoted, e.g. 0.5",
     "float_parsing": "is not a number",
     "string_type": "is not text",
     "list_type": "is not a list; write a YAML list",

@@ -118,6 +118,7 @@ def test_init_the_workspace_and_the_demo_share_the_default_strategy(tmp_path, im
         ("classes: cat", "field 'classes': 'cat' is a string, not a list; write a YAML list"),
         ("budget_seconds: -10", "field 'budget_seconds': -10: must be greater than 0"),
         ("seed: abc", "field 'seed': 'abc' is not a whole number"),
+        ('conf_threshold: "0.5"', "field 'conf_threshold': '0.5' is not a number"),
         ("device: gpu", "field 'device': 'gpu' is not a device"),
         ("coffee: 1", "unknown config key 'coffee'; valid keys: images, classes"),
     ],
