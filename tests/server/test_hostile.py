@@ -8,6 +8,9 @@ some other service on this host: no request may ever reach it.
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -254,3 +257,20 @@ def test_a_one_task_request_is_not_starved_by_a_full_one(served, config) -> None
     # A one-task call waits for a few tasks of the full one, not for the whole of it.
     assert len(latencies) >= 3, (latencies, outcome)
     assert max(latencies) < 0.4 * outcome["seconds"], (latencies, outcome)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "HITL_WEBHOOK_SECRET"),
+        ({"HITL_WEBHOOK_SECRET": SECRET, "HITL_MAX_TASKS": "many"}, "HITL_MAX_TASKS='many'"),
+        ({"HITL_WEBHOOK_SECRET": SECRET, "HITL_MAX_BODY_BYTES": "0"}, "HITL_MAX_BODY_BYTES"),
+    ],
+)
+def test_serve_refuses_to_start_unsafe_in_one_line(tiny_model, env, expected) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LABEL_STUDIO_", "HITL_"))}
+    cmd = [sys.executable, "-m", "hitl_active", "serve", "--model", str(tiny_model.onnx)]
+    proc = subprocess.run(cmd, env={**clean, **env}, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    (line,) = [x for x in proc.stderr.splitlines() if x.strip()]
+    assert expected in line, line
