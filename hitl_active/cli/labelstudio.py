@@ -7,7 +7,10 @@ import json
 import logging
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "label-studio"
 
@@ -31,20 +34,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p.set_defaults(func=_script)
 
     def connection(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--url", default=os.environ.get("LABEL_STUDIO_URL", "http://127.0.0.1:8080"))
+        p.add_argument(
+            "--url", default=None, help="Label Studio URL (default: $LABEL_STUDIO_URL, "
+            "the workspace's, or http://127.0.0.1:8080)",
+        )  # fmt: skip
         p.add_argument("--token", default=None, help="API token (default $LABEL_STUDIO_API_KEY)")
-        p.add_argument("--project", required=True, help="project title")
+        p.add_argument("--project", default=None, help="project title (default: the workspace's)")
+        p.add_argument(
+            "-w", "--workspace", default=None,
+            help="loop workspace: its classes, images, state database and Label Studio project",
+        )  # fmt: skip
+        p.add_argument("--classes", help="comma-separated names, or a classes.txt (no -w)")
 
     p = sub.add_parser("setup", help="create/reuse a project for a class list")
     connection(p)
-    p.add_argument("--classes", required=True, help="comma-separated names, or a classes.txt")
     p.add_argument("--images", help="image folder to attach as local-files storage")
     p.set_defaults(func=_setup)
 
     p = sub.add_parser("pull", help="record annotations changed since the last pull")
     connection(p)
-    p.add_argument("--classes", required=True, help="comma-separated names, or a classes.txt")
-    p.add_argument("--db", required=True, help="SQLite file the annotations are recorded in")
+    p.add_argument("--db", help="SQLite file the annotations are recorded in (no -w)")
     p.set_defaults(func=_pull)
 
     p = sub.add_parser("connect", help="send webhooks to, and use as ML backend, a serve app")
@@ -71,7 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.set_defaults(func=_serve)
 
 
-def _client(args: argparse.Namespace):
+def _client(args: argparse.Namespace, url: str) -> Any:
     from hitl_active.cli import CLIError
     from hitl_active.labelstudio import LabelStudioClient
 
@@ -82,7 +91,7 @@ def _client(args: argparse.Namespace):
             "(`scripts/label-studio env` prints it for the local server)"
         )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
-    return LabelStudioClient(args.url, token)
+    return LabelStudioClient(url, token)
 
 
 def _classes(value: str) -> list[str]:
@@ -114,61 +123,103 @@ def _script(args: argparse.Namespace) -> int:
     return subprocess.call(cmd)
 
 
+def _url(args: argparse.Namespace, ws: Any = None) -> str:
+    bound = ws.config.label_studio_url if ws is not None else None
+    return args.url or os.environ.get("LABEL_STUDIO_URL") or bound or "http://127.0.0.1:8080"
+
+
+@contextmanager
+def _workspace(args: argparse.Namespace) -> Iterator[Any]:
+    """The ``-w`` workspace (``None`` without one), closed afterwards."""
+    from hitl_active.cli import CLIError
+    from hitl_active.loop.workspace import Workspace, WorkspaceError
+
+    if not args.workspace:
+        if not args.classes:
+            raise CLIError("pass -w WORKSPACE, or --classes (and --project) without one")
+        yield None
+        return
+    try:
+        ws = Workspace.open(args.workspace)
+    except WorkspaceError as exc:
+        raise CLIError(str(exc)) from None
+    with ws:
+        yield ws
+
+
 def _setup(args: argparse.Namespace) -> int:
     from hitl_active.cli import CLIError
     from hitl_active.labelstudio import connect_local_files, ensure_project
+    from hitl_active.loop.ls_project import bind_project
 
     try:
-        with _client(args) as client:
-            project = ensure_project(client, args.project, _classes(args.classes))
-            storage = connect_local_files(client, project.id, args.images) if args.images else None
+        with _workspace(args) as ws, _client(args, _url(args, ws)) as client:
+            if ws is not None:
+                project = bind_project(ws, client, client.url, args.project, args.images)
+                storage = "attached"
+            elif not args.project:
+                raise CLIError("which project? pass --project TITLE (or -w WORKSPACE)")
+            else:
+                project = ensure_project(client, args.project, _classes(args.classes))
+                storage = None
+                if args.images:
+                    storage = connect_local_files(client, project.id, args.images)
     except _errors() as exc:
         raise CLIError(str(exc)) from exc
-    print(json.dumps({"project_id": project.id, "title": project.title, "storage_id": storage}))
+    print(json.dumps({"project_id": project.id, "title": project.title, "storage": storage}))
     return 0
+
+
+def _project(args: argparse.Namespace, ws: Any, client: Any) -> Any:
+    """The workspace's project, or the one titled ``--project`` (with ``--classes``)."""
+    from hitl_active.cli import CLIError
+    from hitl_active.labelstudio.project import find_project
+    from hitl_active.loop.ls_project import workspace_project
+
+    if ws is not None:
+        return workspace_project(ws, client, client.url, args.project)
+    if not args.project:
+        raise CLIError("which project? pass --project TITLE (or -w WORKSPACE)")
+    project = find_project(client, args.project, _classes(args.classes))
+    if project is None:
+        raise CLIError(f"no project titled {args.project!r} at {client.url}; run setup first")
+    return project
 
 
 def _pull(args: argparse.Namespace) -> int:
     from hitl_active.cli import CLIError
     from hitl_active.labelstudio import SQLiteSink, pull_annotations
-    from hitl_active.labelstudio.project import find_project
 
-    sink = SQLiteSink(args.db)
     try:
-        with _client(args) as client:
-            project = find_project(client, args.project, _classes(args.classes))
-            if project is None:
-                raise CLIError(f"no project titled {args.project!r} at {args.url}; run setup")
-            report = pull_annotations(client, project, sink, progress=not args.quiet)
+        with _workspace(args) as ws, _client(args, _url(args, ws)) as client:
+            if ws is None and not args.db:
+                raise CLIError("where to record? pass --db FILE.db (or -w WORKSPACE)")
+            sink = ws.store if ws is not None else SQLiteSink(args.db)
+            try:
+                project = _project(args, ws, client)
+                report = pull_annotations(client, project, sink, progress=not args.quiet)
+            finally:
+                if ws is None:
+                    sink.close()
     except _errors() as exc:
         raise CLIError(str(exc)) from exc
-    finally:
-        sink.close()
     print(json.dumps(report.__dict__))
     return 0
 
 
 def _connect(args: argparse.Namespace) -> int:
     from hitl_active.cli import CLIError
-    from hitl_active.labelstudio import register_webhook
-    from hitl_active.labelstudio.ml import connect_ml_backend
-    from hitl_active.labelstudio.project import parse_label_config
+    from hitl_active.labelstudio.ml import connect_project
 
     secret = args.secret or os.environ.get("HITL_WEBHOOK_SECRET")
     if not secret:
         raise CLIError("no shared secret: pass --secret or set HITL_WEBHOOK_SECRET")
-    serve_url = args.serve_url.rstrip("/")
     try:
-        with _client(args) as client:
-            match = [p for p in client.projects() if p.get("title") == args.project]
-            if not match:
-                raise CLIError(f"no project titled {args.project!r} at {args.url}; run setup first")
-            pid = int(match[0]["id"])
-            parse_label_config(match[0]["label_config"])
-            hook = register_webhook(client, pid, f"{serve_url}/webhook", secret)
-            backend = None
-            if not args.no_ml_backend:
-                backend = connect_ml_backend(client, pid, serve_url, secret=secret)["id"]
+        with _workspace(args) as ws, _client(args, _url(args, ws)) as client:
+            pid = _project(args, ws, client).id
+            hook, backend = connect_project(
+                client, pid, args.serve_url, secret, ml_backend=not args.no_ml_backend
+            )
     except _errors() as exc:
         raise CLIError(str(exc)) from exc
     print(json.dumps({"project_id": pid, "webhook_id": hook, "ml_backend_id": backend}))
@@ -194,9 +245,11 @@ def _serve(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from exc
     if settings.workspace is not None:
         if not (settings.workspace / "models" / "CURRENT").is_file() and not settings.model_path:
-            raise CLIError(
-                f"workspace {settings.workspace} has no promoted model yet; run "
-                "`hitl-active round` and `hitl-active loop` first, or pass --model"
+            # Webhooks are recorded from the start; /predict answers no pre-labels (and
+            # says why) until the loop promotes a first version, which is then served.
+            logging.getLogger(__name__).warning(
+                "workspace %s has no promoted model yet: no pre-labels until one is",
+                settings.workspace,
             )
     elif settings.model_path is None:
         raise CLIError("no model: pass --model MODEL.onnx, --workspace WS, or set HITL_MODEL")

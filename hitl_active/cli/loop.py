@@ -246,7 +246,7 @@ def _models_add(args: argparse.Namespace, ws: Any) -> int:
     from hitl_active.loop.import_model import ModelImportError, import_model
 
     if not args.name:
-        raise _cli_error("which file? hitl-active models add -w WS best.pt|model.onnx")
+        raise _cli_error("which file? hitl-active models add best.pt|model.onnx -w WS")
     try:
         version, promoted = import_model(ws, args.name, force=args.force, progress=not args.quiet)
     except ModelImportError as exc:

@@ -7,11 +7,66 @@ the secret), so the same secret also opens the app's ``/webhook``.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+import httpx
 
 from hitl_active.labelstudio.client import LabelStudioClient, LabelStudioError
 
-__all__ = ["connect_ml_backend", "request_predictions"]
+__all__ = ["check_serve", "connect_ml_backend", "connect_project", "request_predictions"]
+
+logger = logging.getLogger(__name__)
+
+
+def check_serve(url: str, timeout: float = 5.0) -> dict[str, Any]:
+    """``/health`` of ``hitl-active serve`` at ``url``; a clear error when it does not answer."""
+    url = url.rstrip("/")
+    try:
+        resp = httpx.get(f"{url}/health", timeout=timeout)
+    except httpx.HTTPError as exc:
+        resp, why = None, f"{type(exc).__name__}: {exc}"
+    if resp is not None and resp.status_code == 200:
+        return resp.json()
+    if resp is not None:
+        why = f"HTTP {resp.status_code}"
+    raise LabelStudioError(
+        f"hitl-active serve does not answer at {url}/health ({why}); start it first "
+        "(`hitl-active serve -w WS --port 9090`) and pass its address as --serve-url"
+    )
+
+
+def connect_project(
+    client: LabelStudioClient,
+    project_id: int,
+    serve_url: str,
+    secret: str,
+    ml_backend: bool = True,
+) -> tuple[int, int | None]:
+    """Webhook and ML backend of a project to ``hitl-active serve``: both, or neither.
+
+    The server's health is checked before anything is registered, and a webhook this call
+    created is removed again when the ML backend cannot be added. Returns the ids.
+    """
+    from hitl_active.labelstudio.webhook import register_webhook
+
+    serve_url = serve_url.rstrip("/")
+    check_serve(serve_url)
+    before = {
+        int(h["id"])
+        for h in client.request("GET", "/api/webhooks", params={"project": project_id}) or []
+    }
+    hook = register_webhook(client, project_id, f"{serve_url}/webhook", secret)
+    if not ml_backend:
+        return hook, None
+    try:
+        backend = connect_ml_backend(client, project_id, serve_url, secret=secret)
+    except LabelStudioError:
+        if hook not in before:
+            client.request("DELETE", f"/api/webhooks/{hook}")
+            logger.info("removed webhook %d again: the ML backend could not be added", hook)
+        raise
+    return hook, int(backend["id"])
 
 
 def connect_ml_backend(

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from hitl_active.detections import Detections
@@ -95,8 +96,20 @@ def prediction_for(item: PushItem, project: ProjectInfo, model_version: str) -> 
     )
     prediction: dict[str, Any] = {"result": result, "model_version": model_version}
     if item.uncertainty is not None:
-        prediction["score"] = float(item.uncertainty)
+        prediction["score"] = prediction_score(item.uncertainty)
     return prediction
+
+
+def prediction_score(uncertainty: float) -> float:
+    """The prediction ``score`` Label Studio shows for an image's uncertainty.
+
+    Label Studio only accepts scores in [0, 1] (it drops other predictions it is sent),
+    while some strategies score without bound (``entropy-sum``), so the uncertainty ``u``
+    is squashed as ``u / (1 + u)``: the order, and so the Data Manager's sorting, is kept.
+    ``data.uncertainty`` carries the raw value.
+    """
+    u = max(float(uncertainty), 0.0)
+    return round(u / (1.0 + u), 6) if np.isfinite(u) else 1.0
 
 
 def project_index(
@@ -120,13 +133,14 @@ def project_index(
     index: dict[str, dict[str, Any]] = {}
     for task in client.iter_tasks(project_id, filters=filters, fields=None, page_size=2000):
         key = (task.get("data") or {}).get("image_key")
-        if key is None or (unanswered and _answered(task)):
+        if key is None or (unanswered and answered(task)):
             continue
         index[str(key)] = task
     return index
 
 
-def _answered(task: dict[str, Any]) -> bool:
+def answered(task: dict[str, Any]) -> bool:
+    """Whether a Label Studio task has an annotation or a skip."""
     return int(task.get("total_annotations") or 0) + int(task.get("cancelled_annotations") or 0) > 0
 
 
@@ -248,7 +262,7 @@ def refresh_predictions(
         task = index.get(item.image_key)
         if task is None:
             report.missing += 1
-        elif _answered(task):
+        elif answered(task):
             report.skipped_annotated += 1
         elif item.prelabel is not None:
             todo.append((int(task["id"]), item))
@@ -258,7 +272,12 @@ def refresh_predictions(
         predictions = [
             {"task": tid, **prediction_for(item, project, model_version)} for tid, item in batch
         ]
-        client.import_predictions(project.id, predictions)
+        created = client.import_predictions(project.id, predictions)
+        if created != len(predictions):
+            raise LabelStudioError(
+                f"Label Studio stored {created} of {len(predictions)} {model_version} predictions "
+                f"for project {project.id} (its log says why); run the command again to retry"
+            )
         report.replaced += len(batch)
     set_model_version(client, project.id, model_version)
     logger.info(

@@ -109,15 +109,6 @@ class LocalBackend:
         return n
 
 
-def same_url(a: str, b: str) -> bool:
-    """Whether two Label Studio URLs name the same server (``localhost`` is ``127.0.0.1``)."""
-
-    def norm(url: str) -> str:
-        return url.rstrip("/").replace("://localhost", "://127.0.0.1")
-
-    return norm(a) == norm(b)
-
-
 class LabelStudioBackend:
     """Tasks in a Label Studio project; annotations pulled into the state store.
 
@@ -149,35 +140,17 @@ class LabelStudioBackend:
     def connect(self, ws: Workspace) -> Any:
         if self._project is None:
             from hitl_active.labelstudio.client import LabelStudioClient
-            from hitl_active.labelstudio.project import (
-                ProjectMismatchError,
-                connect_local_files,
-                resolve_project,
-            )
+            from hitl_active.labelstudio.project import connect_local_files
+            from hitl_active.loop.ls_project import bind_project, workspace_project
 
-            cfg = ws.config
-            bound = cfg.label_studio_project
-            if (
-                bound is not None
-                and cfg.label_studio_url
-                and not same_url(cfg.label_studio_url, self.url)
-            ):
-                raise ProjectMismatchError(
-                    f"Label Studio URL {self.url} is not the workspace's "
-                    f"{cfg.label_studio_url} (project id {bound}); use that URL, or rebind "
-                    "the workspace with `hitl-active label-studio setup -w WS --project TITLE`"
-                )
+            attach = self.files_root is not None
             self._client = LabelStudioClient(self.url, self.token)
-            self._project = resolve_project(
-                self._client, cfg.classes, bound, self.title,
-                default_title=f"hitl-active {ws.root.name}",
-            )  # fmt: skip
-            if self.files_root is not None:
-                connect_local_files(self._client, self._project.id, Path(cfg.images))
-            if bound != self._project.id or not cfg.label_studio_url:
-                cfg.label_studio_url = self.url
-                cfg.label_studio_project = self._project.id
-                ws.save_config()
+            if ws.config.label_studio_project is None:
+                self._project = bind_project(ws, self._client, self.url, self.title, attach=attach)
+            else:
+                self._project = workspace_project(ws, self._client, self.url, self.title)
+                if attach:
+                    connect_local_files(self._client, self._project.id, Path(ws.config.images))
         return self._project
 
     @property
@@ -225,6 +198,7 @@ class LabelStudioBackend:
     def submit(self, ws: Workspace, round_id: int, image_ids: set[int] | None = None) -> int:
         """Let ``annotator`` answer the round's open tasks through Label Studio's API."""
         from hitl_active.formats.labelstudio import to_ls_results
+        from hitl_active.labelstudio.push import answered
 
         project = self.connect(ws)
         tasks = [t for t in ws.store.tasks(round_id=round_id) if t.ls_task_id is not None]
@@ -233,8 +207,8 @@ class LabelStudioBackend:
             if image_ids is not None and task.image_id not in image_ids:
                 continue
             remote = self._client.request("GET", f"/api/tasks/{task.ls_task_id}")
-            if int(remote.get("total_annotations") or 0) > 0:
-                continue  # answered before (maybe by a run that was killed)
+            if answered(remote):
+                continue  # answered or skipped before (maybe by a run that was killed)
             img = ws.store.image(task.image_id)
             dets = _shown(ws, img.id, task.prediction_model_version)
             final, cost = self.annotator.annotate(img.path, dets)  # type: ignore[union-attr]

@@ -87,17 +87,23 @@ class ModelRegistry:
     def finish_version(
         self,
         name: str,
-        weights: str | Path,
+        weights: str | Path | None,
         onnx: str | Path | None,
         snapshot: dict[str, Any],
         metrics: dict[str, Any] | None = None,
     ) -> ModelVersionRow:
-        """Move ``weights`` (and ``onnx``) into the version folder; the version is a candidate."""
+        """Move ``weights`` (and ``onnx``) into the version folder; the version is a candidate.
+
+        A version imported as ONNX alone has no ``weights``: it pre-labels and is evaluated,
+        and a retrain starts from the workspace's ``model`` instead of from it.
+        """
         folder = self.version_dir(name)
         folder.mkdir(parents=True, exist_ok=True)
-        w_dst = folder / "weights.pt"
-        if Path(weights).resolve() != w_dst.resolve():
-            shutil.copy2(weights, w_dst)
+        w_dst = None
+        if weights is not None:
+            w_dst = folder / "weights.pt"
+            if Path(weights).resolve() != w_dst.resolve():
+                shutil.copy2(weights, w_dst)
         o_dst = None
         if onnx is not None:
             o_dst = folder / "model.onnx"
@@ -108,7 +114,7 @@ class ModelRegistry:
         (folder / "metrics.json").write_text(json.dumps(metrics, indent=1))
         self.store.update_model_version(
             name,
-            weights=str(w_dst),
+            weights=None if w_dst is None else str(w_dst),
             onnx=None if o_dst is None else str(o_dst),
             snapshot=snapshot,
             metrics=metrics,
@@ -140,7 +146,7 @@ class ModelRegistry:
     def promote(self, name: str, force: bool = False) -> bool:
         """Promote ``name`` if it beats the current version (always with ``force``)."""
         row = self.get(name)
-        if row.status == "training" or not row.weights:
+        if row.status == "training" or not (row.weights or row.onnx):
             raise RegistryError(f"model version {name} is unfinished (status {row.status})")
         ok, why = self.should_promote(name)
         if not ok and not force:

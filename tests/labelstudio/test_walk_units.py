@@ -10,8 +10,8 @@ import pytest
 from hitl_active.formats import ImageLabels
 from hitl_active.labelstudio import LabelStudioError, ProjectInfo, label_config
 from hitl_active.labelstudio.project import ProjectMismatchError, resolve_project
-from hitl_active.labelstudio.push import PushItem, _task, project_index
-from hitl_active.loop.backends import same_url
+from hitl_active.labelstudio.push import PushItem, _task, prediction_score, project_index
+from hitl_active.loop.ls_project import same_url
 from hitl_active.loop.store import Store
 
 CLASSES = ("cat", "dog")
@@ -55,13 +55,13 @@ def _project(pid: int, title: str, classes=CLASSES) -> dict[str, Any]:
 
 def test_a_task_carries_rank_and_uncertainty_as_numbers(tmp_path) -> None:
     labels = ImageLabels("a.jpg", 200, 100, [[10, 10, 50, 50]], [1], scores=[0.8])
-    item = PushItem("a.jpg", 200, 100, labels, uncertainty=0.4375, image="a.jpg", rank=12)
+    item = PushItem("a.jpg", 200, 100, labels, uncertainty=3.0, image="a.jpg", rank=12)
     task = _task(item, PROJECT, "v0001", tmp_path)
     data = json.loads(json.dumps(task))["data"]  # as sent over the wire
     assert data["rank"] == 12 and isinstance(data["rank"], int)
-    assert data["uncertainty"] == pytest.approx(0.4375) and isinstance(data["uncertainty"], float)
+    assert data["uncertainty"] == 3.0 and isinstance(data["uncertainty"], float)
     (prediction,) = task["predictions"]
-    assert prediction["score"] == pytest.approx(0.4375)
+    assert prediction["score"] == pytest.approx(0.75)  # Label Studio takes scores in [0, 1]
     assert prediction["model_version"] == "v0001"
     bare = _task(PushItem("b.jpg", 20, 10, image="b.jpg"), PROJECT, "none", tmp_path)
     assert "rank" not in bare["data"] and "predictions" not in bare
@@ -127,3 +127,37 @@ def test_a_skip_answers_the_task_and_returns_the_image_to_the_pool(tmp_path) -> 
         store.set_round_step(rid, "done")
         store.add_task(ids[0], store.start_round(None).id, 20, 7, None)
         assert {t.image_id for t in store.tasks(open_only=True)} == {ids[0], ids[1]}
+
+
+def test_commands_say_what_they_miss_with_exit_code_2(tmp_path, capsys, monkeypatch) -> None:
+    from hitl_active.cli import main
+    from hitl_active.loop.workspace import LoopConfig, Workspace
+
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "t0ken")
+    assert main(["label-studio", "pull", "--project", "P"]) == 2
+    assert "pass -w WORKSPACE, or --classes" in capsys.readouterr().err
+    assert main(["label-studio", "pull", "--classes", "a,b", "--project", "P"]) == 2
+    assert "--db FILE.db" in capsys.readouterr().err
+
+    images = tmp_path / "images"
+    images.mkdir()
+    from PIL import Image
+
+    for i in range(3):
+        Image.new("RGB", (32, 24)).save(images / f"{i}.jpg")
+    Workspace.create(tmp_path / "ws", LoopConfig(images=str(images), classes=["a"], gold_size=1))
+    (tmp_path / "model.bin").write_bytes(b"x")
+    assert main(["models", "add", str(tmp_path / "model.bin"), "-w", str(tmp_path / "ws")]) == 2
+    assert "neither Ultralytics weights (.pt) nor an ONNX export" in capsys.readouterr().err
+    (tmp_path / "bad.onnx").write_bytes(b"not onnx")
+    assert main(["models", "add", str(tmp_path / "bad.onnx"), "-w", str(tmp_path / "ws")]) == 2
+    assert "bad.onnx" in capsys.readouterr().err
+    with Workspace.open(tmp_path / "ws") as ws:
+        assert ws.store.model_versions() == []  # nothing half-registered
+
+
+def test_prediction_scores_keep_the_order_of_uncertainties_within_0_and_1() -> None:
+    raw = [-0.5, 0.0, 0.2, 0.99, 1.0, 1.5, 7.0, 1e6]
+    scores = [prediction_score(u) for u in raw]
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert scores == sorted(scores) and len(set(scores[1:])) == len(raw) - 1

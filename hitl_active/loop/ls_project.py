@@ -1,0 +1,109 @@
+"""A workspace's Label Studio project: bound once, then used by every command.
+
+``hitl-active init --project/--ls-url`` and ``hitl-active label-studio setup -w WS`` bind
+a workspace to a project (its id and the server's URL go into the workspace config as
+``label_studio_project`` / ``label_studio_url``). ``round``, ``loop``, ``label-studio pull
+-w`` and ``label-studio connect -w`` then use that project; naming another one is an error
+that names both.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from hitl_active.labelstudio.project import (
+    ProjectInfo,
+    ProjectMismatchError,
+    connect_local_files,
+    ensure_project,
+    find_project,
+    resolve_project,
+)
+from hitl_active.loop.workspace import Workspace
+
+__all__ = ["bind_project", "same_url", "workspace_project"]
+
+logger = logging.getLogger(__name__)
+
+
+def same_url(a: str, b: str) -> bool:
+    """Whether two Label Studio URLs name the same server (``localhost`` is ``127.0.0.1``)."""
+
+    def norm(url: str) -> str:
+        return url.rstrip("/").replace("://localhost", "://127.0.0.1")
+
+    return norm(a) == norm(b)
+
+
+def _bound_here(ws: Workspace, url: str) -> int | None:
+    """The workspace's project id when it is bound to the server at ``url``."""
+    cfg = ws.config
+    if cfg.label_studio_project is None:
+        return None
+    if cfg.label_studio_url and not same_url(cfg.label_studio_url, url):
+        raise ProjectMismatchError(
+            f"Label Studio URL {url} is not the workspace's {cfg.label_studio_url} (project "
+            f"id {cfg.label_studio_project}); use that URL, or rebind the workspace with "
+            "`hitl-active label-studio setup -w WS --project TITLE --url URL`"
+        )
+    return int(cfg.label_studio_project)
+
+
+def workspace_project(
+    ws: Workspace, client: Any, url: str, title: str | None = None
+) -> ProjectInfo:
+    """The workspace's project (``title``, if given, must name it)."""
+    bound = _bound_here(ws, url)
+    if bound is not None:
+        return resolve_project(client, ws.config.classes, bound, title)
+    if title is None:
+        raise ProjectMismatchError(
+            f"workspace {ws.root} has no Label Studio project yet; bind one with "
+            "`hitl-active label-studio setup -w WS --project TITLE`"
+        )
+    found = find_project(client, title, ws.config.classes)
+    if found is None:
+        raise ProjectMismatchError(f"no project titled {title!r} at {url}; run setup first")
+    return found
+
+
+def bind_project(
+    ws: Workspace,
+    client: Any,
+    url: str,
+    title: str | None = None,
+    images: str | Path | None = None,
+    attach: bool = True,
+) -> ProjectInfo:
+    """Create or reuse the project titled ``title`` and bind the workspace to it.
+
+    Without ``title`` the bound project is kept (or ``"hitl-active <folder>"`` is made).
+    Rebinding a workspace whose tasks already live in another project is refused. The
+    workspace's image folder (or ``images``) is attached as local-files storage (unless
+    ``attach`` is false: tasks then name http(s) URLs).
+    """
+    cfg = ws.config
+    bound = cfg.label_studio_project
+    on_server = bound is not None and (
+        not cfg.label_studio_url or same_url(cfg.label_studio_url, url)
+    )
+    if on_server and title is None:
+        project = resolve_project(client, cfg.classes, bound)
+    else:
+        project = ensure_project(client, title or f"hitl-active {ws.root.name}", cfg.classes)
+    if bound is not None and (project.id != bound or not on_server) and ws.store.tasks():
+        raise ProjectMismatchError(
+            f"workspace {ws.root} already pushed {len(ws.store.tasks())} tasks to project id "
+            f"{bound} at {cfg.label_studio_url}; it cannot move to {project.title!r} (id "
+            f"{project.id}) at {url}. Start a new workspace for another project."
+        )
+    if attach:
+        connect_local_files(client, project.id, Path(images or cfg.images))
+    if bound != project.id or not on_server:
+        cfg.label_studio_url = url.rstrip("/")
+        cfg.label_studio_project = project.id
+        ws.save_config()
+        logger.info("workspace %s now uses project %r (id %d)", ws.root, project.title, project.id)
+    return project
