@@ -173,7 +173,7 @@ def write_report(ws: Workspace, out_dir: str | Path | None = None) -> tuple[Path
         ("gold mAP50-95 / mAP50", f"{_fmt(st.map50_95)} / {_fmt(st.map50)}"),
         ("labelled images", st.labelled),
         ("annotator time", f"{st.annotator_hours:.2f} h"),
-        ("pool (not yet labelled or labelled)", st.pool),
+        ("pool images (labelled or not)", st.pool),
         ("gold set", st.gold),
         ("tasks waiting for annotators", st.pending_tasks),
         ("rounds", "none yet" if st.round_id is None else f"{st.round_id} ({st.round_step})"),
