@@ -94,6 +94,14 @@ def describe_error(exc: BaseException) -> tuple[str, int]:
     """The one line to print for ``exc`` and the exit code (2: the user's to fix; 1: a bug)."""
     if isinstance(exc, _user_error_types()):
         return str(exc).strip() or type(exc).__name__, 2
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_exc is not None and isinstance(exc, sqlalchemy_exc.DBAPIError):
+        orig = exc.orig if isinstance(exc.orig, BaseException) else None  # the driver's error
+        if isinstance(orig, sqlite3.Error):
+            return _sqlite(orig), 2
+        if isinstance(exc, sqlalchemy_exc.OperationalError):  # e.g. PostgreSQL unreachable
+            first = (str(orig or exc).strip().splitlines() or [""])[0]
+            return f"the state database failed ({first}); {RESUME}", 2
     if isinstance(exc, sqlite3.Error):
         return _sqlite(exc), 2
     if isinstance(exc, OSError):
