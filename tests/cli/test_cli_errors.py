@@ -102,16 +102,22 @@ def test_wrong_token_during_round(workspace, fake_server):
     assert "refused the API token (HTTP 401" in _error_line(proc)
 
 
-def test_setup_against_a_server_that_is_not_label_studio(fake_server):
-    url = fake_server(200, "text/html; charset=utf-8", b"<html><body>router login</body></html>")
+@pytest.mark.parametrize(
+    ("content_type", "body", "got"),
+    [
+        ("text/html; charset=utf-8", b"<html>router login</html>", "HTTP 200 text/html: "),
+        ("application/json", b'{"hello": "world"}', "a JSON dict without 'results'"),
+    ],
+)
+def test_setup_against_a_server_that_is_not_label_studio(fake_server, content_type, body, got):
+    url = fake_server(200, content_type, body)
     proc = _run(
         "label-studio", "setup", "--url", url, "--token", "abc", "--project", "cars", "--classes",
         "a,b",
     )  # fmt: skip
     assert proc.returncode == 2
     line = _error_line(proc)
-    assert f"URL {url} did not answer like Label Studio (got HTTP 200 text/html: " in line
-    assert "router login" in line
+    assert f"URL {url} did not answer like Label Studio (got {got}" in line
 
 
 @pytest.mark.skipif(shutil.which("chattr") is None, reason="chattr is needed to lock a file")
