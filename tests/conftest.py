@@ -23,4 +23,5 @@ def raccoon_dir() -> Path:
 # Heavy shared fixtures live in their own modules:
 #   tests/fixtures/models.py       tiny synthetic dataset, a trained tiny YOLO and its ONNX export
 #   tests/fixtures/labelstudio.py  a real Label Studio server for the session
-pytest_plugins = ["tests.fixtures.models", "tests.fixtures.labelstudio"]
+#   tests/fixtures/postgres.py     a throw-away PostgreSQL cluster; store tests use both backends
+pytest_plugins = ["tests.fixtures.models", "tests.fixtures.labelstudio", "tests.fixtures.postgres"]

@@ -72,6 +72,8 @@ class LoopConfig(BaseModel):
         seed: seed for every random choice the loop makes.
         label_studio_url, label_studio_project: where tasks go (``None``: no Label Studio).
         train_args: further Ultralytics training arguments (e.g. ``{"lr0": 0.003}``).
+        database_url: where the state lives (``None``: ``WORKSPACE/state.db``, SQLite), e.g.
+            ``postgresql://user@host/db`` for a team; ``HITL_DATABASE_URL`` overrides it.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -96,6 +98,7 @@ class LoopConfig(BaseModel):
     label_studio_url: StrictStr | None = None
     label_studio_project: StrictInt | None = None
     train_args: dict[str, Any] = Field(default_factory=dict)
+    database_url: StrictStr | None = None
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -108,6 +111,16 @@ class LoopConfig(BaseModel):
             super().__setattr__(name, value)
         except ValidationError as exc:
             raise WorkspaceError(describe(exc)) from None
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite:", "postgresql:", "postgresql+")):
+            raise ValueError(
+                f"{value!r} is not a SQLite or PostgreSQL URL; write postgresql://USER@HOST/DB "
+                "(or leave it out for the workspace's state.db)"
+            )
+        return value
 
     @field_validator("classes", mode="before")
     @classmethod

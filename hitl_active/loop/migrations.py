@@ -1,19 +1,30 @@
-"""Schema migrations for the state database, applied in order from day one.
+"""Schema migrations of the state database: Alembic revisions, run on open.
 
-Each entry moves the schema from version ``i`` to ``i + 1`` (``PRAGMA user_version``).
-Never edit a released entry: append a new one. A server database (Postgres) can replace
-SQLite later by running the same statements behind :class:`hitl_active.loop.store.Store`.
-A version whose data must be rewritten, not only its tables, also has a function in
-``DATA_MIGRATIONS``, run after its statements in the same transaction.
+The revisions live in ``hitl_active/loop/alembic/versions``; :func:`upgrade` runs them on a
+store's connection (no ``alembic.ini``: the script location is set here), SQLite or
+PostgreSQL alike. Never edit a released revision: add a new one
+(``alembic -c <ini with script_location = hitl_active.loop:alembic> revision``).
+
+Databases written before Alembic (SQLite only) carry their schema version in
+``PRAGMA user_version`` and were built by the frozen statements below. The first revision
+recognises them: it finishes their old steps with :func:`upgrade_legacy` (statements, then
+the data rewrite of a step that has one) instead of creating the tables again.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
+import logging
 from collections.abc import Callable
+from pathlib import Path
 
-__all__ = ["DATA_MIGRATIONS", "MIGRATIONS", "SCHEMA_VERSION"]
+import sqlalchemy as sa
+
+__all__ = ["HEAD", "LEGACY_VERSION", "MIGRATIONS", "SchemaTooNewError", "upgrade"]
+
+logger = logging.getLogger(__name__)
+
+HEAD = "0002"  # the newest revision in alembic/versions (a test checks they agree)
 
 _V1 = """
 CREATE TABLE images (
@@ -136,20 +147,21 @@ CREATE INDEX predictions_chunk ON predictions(chunk_id);
 """
 
 
-def _predictions_to_chunks(conn: sqlite3.Connection) -> None:
+def _predictions_to_chunks(conn: sa.Connection) -> None:
     """Rewrite JSON predictions as binary chunks, then drop the JSON column."""
     from hitl_active.loop.predstore import write_predictions
 
+    sql = conn.exec_driver_sql
     versions = [
         r[0]
-        for r in conn.execute(
+        for r in sql(
             "SELECT DISTINCT model_version FROM predictions WHERE detections_json IS NOT NULL"
         )
     ]
     for version in versions:
         ids = [
             int(r[0])
-            for r in conn.execute(
+            for r in sql(
                 "SELECT image_id FROM predictions WHERE model_version = ? "
                 "AND detections_json IS NOT NULL ORDER BY image_id",
                 (version,),
@@ -157,15 +169,71 @@ def _predictions_to_chunks(conn: sqlite3.Connection) -> None:
         ]
         for start in range(0, len(ids), 256):
             part = ids[start : start + 256]
-            found = conn.execute(
+            found = sql(
                 "SELECT image_id, detections_json, score FROM predictions WHERE model_version = ? "
                 f"AND image_id IN ({','.join('?' * len(part))})",
                 (version, *part),
             ).fetchall()
             write_predictions(conn, version, [(i, json.loads(d), None, s) for i, d, s in found])
-    conn.execute("ALTER TABLE predictions DROP COLUMN detections_json")
+    sql("ALTER TABLE predictions DROP COLUMN detections_json")
 
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
-DATA_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _predictions_to_chunks}
-SCHEMA_VERSION = len(MIGRATIONS)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)  # frozen: the pre-Alembic SQLite steps
+DATA_MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {2: _predictions_to_chunks}
+LEGACY_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was written by a newer hitl-active than the one running."""
+
+
+def upgrade_legacy(conn: sa.Connection) -> None:
+    """Bring a pre-Alembic SQLite database to the last old schema (``user_version`` 2)."""
+    current = int(conn.exec_driver_sql("PRAGMA user_version").scalar() or 0)
+    if current > LEGACY_VERSION:
+        raise SchemaTooNewError(
+            f"state database has schema version {current}, but this hitl-active knows only "
+            f"up to {LEGACY_VERSION}; upgrade hitl-active (pip install -U hitl-active)"
+        )
+    for version in range(current, LEGACY_VERSION):
+        for statement in MIGRATIONS[version].split(";"):
+            if statement.strip():
+                conn.exec_driver_sql(statement)
+        if version + 1 in DATA_MIGRATIONS:
+            DATA_MIGRATIONS[version + 1](conn)
+        conn.exec_driver_sql(f"PRAGMA user_version = {version + 1}")
+        logger.info("migrated a pre-Alembic state database to schema version %d", version + 1)
+
+
+def current_revision(conn: sa.Connection) -> str | None:
+    """The Alembic revision a database is at (None: new, or written before Alembic)."""
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(conn: sa.Connection, where: str) -> None:
+    """Migrate the database behind ``conn`` to :data:`HEAD` (``where`` names it in errors).
+
+    Runs inside the caller's transaction, which commits it.
+    """
+    from alembic import command
+    from alembic.config import Config
+
+    revision = current_revision(conn)
+    if revision == HEAD:
+        return
+    known = {
+        p.name.split("_", 1)[0] for p in (Path(__file__).parent / "alembic/versions").glob("*.py")
+    }
+    if revision is not None and revision not in known:
+        raise SchemaTooNewError(
+            f"state database {where} is at schema revision {revision}, which this hitl-active "
+            f"does not know (its newest is {HEAD}); upgrade hitl-active "
+            "(pip install -U hitl-active) or open a copy made with this version"
+        )
+    config = Config()
+    config.set_main_option("script_location", "hitl_active.loop:alembic")
+    config.attributes["connection"] = conn
+    command.upgrade(config, "head")
+    logger.debug("migrated %s from revision %s to %s", where, revision, HEAD)

@@ -16,15 +16,17 @@ are stored exactly as given (float32), so what is read equals what was written.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import sqlalchemy as sa
 
 from hitl_active.detections import Detections
+from hitl_active.loop.schema import prediction_chunks as chunks_t
+from hitl_active.loop.schema import predictions as index_t
 from hitl_active.sampling.packed import PackedDetections
 
 __all__ = ["PredictionRow", "read_detections", "read_packed", "write_predictions"]
@@ -86,7 +88,7 @@ def _encode(model_version: str, dets: Sequence[Detections]) -> dict[str, Any]:
 
 
 def write_predictions(
-    conn: sqlite3.Connection, model_version: str, rows: Iterable[PredictionRow]
+    conn: sa.Connection, model_version: str, rows: Iterable[PredictionRow]
 ) -> None:
     """Store ``(image_id, detections | None, error | None, score)`` rows inside a transaction.
 
@@ -99,13 +101,14 @@ def write_predictions(
     old_chunks = set()
     for start in range(0, len(ids), _IN_LIMIT):
         part = ids[start : start + _IN_LIMIT]
-        marks = ",".join("?" * len(part))
         old_chunks |= {
             int(r[0])
             for r in conn.execute(
-                f"SELECT chunk_id FROM predictions WHERE model_version = ? AND image_id IN "
-                f"({marks}) AND chunk_id IS NOT NULL",
-                (model_version, *part),
+                sa.select(index_t.c.chunk_id).where(
+                    index_t.c.model_version == model_version,
+                    index_t.c.image_id.in_(part),
+                    index_t.c.chunk_id.is_not(None),
+                )
             )
         }
     groups: dict[tuple[int, int], list[tuple[int, Detections, float | None]]] = {}
@@ -117,24 +120,25 @@ def write_predictions(
             groups.setdefault(_signature(det), []).append((image_id, det, score))
     for members in groups.values():
         chunk = _encode(model_version, [d for _, d, _ in members])
-        cur = conn.execute(
-            "INSERT INTO prediction_chunks(model_version, num_classes, embedding_dim, counts, "
-            "boxes, embeddings, sizes, meta_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (model_version, *chunk.values()),
-        )
-        chunk_id = int(cur.lastrowid or 0)
+        cur = conn.execute(sa.insert(chunks_t).values(model_version=model_version, **chunk))
+        chunk_id = int(cur.inserted_primary_key[0])
         index += [
             (i, model_version, chunk_id, row, None, s, now) for row, (i, _, s) in enumerate(members)
         ]
-    conn.executemany(
-        "INSERT OR REPLACE INTO predictions(image_id, model_version, chunk_id, chunk_row, "
-        "error, score, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        index,
-    )
+    keys = ("image_id", "model_version", "chunk_id", "chunk_row", "error", "score", "created_at")
+    for start in range(0, len(index), _IN_LIMIT):  # an image stored again replaces its row
+        part = [dict(zip(keys, row, strict=True)) for row in index[start : start + _IN_LIMIT]]
+        conn.execute(
+            sa.delete(index_t).where(
+                index_t.c.model_version == model_version,
+                index_t.c.image_id.in_([r["image_id"] for r in part]),
+            )
+        )
+        conn.execute(sa.insert(index_t), part)
     for chunk_id in old_chunks:
-        if conn.execute("SELECT 1 FROM predictions WHERE chunk_id = ?", (chunk_id,)).fetchone():
-            continue
-        conn.execute("DELETE FROM prediction_chunks WHERE id = ?", (chunk_id,))
+        used = sa.select(index_t.c.image_id).where(index_t.c.chunk_id == chunk_id).limit(1)
+        if conn.execute(used).first() is None:
+            conn.execute(sa.delete(chunks_t).where(chunks_t.c.id == chunk_id))
 
 
 @dataclass
@@ -147,7 +151,7 @@ class _Loaded:
     """
 
     wanted: np.ndarray
-    chunks: list[sqlite3.Row]
+    chunks: list[Any]
     packed: PackedDetections
     sizes: np.ndarray
 
@@ -174,21 +178,14 @@ class _Loaded:
         return [arrays[c][r] if c in arrays else None for c, r in self.wanted[:, 1:].tolist()]
 
 
-def _index(
-    conn: sqlite3.Connection, model_version: str, image_ids: Sequence[int] | None
-) -> np.ndarray:
+def _index(conn: sa.Connection, model_version: str, image_ids: Sequence[int] | None) -> np.ndarray:
     """``(K, 3)`` int64 ``image_id, chunk_id, chunk_row`` of stored detections."""
-    sql = (
-        "SELECT image_id, chunk_id, chunk_row FROM predictions "
-        "WHERE model_version = ? AND chunk_id IS NOT NULL"
+    sql = sa.select(index_t.c.image_id, index_t.c.chunk_id, index_t.c.chunk_row).where(
+        index_t.c.model_version == model_version, index_t.c.chunk_id.is_not(None)
     )
-    if image_ids is None or len(image_ids) > _IN_LIMIT:
-        found = conn.execute(sql, (model_version,)).fetchall()
-    else:
-        marks = ",".join("?" * len(image_ids))
-        found = conn.execute(
-            f"{sql} AND image_id IN ({marks})", (model_version, *map(int, image_ids))
-        ).fetchall()
+    if image_ids is not None and len(image_ids) <= _IN_LIMIT:
+        sql = sql.where(index_t.c.image_id.in_([int(i) for i in image_ids]))
+    found = [tuple(r) for r in conn.execute(sql)]
     return np.array(found, np.int64).reshape(-1, 3)
 
 
@@ -205,7 +202,7 @@ def _wanted(index: np.ndarray, image_ids: Sequence[int] | None) -> np.ndarray:
     return index[order[pos[hit]]]
 
 
-def _load(conn: sqlite3.Connection, model_version: str, image_ids: Sequence[int] | None) -> _Loaded:
+def _load(conn: sa.Connection, model_version: str, image_ids: Sequence[int] | None) -> _Loaded:
     wanted = _wanted(_index(conn, model_version, image_ids), image_ids)
     chunks = _chunks(conn, model_version, np.unique(wanted[:, 1]))
     if not chunks:
@@ -251,29 +248,26 @@ def _box_rows(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return starts + within
 
 
-def _chunks(
-    conn: sqlite3.Connection, model_version: str, chunk_ids: np.ndarray
-) -> list[sqlite3.Row]:
-    cols = "id, num_classes, embedding_dim, counts, boxes, embeddings, sizes, meta_json"
+def _chunks(conn: sa.Connection, model_version: str, chunk_ids: np.ndarray) -> list[Any]:
+    """The chunks' rows (as mappings, bytes columns as ``bytes``), sorted by id."""
+    sql = sa.select(chunks_t).order_by(chunks_t.c.id)
     if len(chunk_ids) > _IN_LIMIT:
-        found = conn.execute(
-            f"SELECT {cols} FROM prediction_chunks WHERE model_version = ? ORDER BY id",
-            (model_version,),
-        ).fetchall()
         keep = set(chunk_ids.tolist())
-        return [c for c in found if c["id"] in keep]
-    marks = ",".join("?" * len(chunk_ids))
-    return conn.execute(
-        f"SELECT {cols} FROM prediction_chunks WHERE id IN ({marks}) ORDER BY id",
-        tuple(int(c) for c in chunk_ids),
-    ).fetchall()
+        found = conn.execute(sql.where(chunks_t.c.model_version == model_version)).mappings()
+        rows = [c for c in found if c["id"] in keep]
+    else:
+        found = conn.execute(sql.where(chunks_t.c.id.in_([int(c) for c in chunk_ids])))
+        rows = list(found.mappings())
+    blobs = ("counts", "boxes", "embeddings", "sizes")  # PostgreSQL hands back memoryviews
+    return [
+        {k: bytes(v) if k in blobs and v is not None else v for k, v in c.items()} for c in rows
+    ]
 
 
-def _empty_packed(conn: sqlite3.Connection, model_version: str) -> PackedDetections:
+def _empty_packed(conn: sa.Connection, model_version: str) -> PackedDetections:
     row = conn.execute(
-        "SELECT num_classes FROM prediction_chunks WHERE model_version = ? LIMIT 1",
-        (model_version,),
-    ).fetchone()
+        sa.select(chunks_t.c.num_classes).where(chunks_t.c.model_version == model_version).limit(1)
+    ).first()
     c = 0 if row is None else int(row[0])
     return PackedDetections(
         class_probs=np.zeros((0, c), np.float32),
@@ -285,7 +279,7 @@ def _empty_packed(conn: sqlite3.Connection, model_version: str) -> PackedDetecti
 
 
 def read_packed(
-    conn: sqlite3.Connection, model_version: str, image_ids: Sequence[int]
+    conn: sa.Connection, model_version: str, image_ids: Sequence[int]
 ) -> tuple[list[int], PackedDetections]:
     """The detections of ``image_ids`` that have some, in their order, as packed arrays.
 
@@ -297,15 +291,16 @@ def read_packed(
 
 
 def read_detections(
-    conn: sqlite3.Connection, model_version: str, image_ids: Sequence[int] | None = None
+    conn: sa.Connection, model_version: str, image_ids: Sequence[int] | None = None
 ) -> dict[int, Detections | None]:
     """Per-image :class:`Detections` (None for an error row) of ``image_ids`` or every image."""
     loaded = _load(conn, model_version, image_ids)
     out: dict[int, Detections | None] = {}
     if image_ids is None:
         errors = conn.execute(
-            "SELECT image_id FROM predictions WHERE model_version = ? AND chunk_id IS NULL",
-            (model_version,),
+            sa.select(index_t.c.image_id).where(
+                index_t.c.model_version == model_version, index_t.c.chunk_id.is_(None)
+            )
         ).fetchall()
         out = {int(r[0]): None for r in errors}
     metas, embeddings = loaded.meta(model_version), loaded.embeddings()

@@ -96,8 +96,12 @@ class Loop:
         backend: TaskBackend,
         policy: RetrainPolicy | None = None,
         progress: bool = False,
+        owner: str | None = None,
     ) -> None:
         self.ws = ws
+        # Loops with different owners (e.g. one per Label Studio project) each run their own
+        # open round on one state database, and never select the same image.
+        self.owner = owner
         self.backend = backend
         self.policy = policy or EveryRound()
         self.progress = progress
@@ -106,7 +110,7 @@ class Loop:
     # ------------------------------------------------------------------ public
     def round_until_pushed(self) -> RoundRow:
         """``hitl-active round``: pre-label, select and push one batch (resumes an open round)."""
-        row = self.ws.store.open_round() or self.ws.store.start_round(self._current_name())
+        row = self.ws.store.claim_round(self.owner, self._current_name())
         for step in ("prelabelled", "selected", "pushed"):
             row = self._run_step(row, step)
         return row
@@ -189,8 +193,8 @@ class Loop:
             version = self._round_version(row)
             chosen = steps.select_images(self.ws, row.id, version, self._candidates())
             kind = "pool"
-        self.ws.store.add_selection(row.id, chosen)
-        self.ws.store.set_round_step(row.id, "selected", kind=kind, selected=len(chosen))
+        selected = self.ws.store.add_selection(row.id, chosen)  # another round's are left out
+        self.ws.store.set_round_step(row.id, "selected", kind=kind, selected=len(selected))
 
     def _do_pushed(self, row: RoundRow) -> None:
         ids = self.ws.store.selection(row.id)

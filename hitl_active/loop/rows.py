@@ -8,8 +8,7 @@ pixels; :func:`boxes_to_labels` turns them into :class:`~hitl_active.formats.Ima
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -142,11 +141,11 @@ def boxes_to_labels(image: str, width: int, height: int, boxes: Sequence[dict]) 
     )
 
 
-def _image(r: sqlite3.Row) -> ImageRow:
+def _image(r: Mapping[str, Any]) -> ImageRow:
     return ImageRow(r["id"], r["path"], r["width"], r["height"], r["sha1"], r["split"])
 
 
-def _version(r: sqlite3.Row) -> ModelVersionRow:
+def _version(r: Mapping[str, Any]) -> ModelVersionRow:
     return ModelVersionRow(
         name=r["name"],
         parent=r["parent"],
@@ -160,7 +159,7 @@ def _version(r: sqlite3.Row) -> ModelVersionRow:
     )
 
 
-def _round(r: sqlite3.Row) -> RoundRow:
+def _round(r: Mapping[str, Any]) -> RoundRow:
     return RoundRow(
         id=r["id"],
         started_at=r["started_at"],
@@ -172,7 +171,7 @@ def _round(r: sqlite3.Row) -> RoundRow:
     )
 
 
-def _task(r: sqlite3.Row) -> TaskRow:
+def _task(r: Mapping[str, Any]) -> TaskRow:
     return TaskRow(
         r["image_id"],
         r["round_id"],
@@ -183,7 +182,7 @@ def _task(r: sqlite3.Row) -> TaskRow:
     )
 
 
-def _annotation(r: sqlite3.Row) -> AnnotationRow:
+def _annotation(r: Mapping[str, Any]) -> AnnotationRow:
     return AnnotationRow(
         id=r["id"],
         image_id=r["image_id"],

@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlparse
 
+import sqlalchemy as sa
+
+from hitl_active.loop import schema as t
 from hitl_active.loop.rows import boxes_with_provenance
 
 if TYPE_CHECKING:
@@ -57,9 +60,11 @@ class LabelStudioSinkMixin:
         return matches[0] if len(matches) == 1 else None
 
     def task_for_image(self, project_id: int, image_key: str) -> int | None:  # type: ignore[override]
+        tk = t.tasks
         row = self._one(  # type: ignore[attr-defined]
-            "SELECT ls_task_id FROM tasks WHERE project_id = ? AND image_key = ?",
-            (project_id, image_key),
+            sa.select(tk.c.ls_task_id).where(
+                tk.c.project_id == project_id, tk.c.image_key == image_key
+            )
         )
         if row is not None and row[0] is not None:
             return int(row[0])
@@ -70,8 +75,9 @@ class LabelStudioSinkMixin:
         return None
 
     def last_task_id(self, project_id: int) -> int | None:
+        tk = t.tasks
         row = self._one(  # type: ignore[attr-defined]
-            "SELECT MAX(ls_task_id) FROM tasks WHERE project_id = ?", (project_id,)
+            sa.select(sa.func.max(tk.c.ls_task_id)).where(tk.c.project_id == project_id)
         )
         return None if row is None or row[0] is None else int(row[0])
 
@@ -95,10 +101,12 @@ class LabelStudioSinkMixin:
             )  # fmt: skip
             return False
         external_id = f"{record.project_id}:{record.annotation_id}"
+        a = t.annotations
         latest = self._one(  # type: ignore[attr-defined]
-            "SELECT updated_at FROM annotations WHERE source = ? AND external_id = ? "
-            "ORDER BY id DESC LIMIT 1",
-            (SOURCE, external_id),
+            sa.select(a.c.updated_at)
+            .where(a.c.source == SOURCE, a.c.external_id == external_id)
+            .order_by(a.c.id.desc())
+            .limit(1)
         )
         if latest is not None and latest[0] and record.updated_at and latest[0] > record.updated_at:
             return False  # an older version arriving late
@@ -117,40 +125,36 @@ class LabelStudioSinkMixin:
         )
 
     def record_deletion(self, project_id: int, annotation_ids: list[int]) -> int:
-        keys = [(SOURCE, f"{project_id}:{int(a)}") for a in annotation_ids]
+        a = t.annotations
         with self.transaction() as c:  # type: ignore[attr-defined]
             n = 0
             images: set[int] = set()
-            for key in keys:
-                images.update(
-                    int(r[0])
-                    for r in c.execute(
-                        "SELECT DISTINCT image_id FROM annotations "
-                        "WHERE source = ? AND external_id = ? AND deleted = 0",
-                        key,
-                    )
-                )
-                cur = c.execute(
-                    "UPDATE annotations SET deleted = 1, is_current = 0 "
-                    "WHERE source = ? AND external_id = ? AND deleted = 0",
-                    key,
-                )
+            for annotation_id in annotation_ids:
+                external_id = f"{project_id}:{int(annotation_id)}"
+                key = (a.c.source == SOURCE, a.c.external_id == external_id, a.c.deleted == 0)
+                images.update(int(r[0]) for r in c.execute(sa.select(a.c.image_id).where(*key)))
+                cur = c.execute(sa.update(a).where(*key).values(deleted=1, is_current=0))
                 n += int(cur.rowcount > 0)
             for image_id in images:  # another surviving annotation becomes the current one
-                c.execute(
-                    "UPDATE annotations SET is_current = 1 WHERE id = (SELECT MAX(id) FROM "
-                    "annotations WHERE image_id = ? AND deleted = 0 AND cancelled = 0) "
-                    "AND NOT EXISTS (SELECT 1 FROM annotations WHERE image_id = ? "
-                    "AND is_current = 1)",
-                    (image_id, image_id),
-                )
+                if c.execute(
+                    sa.select(a.c.id).where(a.c.image_id == image_id, a.c.is_current == 1)
+                ).first():
+                    continue
+                newest = c.execute(
+                    sa.select(sa.func.max(a.c.id)).where(
+                        a.c.image_id == image_id, a.c.deleted == 0, a.c.cancelled == 0
+                    )
+                ).scalar()
+                if newest is not None:
+                    c.execute(sa.update(a).where(a.c.id == newest).values(is_current=1))
         return n
 
     def annotation_ids(self, project_id: int, task_id: int) -> set[int]:
+        a = t.annotations
         rows = self._all(  # type: ignore[attr-defined]
-            "SELECT DISTINCT external_id FROM annotations WHERE source = ? AND ls_task_id = ? "
-            "AND deleted = 0",
-            (SOURCE, task_id),
+            sa.select(a.c.external_id)
+            .distinct()
+            .where(a.c.source == SOURCE, a.c.ls_task_id == task_id, a.c.deleted == 0)
         )
         prefix = f"{project_id}:"
         return {int(r[0][len(prefix) :]) for r in rows if r[0].startswith(prefix)}

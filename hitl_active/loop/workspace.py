@@ -4,7 +4,8 @@
 
     WORKSPACE/
       hitl-active.yaml   the config (edit it between rounds)
-      state.db           the SQLite state (see :mod:`hitl_active.loop.store`)
+      state.db           the state (SQLite; or PostgreSQL by ``database_url``, see
+                         :mod:`hitl_active.loop.store`)
       models/v0001/ ...  the model registry (see :mod:`hitl_active.loop.registry`)
       export/ reports/   outputs
 """
@@ -58,7 +59,7 @@ class Workspace:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store(self.state_path)
+            self._store = Store(self.state_path, url=self.config.database_url)
         return self._store
 
     def lock(self, command: str, wait: bool = False) -> None:

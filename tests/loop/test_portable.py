@@ -58,7 +58,7 @@ def test_paths_outside_stay_absolute_and_old_absolute_rows_still_resolve(tmp_pat
     with Store(ws_dir / "state.db") as store:
         store.add_images([(str(outside), 8, 8, "1", "pool"), (str(inside), 8, 8, "2", "pool")])
         with store.transaction() as c:  # a row written before paths were made relative
-            c.execute(
+            c.exec_driver_sql(
                 "INSERT INTO images(path, width, height, sha1, split, added_at) "
                 "VALUES (?, 8, 8, '3', 'pool', 0)",
                 (str(ws_dir / "pool" / "c.png"),),

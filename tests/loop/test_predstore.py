@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from hitl_active.detections import Detections
-from hitl_active.loop.migrations import MIGRATIONS, SCHEMA_VERSION
+from hitl_active.loop.migrations import HEAD, MIGRATIONS
 from hitl_active.loop.store import Store
 from hitl_active.sampling.packed import PackedDetections
 
@@ -53,8 +53,8 @@ def assert_same(a: Detections, b: Detections) -> None:
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "state.db")
+def store(tmp_path, db_url):  # SQLite and PostgreSQL (bytes come back as memoryviews there)
+    s = Store(tmp_path / "state.db", url=db_url)
     s.add_images([(f"/img/{i}.jpg", 100, 80, None, "pool") for i in range(200)])
     yield s
     s.close()
@@ -167,7 +167,7 @@ def test_an_old_database_with_json_predictions_is_migrated_on_open(tmp_path):
     conn.close()
 
     with Store(path) as s:
-        assert s.schema_version == SCHEMA_VERSION
+        assert s.schema_version == HEAD
         columns = {r[1] for r in s._all("PRAGMA table_info(predictions)")}
         assert "detections_json" not in columns
         every = s.predictions("v1")

@@ -34,12 +34,14 @@ class Oracle:
 
 
 @pytest.fixture
-def ws(tmp_path):
+def ws(tmp_path, db_url):  # the state on SQLite and on PostgreSQL
     d = tmp_path / "images"
     d.mkdir()
     for i in range(30):
         Image.new("RGB", (64, 48), (i, i, i)).save(d / f"{i:03d}.jpg")
-    cfg = LoopConfig(images=str(d), classes=["a", "b"], batch_size=5, gold_size=4)
+    cfg = LoopConfig(
+        images=str(d), classes=["a", "b"], batch_size=5, gold_size=4, database_url=db_url
+    )
     ws = Workspace.create(tmp_path / "ws", cfg)
     assert ws.freeze_gold(np.random.default_rng(0)) == 4  # labelled by the first round
     yield ws

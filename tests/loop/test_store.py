@@ -1,4 +1,7 @@
-"""The state store: migrations, idempotent writes, annotation history, transactions."""
+"""The state store: migrations, idempotent writes, annotation history, transactions.
+
+Every test taking ``store`` or ``db_url`` runs on SQLite and on PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -8,34 +11,67 @@ import numpy as np
 import pytest
 
 from hitl_active.formats import ImageLabels
-from hitl_active.loop.migrations import SCHEMA_VERSION
+from hitl_active.loop.migrations import HEAD, LEGACY_VERSION
 from hitl_active.loop.store import SchemaTooNewError, Store, boxes_to_labels, labels_to_boxes
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "state.db")
+def store(tmp_path, db_url):
+    s = Store(tmp_path / "state.db", url=db_url)
     s.add_images([(f"/img/{i}.jpg", 100, 80, f"h{i}", "pool") for i in range(5)])
     yield s
     s.close()
 
 
-def test_migrations_set_the_schema_version_and_reopen_is_a_no_op(tmp_path):
-    path = tmp_path / "s.db"
-    Store(path).close()
-    with Store(path) as s:
-        assert s.schema_version == SCHEMA_VERSION
-        assert s._one("PRAGMA journal_mode")[0] == "wal"
-        assert s._one("PRAGMA foreign_keys")[0] == 1
+def test_migrations_reach_the_head_revision_and_reopen_is_a_no_op(tmp_path, db_url):
+    Store(tmp_path / "state.db", url=db_url).close()
+    with Store(tmp_path / "state.db", url=db_url) as s:
+        assert s.schema_version == HEAD
+        assert s.dialect == ("sqlite" if db_url is None else "postgresql")
+        if db_url is None:
+            assert s._one("PRAGMA journal_mode")[0] == "wal"
+            assert s._one("PRAGMA foreign_keys")[0] == 1
 
 
-def test_a_database_newer_than_the_code_is_refused_with_a_clear_error(tmp_path):
+def test_the_head_constant_is_the_newest_alembic_revision():
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", "hitl_active.loop:alembic")
+    assert ScriptDirectory.from_config(config).get_heads() == [HEAD]
+
+
+def test_a_pre_alembic_database_newer_than_the_code_is_refused(tmp_path):
     path = tmp_path / "s.db"
     conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.execute(f"PRAGMA user_version = {LEGACY_VERSION + 1}")
     conn.close()
     with pytest.raises(SchemaTooNewError, match="upgrade hitl-active"):
         Store(path)
+
+
+def test_a_revision_the_code_does_not_know_is_refused(tmp_path, db_url):
+    Store(tmp_path / "state.db", url=db_url).close()
+    import sqlalchemy as sa
+
+    from hitl_active.loop.db import make_engine, state_url
+
+    engine = make_engine(state_url(tmp_path / "state.db", db_url))
+    with engine.begin() as c:
+        c.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(SchemaTooNewError, match=r"9999.*upgrade hitl-active"):
+        Store(tmp_path / "state.db", url=db_url)
+
+
+def test_the_environment_url_wins_over_the_configured_one(tmp_path, monkeypatch):
+    from hitl_active.loop.db import ENV_URL, state_url
+
+    assert state_url(tmp_path / "state.db") == f"sqlite:///{tmp_path / 'state.db'}"
+    assert state_url(tmp_path / "state.db", "postgresql://a@h/db") == "postgresql://a@h/db"
+    monkeypatch.setenv(ENV_URL, "postgresql://b@h/other")
+    assert state_url(tmp_path / "state.db", "postgresql://a@h/db") == "postgresql://b@h/other"
 
 
 def test_images_are_added_once_and_split_changes(store):

@@ -1,0 +1,185 @@
+"""The state database's tables, defined once for every backend (SQLite, PostgreSQL).
+
+Alembic revisions (``hitl_active/loop/alembic/versions``) create and change these tables;
+:class:`hitl_active.loop.store.Store` queries them through SQLAlchemy Core. Flags are
+integers (0/1) and times are seconds since the epoch as floats, as the first SQLite
+schema stored them, so databases written before Alembic keep their rows as they are.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = [
+    "JOB_STATES",
+    "SPLITS",
+    "annotations",
+    "gold_labels",
+    "images",
+    "jobs",
+    "kv",
+    "metadata",
+    "model_versions",
+    "prediction_chunks",
+    "predictions",
+    "rounds",
+    "selections",
+    "tasks",
+]
+
+SPLITS = ("pool", "gold", "train")
+VERSION_STATES = ("training", "candidate", "promoted", "retired", "rejected")
+JOB_STATES = ("pending", "running", "done", "failed")
+
+metadata = sa.MetaData()
+Double = sa.Float(precision=53)  # REAL on SQLite, DOUBLE PRECISION on PostgreSQL
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+images = sa.Table(
+    "images", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("path", sa.Text, nullable=False, unique=True),
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column("sha1", sa.Text),
+    sa.Column("split", sa.Text, nullable=False),
+    sa.Column("added_at", Double, nullable=False),
+    sa.CheckConstraint(_in("split", SPLITS)),
+    sa.Index("images_split", "split"),
+)  # fmt: skip
+
+gold_labels = sa.Table(
+    "gold_labels", metadata,
+    sa.Column("image_id", sa.Integer, sa.ForeignKey("images.id"), primary_key=True,
+              autoincrement=False),
+    sa.Column("boxes_json", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+)  # fmt: skip
+
+model_versions = sa.Table(
+    "model_versions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False, unique=True),
+    sa.Column("parent", sa.Text),
+    sa.Column("created_at", Double, nullable=False),
+    sa.Column("weights", sa.Text),
+    sa.Column("onnx", sa.Text),
+    sa.Column("metrics_json", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("train_snapshot_json", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("promoted_at", Double),
+    sa.CheckConstraint(_in("status", VERSION_STATES)),
+)  # fmt: skip
+
+prediction_chunks = sa.Table(
+    "prediction_chunks", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("model_version", sa.Text, nullable=False),
+    sa.Column("num_classes", sa.Integer, nullable=False),
+    sa.Column("embedding_dim", sa.Integer, nullable=False),
+    sa.Column("counts", sa.LargeBinary, nullable=False),
+    sa.Column("boxes", sa.LargeBinary, nullable=False),
+    sa.Column("embeddings", sa.LargeBinary),
+    sa.Column("sizes", sa.LargeBinary, nullable=False),
+    sa.Column("meta_json", sa.Text),
+    sa.Index("prediction_chunks_version", "model_version"),
+)  # fmt: skip
+
+predictions = sa.Table(
+    "predictions", metadata,
+    sa.Column("image_id", sa.Integer, sa.ForeignKey("images.id"), primary_key=True,
+              autoincrement=False),
+    sa.Column("model_version", sa.Text, primary_key=True),
+    sa.Column("error", sa.Text),
+    sa.Column("score", Double),
+    sa.Column("created_at", Double, nullable=False),
+    sa.Column("chunk_id", sa.Integer, sa.ForeignKey("prediction_chunks.id")),
+    sa.Column("chunk_row", sa.Integer),
+    sa.Index("predictions_chunk", "chunk_id"),
+)  # fmt: skip
+
+rounds = sa.Table(
+    "rounds", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("started_at", Double, nullable=False),
+    sa.Column("finished_at", Double),
+    sa.Column("step", sa.Text, nullable=False),
+    sa.Column("model_version", sa.Text),
+    sa.Column("candidate_version", sa.Text),
+    sa.Column("info_json", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("owner", sa.Text),  # who runs the round (a loop's project); NULL: any loop
+)  # fmt: skip
+
+selections = sa.Table(
+    "selections", metadata,
+    sa.Column("round_id", sa.Integer, sa.ForeignKey("rounds.id"), primary_key=True),
+    sa.Column("image_id", sa.Integer, sa.ForeignKey("images.id"), primary_key=True),
+    sa.Column("rank", sa.Integer, nullable=False),
+    sa.Column("score", Double),
+    sa.Column("est_cost", Double),
+)  # fmt: skip
+
+tasks = sa.Table(
+    "tasks", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("image_id", sa.Integer, sa.ForeignKey("images.id"), nullable=False, unique=True),
+    sa.Column("round_id", sa.Integer, sa.ForeignKey("rounds.id")),
+    sa.Column("ls_task_id", sa.Integer, unique=True),
+    sa.Column("project_id", sa.Integer),
+    sa.Column("image_key", sa.Text),
+    sa.Column("pushed_at", Double, nullable=False),
+    sa.Column("prediction_model_version", sa.Text),
+    sa.Index("tasks_key", "project_id", "image_key"),
+)  # fmt: skip
+
+annotations = sa.Table(
+    "annotations", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("image_id", sa.Integer, sa.ForeignKey("images.id"), nullable=False),
+    sa.Column("ls_task_id", sa.Integer),
+    sa.Column("external_id", sa.Text, nullable=False),
+    sa.Column("revision", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("boxes_json", sa.Text, nullable=False),
+    sa.Column("result_json", sa.Text),
+    sa.Column("annotator", sa.Text),
+    sa.Column("lead_time", Double),
+    sa.Column("cancelled", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("deleted", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("diff_json", sa.Text),
+    sa.Column("updated_at", sa.Text),
+    sa.Column("recorded_at", Double, nullable=False),
+    sa.Column("is_current", sa.Integer, nullable=False, server_default="1"),
+    sa.UniqueConstraint("source", "external_id", "revision"),
+    sa.Index("annotations_image", "image_id", "is_current"),
+    sa.Index("annotations_external", "source", "external_id"),
+)  # fmt: skip
+
+kv = sa.Table(
+    "kv", metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)  # fmt: skip
+
+# Work that several processes (or machines) may race for: each row is claimed by one worker.
+jobs = sa.Table(
+    "jobs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("payload_json", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("status", sa.Text, nullable=False, server_default="pending"),
+    sa.Column("worker", sa.Text),
+    sa.Column("created_at", Double, nullable=False),
+    sa.Column("claimed_at", Double),
+    sa.Column("finished_at", Double),
+    sa.Column("result_json", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.CheckConstraint(_in("status", JOB_STATES)),
+    sa.UniqueConstraint("kind", "key"),
+    sa.Index("jobs_pending", "kind", "status"),
+)  # fmt: skip
