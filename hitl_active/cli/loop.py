@@ -175,10 +175,17 @@ def _label_studio_errors() -> tuple[type[Exception], ...]:
     return (LabelStudioError, LabelMismatchError, ProjectMismatchError)
 
 
+def _connected(loop: Any) -> Any:
+    """Check the Label Studio project (and ``--project``) up front, even on a resumed round."""
+    if hasattr(loop.backend, "connect"):
+        loop.backend.connect(loop.ws)
+    return loop
+
+
 def _round(args: argparse.Namespace) -> int:
     with _open(args, write="round") as ws:
         try:
-            row = _make_loop(args, ws).round_until_pushed()
+            row = _connected(_make_loop(args, ws)).round_until_pushed()
         except _label_studio_errors() as exc:
             raise _cli_error(str(exc)) from None
         print(f"round {row.id}: {row.step} ({row.info.get('selected', 0)} images selected)")
@@ -189,7 +196,10 @@ def _loop(args: argparse.Namespace) -> int:
     from hitl_active.loop.demo import format_table
 
     with _open(args, write="loop") as ws:
-        loop = _make_loop(args, ws)
+        try:
+            loop = _connected(_make_loop(args, ws))
+        except _label_studio_errors() as exc:
+            raise _cli_error(str(exc)) from None
         if args.retrain_now:
             loop.request_retrain()
         summaries = []
