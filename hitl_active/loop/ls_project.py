@@ -89,16 +89,19 @@ def bind_project(
     on_server = bound is not None and (
         not cfg.label_studio_url or same_url(cfg.label_studio_url, url)
     )
-    if on_server and title is None:
-        project = resolve_project(client, cfg.classes, bound)
+    pushed = len(ws.store.tasks())
+    if on_server:
+        current = resolve_project(client, cfg.classes, bound)
+        if title is None or title == current.title:
+            project = current
+        elif pushed:
+            raise _cannot_move(ws, pushed, f"{current.title!r} (id {bound})", title, url)
+        else:
+            project = ensure_project(client, title, cfg.classes)
+    elif bound is not None and pushed:
+        raise _cannot_move(ws, pushed, f"id {bound} at {cfg.label_studio_url}", title, url)
     else:
         project = ensure_project(client, title or f"hitl-active {ws.root.name}", cfg.classes)
-    if bound is not None and (project.id != bound or not on_server) and ws.store.tasks():
-        raise ProjectMismatchError(
-            f"workspace {ws.root} already pushed {len(ws.store.tasks())} tasks to project id "
-            f"{bound} at {cfg.label_studio_url}; it cannot move to {project.title!r} (id "
-            f"{project.id}) at {url}. Start a new workspace for another project."
-        )
     if attach:
         connect_local_files(client, project.id, Path(images or cfg.images))
     if bound != project.id or not on_server:
@@ -107,3 +110,10 @@ def bind_project(
         ws.save_config()
         logger.info("workspace %s now uses project %r (id %d)", ws.root, project.title, project.id)
     return project
+
+
+def _cannot_move(ws: Workspace, pushed: int, bound: str, title: str | None, url: str) -> Exception:
+    return ProjectMismatchError(
+        f"workspace {ws.root} already pushed {pushed} tasks to its project {bound}; it cannot "
+        f"move to {title!r} at {url}. Keep its project, or start a new workspace for another."
+    )

@@ -161,3 +161,29 @@ def test_prediction_scores_keep_the_order_of_uncertainties_within_0_and_1() -> N
     scores = [prediction_score(u) for u in raw]
     assert all(0.0 <= s <= 1.0 for s in scores)
     assert scores == sorted(scores) and len(set(scores[1:])) == len(raw) - 1
+
+
+def test_a_workspace_with_tasks_is_not_moved_to_another_project_and_nothing_is_made(
+    tmp_path,
+) -> None:
+    from PIL import Image
+
+    from hitl_active.loop.ls_project import bind_project
+    from hitl_active.loop.workspace import LoopConfig, Workspace
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(3):
+        Image.new("RGB", (32, 24)).save(images / f"{i}.jpg")
+    cfg = LoopConfig(images=str(images), classes=list(CLASSES), gold_size=1)
+    client = FakeClient([_project(3, "Pool detection")])
+    with Workspace.create(tmp_path / "ws", cfg) as ws:
+        assert bind_project(ws, client, client.url, "Pool detection", attach=False).id == 3
+        assert (ws.config.label_studio_project, ws.config.label_studio_url) == (3, client.url)
+        ws.store.add_task(ws.store.images()[0].id, None, 1, 3, None)
+        assert bind_project(ws, client, client.url, attach=False).id == 3  # kept
+        with pytest.raises(ProjectMismatchError, match=r"1 tasks.*'Pool detection'.*'Other'"):
+            bind_project(ws, client, client.url, "Other", attach=False)
+        with pytest.raises(ProjectMismatchError, match="9999"):
+            bind_project(ws, client, "http://127.0.0.1:9999", "Pool detection", attach=False)
+        assert client.created == [] and ws.config.label_studio_project == 3
