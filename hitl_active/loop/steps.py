@@ -24,6 +24,7 @@ __all__ = [
     "evaluate_version",
     "gold_truths",
     "predict_flipped",
+    "prediction_rows",
     "prelabel",
     "select_images",
     "train_version",
@@ -32,7 +33,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 32
+CHUNK = 32  # images per stored chunk (one transaction)
+PRELABEL_BATCH = 256  # images per call of prediction_rows
 
 
 def _engine(version: ModelVersionRow, classes: Sequence[str]) -> Any:
@@ -69,28 +71,40 @@ def predict(
     return out
 
 
+def prediction_rows(
+    engine: Any, image_ids: Sequence[int], paths: Sequence[str]
+) -> list[tuple[int, Detections | None, str | None, float | None]]:
+    """One batch of pre-labels as store rows ``(image_id, detections, error, None)``.
+
+    Each file is read and decoded here, so an unreadable image is an error row, never a
+    failed batch. The local runner and the Ray Data workers
+    (:mod:`hitl_active.loop.ray_prelabel`) both call this.
+    """
+    preds = engine.predict_paths(list(paths), progress=False)
+    return [
+        (int(i), pred.detections, None if pred.error is None else str(pred.error), None)
+        for i, pred in zip(image_ids, preds, strict=True)
+    ]
+
+
 def prelabel(
     ws: Workspace, version: ModelVersionRow, images: list[ImageRow], progress: bool = False
 ) -> int:
     """Store ``version``'s predictions for every image in ``images`` it has not seen yet."""
+    from tqdm.auto import tqdm
+
     done = ws.store.predicted_ids(version.name)
     todo = [img for img in images if img.id not in done]
     if not todo:
         return 0
     engine = _engine(version, ws.config.classes)
-    by_path = {str(Path(img.path)): img.id for img in todo}
-    rows: list[tuple[int, Detections | None, str | None, float | None]] = []
-    for pred in engine.predict_paths([img.path for img in todo], progress=progress):
-        image_id = by_path[str(Path(pred.path))]
-        if pred.error is not None:
-            rows.append((image_id, None, str(pred.error), None))
-        else:
-            rows.append((image_id, pred.detections, None, None))
-        if len(rows) >= CHUNK:
-            ws.store.put_predictions(version.name, rows)
-            rows = []
-    if rows:
-        ws.store.put_predictions(version.name, rows)
+    with tqdm(total=len(todo), disable=not progress, unit="img", desc="prelabel") as bar:
+        for start in range(0, len(todo), PRELABEL_BATCH):
+            batch = todo[start : start + PRELABEL_BATCH]
+            rows = prediction_rows(engine, [i.id for i in batch], [i.path for i in batch])
+            for lo in range(0, len(rows), CHUNK):
+                ws.store.put_predictions(version.name, rows[lo : lo + CHUNK])
+            bar.update(len(rows))
     logger.info("pre-labelled %d images with %s", len(todo), version.name)
     return len(todo)
 

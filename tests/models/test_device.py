@@ -83,6 +83,7 @@ def test_the_watchdog_kills_a_late_run_and_says_so(tiny_dataset, tmp_path):
         os.killpg(info.value.pid, 0)
 
 
+@pytest.mark.slow
 def test_a_watched_run_that_finishes_returns_its_weights(tiny_dataset, tmp_path):
     data = tmp_path / "data.yaml"
     data.write_text(

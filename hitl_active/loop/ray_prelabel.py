@@ -1,0 +1,104 @@
+"""Pre-labelling on Ray Data: the pool spread over a pool of engine actors, on one or many machines.
+
+Install the ``scale`` extra (``uv sync --extra scale``); Ray is imported only when
+:func:`prelabel_on_ray` runs. Each actor holds one :class:`~hitl_active.serving.engine.Engine`
+and calls :func:`hitl_active.loop.steps.prediction_rows` on its batches, the function the
+local runner calls, so a row is what the local runner would have stored. Files are read and
+decoded inside the actors (the pool's paths must be readable there: one machine, or a shared
+filesystem), so an unreadable image comes back as an error row.
+
+Only the driver writes to the state store, a chunk per transaction as results stream in.
+Images that already have a prediction are not sent again, so an interrupted pass resumes
+where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from hitl_active.loop.steps import CHUNK, prediction_rows
+from hitl_active.loop.store import ImageRow, ModelVersionRow
+from hitl_active.loop.workspace import Workspace
+
+__all__ = ["BatchPredictor", "prelabel_on_ray"]
+
+logger = logging.getLogger(__name__)
+
+
+class BatchPredictor:
+    """A Ray Data actor: one engine, one batch of ``image_id``/``path`` columns at a time."""
+
+    def __init__(self, onnx: str, model_version: str, threads: int = 1) -> None:
+        from hitl_active.serving.engine import Engine, EngineConfig
+
+        config = EngineConfig(intra_op_threads=threads, infer_workers=1, decode_workers=1)
+        self.engine = Engine(onnx, config, model_version=model_version)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        rows = prediction_rows(self.engine, batch["image_id"].tolist(), batch["path"].tolist())
+        detections = np.empty(len(rows), dtype=object)
+        errors = np.empty(len(rows), dtype=object)
+        for k, (_, det, error, _) in enumerate(rows):
+            detections[k], errors[k] = det, error
+        return {
+            "image_id": np.array([r[0] for r in rows], np.int64),
+            "detections": detections,
+            "error": errors,
+        }
+
+
+def prelabel_on_ray(
+    ws: Workspace,
+    version: ModelVersionRow,
+    images: list[ImageRow],
+    actors: int = 2,
+    batch_size: int = 64,
+    threads_per_actor: int = 1,
+) -> int:
+    """Store ``version``'s predictions for the ``images`` it has not seen, computed on Ray.
+
+    Uses the running Ray cluster, or starts a local one (``ray.init()``) when there is none.
+    Returns how many images were pre-labelled.
+    """
+    import ray
+
+    if not version.onnx:
+        raise FileNotFoundError(f"model version {version.name} has no ONNX file; re-export it")
+    done = ws.store.predicted_ids(version.name)
+    todo = [img for img in images if img.id not in done]
+    if not todo:
+        return 0
+    if not ray.is_initialized():
+        ray.init(log_to_driver=False)
+    items = [{"image_id": img.id, "path": img.path} for img in todo]
+    results = ray.data.from_items(items).map_batches(
+        BatchPredictor,
+        fn_constructor_kwargs={
+            "onnx": str(version.onnx),
+            "model_version": version.name,
+            "threads": threads_per_actor,
+        },
+        batch_size=batch_size,
+        batch_format="numpy",
+        concurrency=actors,
+        num_cpus=threads_per_actor,
+    )
+    written = 0
+    for batch in results.iter_batches(batch_size=CHUNK, batch_format="numpy"):
+        rows = _rows(batch)
+        ws.store.put_predictions(version.name, rows)
+        written += len(rows)
+    logger.info("pre-labelled %d images with %s on Ray", written, version.name)
+    return written
+
+
+def _rows(batch: dict[str, Any]) -> list[tuple[int, Any, str | None, None]]:
+    return [
+        (int(i), det, error, None)
+        for i, det, error in zip(
+            batch["image_id"], batch["detections"], batch["error"], strict=True
+        )
+    ]

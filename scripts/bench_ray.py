@@ -1,0 +1,108 @@
+"""Pre-labelling throughput: the local runner against Ray Data on the same pool; prints JSON.
+
+    .venv/bin/python scripts/bench_ray.py [--images DIR] [--repeat 3] [--actors 2] [--imgsz 640]
+
+Needs the ``scale`` extra (``uv sync --extra scale``). A random-init YOLO11n (from
+``yolo11n.yaml``, nothing downloaded) is exported to ONNX; the raccoon JPEGs (200, repeated
+to 600 by hard links so every pool path is distinct) are registered in two workspaces. One
+is pre-labelled by ``steps.prelabel`` (the local engine), the other by
+``ray_prelabel.prelabel_on_ray`` on a local Ray cluster of ``--actors`` engine actors; both
+write to their state store. ``ray_init_s`` (starting Ray) is reported apart from the pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+from hitl_active.loop import steps
+from hitl_active.loop.workspace import LoopConfig, Workspace
+
+RACCOON = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "raccoon-voc" / "images"
+
+
+def _model(work: Path, imgsz: int) -> tuple[Path, list[str]]:
+    from ultralytics import YOLO
+
+    from hitl_active.models import export_onnx, read_model_metadata
+
+    pt = work / "yolo11n_random.pt"
+    YOLO("yolo11n.yaml").save(str(pt))
+    onnx = export_onnx(pt, work / "model.onnx", imgsz=imgsz, dynamic=True, model_version="bench")
+    return onnx, read_model_metadata(onnx).class_names
+
+
+def _pool(work: Path, source: Path, repeat: int) -> Path:
+    files = sorted(source.glob("*.jpg"))
+    if not files:
+        raise SystemExit(f"no .jpg images in {source}; pass --images DIR")
+    pool = work / "pool"
+    pool.mkdir()
+    for r in range(repeat):
+        for f in files:
+            os.link(f, pool / f"{r}_{f.name}")
+    return pool
+
+
+def _workspace(root: Path, pool: Path, classes: list[str], onnx: Path) -> Workspace:
+    ws = Workspace.create(root, LoopConfig(images=str(pool), classes=classes))
+    ws.store.add_model_version("bench", None, status="promoted")
+    ws.store.update_model_version("bench", onnx=str(onnx))
+    return ws
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--images", type=Path, default=RACCOON, help="folder of .jpg files")
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--actors", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--batch-size", type=int, default=64, help="images per Ray batch")
+    p.add_argument("--imgsz", type=int, default=640)
+    args = p.parse_args()
+
+    import ray
+
+    from hitl_active.loop.ray_prelabel import prelabel_on_ray
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        onnx, classes = _model(work, args.imgsz)
+        pool = _pool(work, args.images, args.repeat)
+        local = _workspace(work / "local", pool, classes, onnx)
+        images = local.store.images("pool")
+        start = time.perf_counter()
+        steps.prelabel(local, local.store.model_version("bench"), images)
+        local_s = time.perf_counter() - start
+
+        start = time.perf_counter()
+        ray.init(num_cpus=args.actors, include_dashboard=False, log_to_driver=False)
+        ray_init_s = time.perf_counter() - start
+        on_ray = _workspace(work / "ray", pool, classes, onnx)
+        start = time.perf_counter()
+        n = prelabel_on_ray(
+            on_ray, on_ray.store.model_version("bench"), on_ray.store.images("pool"),
+            actors=args.actors, batch_size=args.batch_size,
+        )  # fmt: skip
+        ray_s = time.perf_counter() - start
+        ray.shutdown()
+        same = len(local.store.predictions("bench")) == len(on_ray.store.predictions("bench"))
+        local.close()
+        on_ray.close()
+    print(json.dumps({
+        "images": len(images), "imgsz": args.imgsz, "actors": args.actors,
+        "local_s": round(local_s, 2), "local_img_s": round(len(images) / local_s, 1),
+        "ray_s": round(ray_s, 2), "ray_img_s": round(n / ray_s, 1),
+        "ray_init_s": round(ray_init_s, 2), "ray_vs_local": round(local_s / ray_s, 2),
+        "same_rows": same, "cpu_count": os.cpu_count(), "machine": platform.machine(),
+    }, indent=2))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
