@@ -61,7 +61,7 @@ def _config(root: Path, args: argparse.Namespace) -> LoopConfig:
 
 
 def _db_bytes(ws: Workspace) -> int:
-    ws.store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    ws.store._one("PRAGMA wal_checkpoint(TRUNCATE)")
     return sum(p.stat().st_size for p in ws.root.glob("state.db*"))
 
 

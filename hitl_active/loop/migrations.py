@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -205,35 +206,48 @@ def upgrade_legacy(conn: sa.Connection) -> None:
         logger.info("migrated a pre-Alembic state database to schema version %d", version + 1)
 
 
+@contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """Alembic's set-up chatter (plugins, context) is not news: only its warnings show."""
+    log = logging.getLogger("alembic")
+    level = log.level
+    log.setLevel(max(logging.WARNING, level))
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def current_revision(conn: sa.Connection) -> str | None:
     """The Alembic revision a database is at (None: new, or written before Alembic)."""
-    from alembic.runtime.migration import MigrationContext
+    with _quiet_alembic():
+        from alembic.runtime.migration import MigrationContext
 
-    return MigrationContext.configure(conn).get_current_revision()
+        return MigrationContext.configure(conn).get_current_revision()
 
 
 def upgrade(conn: sa.Connection, where: str) -> None:
     """Migrate the database behind ``conn`` to :data:`HEAD` (``where`` names it in errors).
 
-    Runs inside the caller's transaction, which commits it.
+    Runs inside the caller's transaction, which commits it: all revisions or none.
     """
-    from alembic import command
-    from alembic.config import Config
-
     revision = current_revision(conn)
     if revision == HEAD:
         return
-    known = {
-        p.name.split("_", 1)[0] for p in (Path(__file__).parent / "alembic/versions").glob("*.py")
-    }
+    versions = Path(__file__).parent / "alembic" / "versions"
+    known = {p.name.split("_", 1)[0] for p in versions.glob("*.py")}
     if revision is not None and revision not in known:
         raise SchemaTooNewError(
             f"state database {where} is at schema revision {revision}, which this hitl-active "
             f"does not know (its newest is {HEAD}); upgrade hitl-active "
             "(pip install -U hitl-active) or open a copy made with this version"
         )
-    config = Config()
-    config.set_main_option("script_location", "hitl_active.loop:alembic")
-    config.attributes["connection"] = conn
-    command.upgrade(config, "head")
-    logger.debug("migrated %s from revision %s to %s", where, revision, HEAD)
+    with _quiet_alembic():
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", "hitl_active.loop:alembic")
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+    logger.info("migrated the state database %s from revision %s to %s", where, revision, HEAD)

@@ -62,6 +62,7 @@ class RoundRow:
     model_version: str | None
     candidate_version: str | None
     info: dict[str, Any]
+    owner: str | None = None  # the loop that runs it (see Store.claim_round)
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,7 @@ def _round(r: Mapping[str, Any]) -> RoundRow:
         model_version=r["model_version"],
         candidate_version=r["candidate_version"],
         info=json.loads(r["info_json"]),
+        owner=r.get("owner"),
     )
 
 
