@@ -259,3 +259,31 @@ def test_deleting_the_newest_of_two_annotations_keeps_the_older_one_current(stor
     assert current.external_id.endswith(":5") and current.boxes[0]["xyxy"] == [1.0, 1.0, 9.0, 9.0]
     assert store.record_deletion(7, [5]) == 1
     assert store.annotations() == []
+
+
+def test_an_unreachable_postgresql_is_one_line_and_exit_code_2(tmp_path):
+    import socket
+
+    from hitl_active.cli.errors import describe_error
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(Exception) as caught:
+        Store(tmp_path / "state.db", url=f"postgresql://hitl@127.0.0.1:{port}/state")
+    line, code = describe_error(caught.value)
+    assert code == 2 and "\n" not in line and "state database" in line and str(port) in line
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [("postgresql://u@h/db", True), ("sqlite:////tmp/s.db", True), ("mysql://u@h/db", False)],
+)
+def test_the_workspace_config_takes_only_sqlite_or_postgresql_urls(url, ok):
+    from hitl_active.loop.config import LoopConfig, WorkspaceError
+
+    if ok:
+        assert LoopConfig(images="x", classes=["a"], database_url=url).database_url == url
+    else:
+        with pytest.raises(WorkspaceError, match=r"database_url.*postgresql://USER@HOST/DB"):
+            LoopConfig(images="x", classes=["a"], database_url=url)
