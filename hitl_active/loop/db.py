@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
-__all__ = ["ENV_URL", "describe", "make_engine", "state_url"]
+__all__ = ["ENV_URL", "begin_write", "describe", "dialect_insert", "make_engine", "state_url"]
 
 ENV_URL = "HITL_DATABASE_URL"
 _IMMEDIATE = "hitl_begin_immediate"
@@ -70,6 +70,15 @@ def make_engine(url: str) -> sa.Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def dialect_insert(dialect: str, table: sa.Table) -> Any:
+    """An INSERT of ``table`` that knows ``ON CONFLICT`` (SQLite and PostgreSQL alike)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
 
 
 def begin_write(conn: sa.Connection) -> None:

@@ -25,6 +25,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from hitl_active.detections import Detections
+from hitl_active.loop.db import dialect_insert
 from hitl_active.loop.schema import prediction_chunks as chunks_t
 from hitl_active.loop.schema import predictions as index_t
 from hitl_active.sampling.packed import PackedDetections
@@ -126,15 +127,13 @@ def write_predictions(
             (i, model_version, chunk_id, row, None, s, now) for row, (i, _, s) in enumerate(members)
         ]
     keys = ("image_id", "model_version", "chunk_id", "chunk_row", "error", "score", "created_at")
-    for start in range(0, len(index), _IN_LIMIT):  # an image stored again replaces its row
-        part = [dict(zip(keys, row, strict=True)) for row in index[start : start + _IN_LIMIT]]
-        conn.execute(
-            sa.delete(index_t).where(
-                index_t.c.model_version == model_version,
-                index_t.c.image_id.in_([r["image_id"] for r in part]),
-            )
-        )
-        conn.execute(sa.insert(index_t), part)
+    upsert = dialect_insert(conn.dialect.name, index_t)
+    upsert = upsert.on_conflict_do_update(  # an image stored again replaces its row
+        index_elements=["image_id", "model_version"],
+        set_={k: upsert.excluded[k] for k in keys[2:]},
+    )
+    if index:
+        conn.execute(upsert, [dict(zip(keys, row, strict=True)) for row in index])
     for chunk_id in old_chunks:
         used = sa.select(index_t.c.image_id).where(index_t.c.chunk_id == chunk_id).limit(1)
         if conn.execute(used).first() is None:

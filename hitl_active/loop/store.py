@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from hitl_active.loop import schema as t
 from hitl_active.loop.claims import ClaimsMixin
-from hitl_active.loop.db import begin_write, describe, make_engine, state_url
+from hitl_active.loop.db import begin_write, describe, dialect_insert, make_engine, state_url
 from hitl_active.loop.migrations import SchemaTooNewError, current_revision, upgrade
 from hitl_active.loop.predstore import (
     PredictionRow,
@@ -179,11 +179,7 @@ class Store(TablesMixin, ClaimsMixin, LabelStudioSinkMixin):
 
     def _insert(self, table: sa.Table) -> Any:
         """An INSERT that knows ``ON CONFLICT`` on this backend."""
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        return insert(table)
+        return dialect_insert(self.dialect, table)
 
     # ------------------------------------------------------------------ kv
     def get(self, key: str, default: Any = None) -> Any:
