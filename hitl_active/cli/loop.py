@@ -118,7 +118,7 @@ def _init(args: argparse.Namespace) -> int:
             images=args.images, classes=classes, imgsz=args.imgsz,
             model=args.model if bring is None or bring.endswith(".pt") else "yolo11n.yaml",
             epochs=args.epochs, batch_size=args.batch_size, gold_size=args.gold_size,
-            retrain_every=args.retrain_every, seed=args.seed,
+            retrain_every=args.retrain_every, seed=args.seed, database_url=args.database_url,
             **({"strategy": args.strategy} if args.strategy else {}),
         )  # fmt: skip
         with Workspace.create(args.workspace, cfg) as ws:
@@ -367,6 +367,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--retrain-every", type=int, default=0, help="new annotations (0: each round)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--database-url", default=None,
+        help="keep the state in PostgreSQL (postgresql://USER@HOST/DB) instead of WS/state.db; "
+        "$HITL_DATABASE_URL overrides it",
+    )  # fmt: skip
     p.set_defaults(func=_init)
 
     p = subparsers.add_parser("round", help="pre-label the pool, select a batch, push it")

@@ -287,3 +287,31 @@ def test_the_workspace_config_takes_only_sqlite_or_postgresql_urls(url, ok):
     else:
         with pytest.raises(WorkspaceError, match=r"database_url.*postgresql://USER@HOST/DB"):
             LoopConfig(images="x", classes=["a"], database_url=url)
+
+
+def test_a_workspace_keeps_its_state_in_postgresql_and_the_environment_wins(
+    tmp_path, postgres_url, capsys, monkeypatch
+):
+    from PIL import Image
+
+    from hitl_active.cli import main
+    from hitl_active.loop.db import ENV_URL
+    from hitl_active.loop.workspace import Workspace
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(4):
+        Image.new("RGB", (40 + i, 30)).save(images / f"{i}.jpg")
+    ws_dir = tmp_path / "ws"
+    args = ["init", str(ws_dir), "--images", str(images), "--classes", "a,b", "--gold-size", "2"]
+    assert main([*args, "--database-url", postgres_url]) == 0
+    assert not (ws_dir / "state.db").exists()  # nothing in the folder but config and models
+    assert main(["status", "-w", str(ws_dir)]) == 0
+    assert "pool:           2 images (2 more in the gold set)" in capsys.readouterr().out
+    with Workspace.open(ws_dir) as ws:
+        assert ws.store.dialect == "postgresql" and len(ws.store.images()) == 4
+        assert ws.store.image(1).path == str(images.resolve() / "0.jpg")  # outside: absolute
+    monkeypatch.setenv(ENV_URL, f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    with Workspace.open(ws_dir) as ws:
+        assert ws.store.dialect == "sqlite" and ws.store.images() == []
+    assert (tmp_path / "elsewhere.db").exists()
