@@ -122,15 +122,15 @@ class ClaimsMixin:
                   for k, p in items]  # fmt: skip
         if not values:
             return 0
-        count = sa.select(sa.func.count()).select_from(t.jobs).where(t.jobs.c.kind == kind)
+        stmt = self._insert(t.jobs).on_conflict_do_nothing(  # type: ignore[attr-defined]
+            index_elements=["kind", "key"]
+        )
+        added = 0
         with self.transaction() as c:
-            before = int(c.execute(count).scalar_one())
             for start in range(0, len(values), 500):
-                stmt = self._insert(t.jobs).on_conflict_do_nothing(  # type: ignore[attr-defined]
-                    index_elements=["kind", "key"]
-                )
-                c.execute(stmt, values[start : start + 500])
-            return int(c.execute(count).scalar_one()) - before
+                done = c.execute(stmt.returning(t.jobs.c.id), values[start : start + 500])
+                added += len(done.all())
+        return added
 
     def claim_job(self, worker: str, kind: str | None = None) -> JobRow | None:
         """Claim the oldest pending job (of ``kind``) for ``worker``; None when none is left.

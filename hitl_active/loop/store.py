@@ -207,13 +207,13 @@ class Store(TablesMixin, ClaimsMixin, LabelStudioSinkMixin):
             )  # fmt: skip
         if not values:
             return 0
-        count = sa.select(sa.func.count()).select_from(t.images)
+        stmt = self._insert(t.images).on_conflict_do_nothing(index_elements=["path"])
+        added = 0
         with self.transaction() as c:
-            before = int(c.execute(count).scalar_one())
             for start in range(0, len(values), 500):
-                stmt = self._insert(t.images).on_conflict_do_nothing(index_elements=["path"])
-                c.execute(stmt, values[start : start + 500])
-            return int(c.execute(count).scalar_one()) - before
+                done = c.execute(stmt.returning(t.images.c.id), values[start : start + 500])
+                added += len(done.all())
+        return added
 
     def images(self, split: str | None = None) -> list[ImageRow]:
         q = sa.select(t.images).order_by(t.images.c.id)

@@ -119,7 +119,8 @@ class TablesMixin:
         """Record that ``step`` is complete; ``info`` is merged into the round's info."""
         r = t.rounds
         with self.transaction() as c:
-            old = c.execute(sa.select(r.c.info_json).where(r.c.id == int(round_id))).scalar_one()
+            q = sa.select(r.c.info_json).where(r.c.id == int(round_id)).with_for_update()
+            old = c.execute(q).scalar_one()
             values: dict[str, Any] = {"step": step, "info_json": json.dumps(json.loads(old) | info)}
             if info.get("candidate_version") is not None:
                 values["candidate_version"] = info["candidate_version"]
@@ -224,14 +225,11 @@ class TablesMixin:
         older rows stay as history. Returns True when a row was written.
         """
         a = t.annotations
-        key = (a.c.source == source, a.c.external_id == external_id, a.c.revision == revision)
         with self.transaction() as c:
-            if c.execute(sa.select(a.c.id).where(*key)).first() is not None:
-                return False
-            if not cancelled:
-                c.execute(sa.update(a).where(a.c.image_id == int(image_id)).values(is_current=0))
-            c.execute(
-                sa.insert(a).values(
+            # one statement, so two servers recording the same revision at once stay a no-op
+            new_id = c.execute(
+                self._insert(a)
+                .values(
                     image_id=int(image_id), ls_task_id=ls_task_id, external_id=external_id,
                     revision=revision, source=source, boxes_json=json.dumps(boxes),
                     result_json=None if result is None else json.dumps(result),
@@ -239,7 +237,14 @@ class TablesMixin:
                     diff_json=None if diff is None else json.dumps(diff),
                     recorded_at=time.time(), is_current=int(not cancelled), updated_at=updated_at,
                 )
-            )  # fmt: skip
+                .on_conflict_do_nothing(index_elements=["source", "external_id", "revision"])
+                .returning(a.c.id)
+            ).scalar()  # fmt: skip
+            if new_id is None:
+                return False
+            if not cancelled:
+                older = (a.c.image_id == int(image_id), a.c.id != new_id)
+                c.execute(sa.update(a).where(*older).values(is_current=0))
         return True
 
     def annotations(self, current_only: bool = True) -> list[AnnotationRow]:
