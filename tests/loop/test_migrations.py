@@ -52,3 +52,23 @@ def test_an_old_workspace_database_opens_with_every_row_and_is_stamped(tmp_path)
     conn.close()
     with Store(path) as s:  # reopening is a no-op
         assert s.schema_version == HEAD and len(s.rounds()) == before["rounds"] + 1
+
+
+def test_every_revision_downgrades_and_upgrades_again(tmp_path, db_url):
+    from alembic import command
+    from alembic.config import Config
+
+    from hitl_active.loop.db import make_engine, state_url
+
+    with Store(tmp_path / "state.db", url=db_url) as s:
+        s.add_images([("/img/a.jpg", 9, 9, None, "pool")])
+    engine = make_engine(state_url(tmp_path / "state.db", db_url))
+    config = Config()
+    config.set_main_option("script_location", "hitl_active.loop:alembic")
+    with engine.begin() as c:
+        config.attributes["connection"] = c
+        command.downgrade(config, "0001")
+    engine.dispose()
+    with Store(tmp_path / "state.db", url=db_url) as s:  # upgraded on open, rows kept
+        assert s.schema_version == HEAD and [i.path for i in s.images()] == ["/img/a.jpg"]
+        assert s.claim_round("project:1", None).owner == "project:1"
