@@ -150,7 +150,7 @@ class LabelStudioBackend:
             else:
                 self._project = workspace_project(ws, self._client, self.url, self.title)
                 if attach:
-                    connect_local_files(self._client, self._project.id, Path(ws.config.images))
+                    connect_local_files(self._client, self._project.id, ws.images_dir)
         return self._project
 
     @property

@@ -53,6 +53,11 @@ class Workspace:
         return self.root / "models"
 
     @property
+    def images_dir(self) -> Path:
+        """The pool folder (``config.images``, relative to the workspace when inside it)."""
+        return self.root / self.config.images  # an absolute ``images`` stays as it is
+
+    @property
     def work_dir(self) -> Path:
         return self.root / "work"
 
@@ -117,8 +122,11 @@ class Workspace:
         images_dir = Path(config.images)
         if not images_dir.is_dir():
             raise WorkspaceError(f"images folder {images_dir} does not exist; pass --images DIR")
-        config.images = str(images_dir.resolve())
         root.mkdir(parents=True, exist_ok=True)
+        try:  # a pool inside the workspace moves with it
+            config.images = images_dir.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            config.images = str(images_dir.resolve())
         (root / "models").mkdir(exist_ok=True)
         (root / CONFIG_NAME).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
         ws = cls(root, config)

@@ -40,6 +40,8 @@ def test_a_moved_workspace_retrains_and_exports(tmp_path):
     done = run_cli(*loop, "-w", str(after), "--simulate-labels", str(labels))
     assert done.returncode == 0, done.stderr[-3000:]
     with Workspace.open(after) as ws:
+        assert ws.config.images == "client-images/images"  # the pool moved with it
+        assert ws.images_dir == after / "client-images" / "images" and ws.images_dir.is_dir()
         versions = ws.store.model_versions()
         assert [v.name for v in versions] == ["v0001", "v0002"]
         assert versions[1].snapshot["start_from"] == str(after / "models/v0001/weights.pt")
