@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from hitl_active.loop import schema as t
 from hitl_active.loop.claims import ClaimsMixin
 from hitl_active.loop.db import begin_write, describe, dialect_insert, make_engine, state_url
-from hitl_active.loop.migrations import SchemaTooNewError, current_revision, upgrade
+from hitl_active.loop.migrations import HEAD, SchemaTooNewError, current_revision, upgrade
 from hitl_active.loop.predstore import (
     PredictionRow,
     read_detections,
@@ -93,8 +93,11 @@ class Store(TablesMixin, ClaimsMixin, LabelStudioSinkMixin):
         self._lock = threading.RLock()
         self._tx: sa.Connection | None = None
         try:
-            with self.transaction() as c:
-                upgrade(c, self.where)
+            with self._connection() as c:  # a read: opening an up-to-date database writes nothing
+                current = current_revision(c)
+            if current != HEAD:
+                with self.transaction() as c:
+                    upgrade(c, self.where)
         except BaseException:
             self._engine.dispose()
             raise

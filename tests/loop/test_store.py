@@ -315,3 +315,16 @@ def test_a_workspace_keeps_its_state_in_postgresql_and_the_environment_wins(
     with Workspace.open(ws_dir) as ws:
         assert ws.store.dialect == "sqlite" and ws.store.images() == []
     assert (tmp_path / "elsewhere.db").exists()
+
+
+def test_opening_an_up_to_date_database_does_not_wait_for_a_writer(tmp_path):
+    """status and report open the store while a loop writes: opening takes no write lock."""
+    Store(tmp_path / "state.db").close()
+    writer = Store(tmp_path / "state.db")
+    with writer.transaction():
+        writer.set("busy", True)  # holds SQLite's write lock until the block ends
+        reader = Store(tmp_path / "state.db")
+        assert reader.get("busy") is None and reader.count_images()["pool"] == 0
+        reader.close()
+    assert writer.get("busy") is True
+    writer.close()
