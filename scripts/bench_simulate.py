@@ -25,9 +25,9 @@ import logging
 import shutil
 from pathlib import Path
 
+from hitl_active.bench.simulate import SimulationConfig, run_simulation
 from hitl_active.data.labelled import load_labelled_dataset
 from hitl_active.data.synthetic import SyntheticSpec, make_synthetic_dataset
-from hitl_active.loop.simulate import SimulationConfig, run_simulation
 from hitl_active.models import TrainConfig, prepare_yolo_dataset, train_detector
 
 

@@ -76,7 +76,7 @@ def _add_backend(p: argparse.ArgumentParser) -> None:
 
 
 def make_backend(args: argparse.Namespace, ws: Any) -> Any:
-    from hitl_active.loop.annotator import SimulatedAnnotator
+    from hitl_active.bench.annotator import SimulatedAnnotator
     from hitl_active.loop.backends import LabelStudioBackend, LocalBackend, load_truths
 
     annotator = None
@@ -193,7 +193,7 @@ def _round(args: argparse.Namespace) -> int:
 
 
 def _loop(args: argparse.Namespace) -> int:
-    from hitl_active.loop.demo import format_table
+    from hitl_active.loop.table import format_table
 
     with _open(args, write="loop") as ws:
         try:
@@ -286,7 +286,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from hitl_active.loop.demo import DemoConfig, run_demo
+    from hitl_active.bench.demo import DemoConfig, run_demo
 
     cfg = DemoConfig(
         workspace=Path(args.workspace), n_images=args.images, rounds=args.rounds,

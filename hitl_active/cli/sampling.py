@@ -108,9 +108,9 @@ def _strategies(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from hitl_active.bench.curves import format_summary
+    from hitl_active.bench.simulate import SimulationConfig, run_simulation
     from hitl_active.cli import CLIError
-    from hitl_active.loop.simulate import SimulationConfig, run_simulation
-    from hitl_active.sampling.curves import format_summary
 
     if args.synthetic is not None and not (args.dataset / "images").is_dir():
         from hitl_active.data.synthetic import SyntheticSpec, make_synthetic_dataset

@@ -1,7 +1,6 @@
-"""The active-learning loop: workspace and state store, rounds, retrain policies, demo.
+"""The active-learning loop: workspace and state store, rounds, retrain policies.
 
-``loop.simulate`` and ``loop.annotator`` (the simulated annotator and the offline
-benchmark) are imported on their own.
+The simulated annotator, the offline benchmark and the demo are in :mod:`hitl_active.bench`.
 """
 
 from hitl_active.loop.backends import LabelStudioBackend, LocalBackend

@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 
 class Annotator(Protocol):
-    """Corrects the pre-labels of one image (see :class:`hitl_active.loop.annotator`)."""
+    """Corrects the pre-labels of one image (see :class:`hitl_active.bench.annotator`)."""
 
     def annotate(self, key: str, prelabels: Detections | None) -> tuple[ImageLabels, Any]: ...
 

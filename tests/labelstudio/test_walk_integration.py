@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from ls_helpers import free_port
 
+from hitl_active.bench.annotator import SimulatedAnnotator
 from hitl_active.labelstudio import LabelStudioClient, LabelStudioError
 from hitl_active.labelstudio.ml import connect_project
 from hitl_active.labelstudio.project import ProjectMismatchError
 from hitl_active.labelstudio.push import prediction_score
-from hitl_active.loop.annotator import SimulatedAnnotator
 from hitl_active.loop.backends import LabelStudioBackend, load_truths
 from hitl_active.loop.import_model import ModelImportError, import_model
 from hitl_active.loop.ls_project import bind_project

@@ -13,8 +13,8 @@ import uuid
 import pytest
 from loop_helpers import tiny_dataset, tiny_workspace
 
+from hitl_active.bench.annotator import SimulatedAnnotator
 from hitl_active.delivery import export_dataset
-from hitl_active.loop.annotator import SimulatedAnnotator
 from hitl_active.loop.backends import LabelStudioBackend, load_truths
 from hitl_active.loop.policy import EveryRound, OnDemand
 from hitl_active.loop.rounds import Loop

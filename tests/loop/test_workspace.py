@@ -75,8 +75,8 @@ def test_cli_init_freezes_a_gold_sample_and_status_reports_it(tmp_path, images, 
 
 
 def test_init_the_workspace_and_the_demo_share_the_default_strategy(tmp_path, images):
+    from hitl_active.bench.demo import DemoConfig
     from hitl_active.cli import main
-    from hitl_active.loop.demo import DemoConfig
     from hitl_active.sampling import DEFAULT_STRATEGY
 
     args = [

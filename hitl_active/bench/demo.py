@@ -14,16 +14,17 @@ import logging
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from hitl_active.loop.rounds import RoundSummary
+from hitl_active.loop.table import format_table
 from hitl_active.sampling.registry import DEFAULT_STRATEGY
 
-__all__ = ["DemoConfig", "format_table", "run_demo"]
+__all__ = ["DemoConfig", "run_demo"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,27 +58,6 @@ class DemoConfig:
         self.imgsz = self.imgsz or 96
         self.strategy = self.strategy or DEFAULT_STRATEGY
         self.gold_size = min(self.gold_size, max(self.n_images // 5, 1))
-
-
-HEADER = (
-    f"{'round':>5} {'labelled':>8} {'annot-h':>8} {'mAP50-95':>9} {'mAP50':>7} "
-    f"{'model':>6} {'promoted':>8}"
-)
-
-
-def format_table(rows: Sequence[RoundSummary], header: bool = True) -> str:
-    """The round-by-round table (one line per round)."""
-
-    def f(v: float | None) -> str:
-        return "-" if v is None else f"{v:.4f}"
-
-    lines = [HEADER, "-" * len(HEADER)] if header else []
-    for r in rows:
-        lines.append(
-            f"{r.round_id:>5} {r.labelled:>8} {r.annotator_hours:>8.3f} {f(r.map50_95):>9} "
-            f"{f(r.map50):>7} {r.model_version or '-':>6} {'yes' if r.promoted else 'no':>8}"
-        )
-    return "\n".join(lines)
 
 
 def _dataset(cfg: DemoConfig) -> Path:
@@ -134,8 +114,8 @@ def _stop_label_studio(cfg: DemoConfig) -> None:
 
 def run_demo(cfg: DemoConfig, out: Callable[[str], object] = print) -> list[RoundSummary]:
     """Run the demo and return one summary per finished round."""
+    from hitl_active.bench.annotator import SimulatedAnnotator
     from hitl_active.delivery import export_dataset
-    from hitl_active.loop.annotator import SimulatedAnnotator
     from hitl_active.loop.backends import LabelStudioBackend, LocalBackend, load_truths
     from hitl_active.loop.policy import EveryRound
     from hitl_active.loop.report import write_report

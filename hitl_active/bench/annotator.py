@@ -1,6 +1,6 @@
 """A simulated annotator: corrects pre-labels to the ground truth and logs the time it took.
 
-Used by the benchmark (:mod:`hitl_active.loop.simulate`): the "human" is an oracle that
+Used by the benchmark (:mod:`hitl_active.bench.simulate`): the "human" is an oracle that
 always ends at the true labels, while the time it is charged depends on how good the
 pre-labels were, via :class:`hitl_active.sampling.cost.CostModel`.
 """

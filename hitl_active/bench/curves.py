@@ -1,7 +1,7 @@
 """Learning curves of a simulated benchmark: summary numbers and the PNG.
 
 Input is the simulation CSV (one row per strategy, seed and round, see
-:mod:`hitl_active.loop.simulate`). For each strategy the rounds are averaged over seeds
+:mod:`hitl_active.bench.simulate`). For each strategy the rounds are averaged over seeds
 (labelled images, annotator hours, mAP); the summary says how many labels and hours each
 strategy needs to reach a target mAP, by linear interpolation between rounds.
 """

@@ -1,6 +1,6 @@
 """The model side of the simulated benchmark: the split, training, export, evaluation and
 engine passes (:class:`SimRunner`); the rounds themselves are in
-:mod:`hitl_active.loop.simulate`.
+:mod:`hitl_active.bench.simulate`.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hitl_active.bench.results import COST_FIELDS
 from hitl_active.data.labelled import Item
-from hitl_active.loop.sim_results import COST_FIELDS
 
 if TYPE_CHECKING:
-    from hitl_active.loop.simulate import SimulationConfig
+    from hitl_active.bench.simulate import SimulationConfig
 
 __all__ = ["SimRunner", "predict"]
 

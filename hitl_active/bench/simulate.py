@@ -3,7 +3,7 @@
 For each strategy and seed: hold out a test split (whole scenes, one frame each: see
 :mod:`hitl_active.data.splits`), label a random seed set, then per round
 score the whole unlabelled pool with the current model through the ONNX engine, select a
-batch, let :class:`~hitl_active.loop.annotator.SimulatedAnnotator` correct the pre-labels
+batch, let :class:`~hitl_active.bench.annotator.SimulatedAnnotator` correct the pre-labels
 (charged by the cost model), fine-tune from the previous round's weights (or train afresh
 from the start model: ``warm_start=False``) and evaluate
 mAP on the test split. One CSV row per (strategy, seed, round); finished rows are skipped
@@ -33,10 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
+from hitl_active.bench.annotator import SimulatedAnnotator
+from hitl_active.bench.results import ResultWriter, finished_rows, state_row
+from hitl_active.bench.runner import SimRunner, predict
 from hitl_active.data.labelled import load_labelled_dataset
-from hitl_active.loop.annotator import SimulatedAnnotator
-from hitl_active.loop.sim_results import ResultWriter, finished_rows, state_row
-from hitl_active.loop.sim_runner import SimRunner, predict
 from hitl_active.loop.steps import predict_flipped
 from hitl_active.sampling.cost import CorrectionCost, CostModel
 from hitl_active.sampling.registry import DEFAULT_STRATEGY, get_strategy
@@ -232,10 +232,10 @@ def run_simulation(
 ) -> dict:
     """Run or resume the benchmark; write results.csv, learning_curve.png and summary.json.
 
-    Returns the summary (see :func:`hitl_active.sampling.curves.summarise`) with the paths.
+    Returns the summary (see :func:`hitl_active.bench.curves.summarise`) with the paths.
     """
+    from hitl_active.bench.curves import plot_curves, read_curves, summarise
     from hitl_active.data.splits import scene_groups
-    from hitl_active.sampling.curves import plot_curves, read_curves, summarise
 
     items, names = load_labelled_dataset(dataset)
     out = Path(out_dir)

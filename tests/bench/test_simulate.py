@@ -6,12 +6,12 @@ import json
 import numpy as np
 import pytest
 
+from hitl_active.bench.annotator import SimulatedAnnotator
+from hitl_active.bench.curves import Curve, crossing, ratios_by_budget
 from hitl_active.cli import main
 from hitl_active.detections import Detections
 from hitl_active.formats import ImageLabels
-from hitl_active.loop.annotator import SimulatedAnnotator
 from hitl_active.sampling import CostModel
-from hitl_active.sampling.curves import Curve, crossing, ratios_by_budget
 
 
 def test_simulated_annotator_charges_the_diff_and_returns_truth():
