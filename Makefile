@@ -24,6 +24,7 @@ setup: $(VENV)/.synced
 
 test: setup
 	$(VENV)/bin/ruff check hitl_active tests scripts
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 demo: setup
@@ -31,6 +32,7 @@ demo: setup
 
 lint: setup
 	$(VENV)/bin/ruff check hitl_active tests scripts
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff format --check hitl_active tests scripts
 
 format: setup
