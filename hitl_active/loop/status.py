@@ -85,10 +85,8 @@ def _inference_provider() -> str:
 
 
 def _training_device(device: str | None) -> str:
-    from hitl_active.models.device import resolve_device
-
-    try:
-        chosen = resolve_device(device)
-    except ValueError as exc:
-        return f"{device} (unavailable: {exc})"
-    return chosen if device else f"{chosen} (automatic)"
+    """The configured device; ``automatic`` is resolved at training time (importing torch
+    here would make a status call take seconds)."""
+    if device is None:
+        return "automatic (every GPU torch sees, else cpu; the retrain logs its choice)"
+    return f"{device} (from the config)"
