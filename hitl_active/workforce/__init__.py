@@ -1,0 +1,15 @@
+"""Knowing the annotators: skill from gold, consensus of overlapped answers, skill without
+gold, flags for review, and contested gold items.
+
+Pure functions over :class:`~hitl_active.workforce.records.Answer` records and gold truth
+(:class:`~hitl_active.formats.core.ImageLabels` per image key); storage, Label Studio and
+routing sit above. Each module is imported on its own:
+
+- :mod:`.records`   ``Answer``, ``Gold``, grouping helpers
+- :mod:`.stats`     ``Estimate`` (value, 90% interval, n, "not enough data")
+- :mod:`.gold`      ``score_gold``: recall, precision, labels, IoU, automation bias, box noise
+- :mod:`.consensus` ``merge_answers`` (Hungarian clustering, weighted vote), ``pairwise_agreement``
+- :mod:`.latent`    ``estimate_without_gold``: Dawid–Skene reliability and box noise from overlap
+- :mod:`.flags`     ``flag_skills``, ``flag_spammers`` (sequential test): flags, never exclusion
+- :mod:`.contest`   gold items contested by an annotator, and their review
+"""
