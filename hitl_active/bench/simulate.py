@@ -3,7 +3,9 @@
 For each strategy and seed: hold out a test split (whole scenes, one frame each: see
 :mod:`hitl_active.data.splits`), label a random seed set, then per round
 score the whole unlabelled pool with the current model through the ONNX engine, select a
-batch, let :class:`~hitl_active.bench.annotator.SimulatedAnnotator` correct the pre-labels
+batch through the loop's own selection (:func:`hitl_active.loop.selection.choose_batch`,
+with the benchmark's settings as a :class:`~hitl_active.loop.config.LoopConfig`: no second
+implementation), let :class:`~hitl_active.bench.annotator.SimulatedAnnotator` correct the pre-labels
 (charged by the cost model), fine-tune from the previous round's weights (or train afresh
 from the start model: ``warm_start=False``) and evaluate
 mAP on the test split. One CSV row per (strategy, seed, round); finished rows are skipped
@@ -18,8 +20,8 @@ the unlabelled pool), ``extra_inference_s`` (the flip pass, when the strategy ne
 time of the whole round: passes, selection, annotation and fine-tuning).
 
 Round 0 (the seed set) is the same for every strategy of a seed, so it is trained once
-per seed and shared. Flip-stability needs a second inference pass over mirrored copies of
-the pool images (written for that round, removed after it).
+per seed and shared. Flip-stability needs a second inference pass over the pool, on
+mirrored copies in memory (the loop's :func:`~hitl_active.loop.steps.predict_flipped`).
 """
 
 from __future__ import annotations
@@ -35,9 +37,9 @@ import numpy as np
 
 from hitl_active.bench.annotator import SimulatedAnnotator
 from hitl_active.bench.results import ResultWriter, finished_rows, state_row
-from hitl_active.bench.runner import SimRunner, predict
+from hitl_active.bench.runner import SimRunner
+from hitl_active.bench.selection import bench_select, loop_config
 from hitl_active.data.labelled import load_labelled_dataset
-from hitl_active.loop.steps import predict_flipped
 from hitl_active.sampling.cost import CorrectionCost, CostModel
 from hitl_active.sampling.registry import DEFAULT_STRATEGY, get_strategy
 
@@ -72,7 +74,7 @@ class SimulationConfig:
     reference_epochs: int | None = None  # full-data model; None: skip it
     conf_floor: float = 0.01
     display_threshold: float = 0.25
-    dedup_threshold: float | None = 0.8
+    budget_seconds: float | None = None  # a batch of annotator seconds instead of images
     cost_model: CostModel = field(default_factory=CostModel)
     train_extra: dict = field(default_factory=dict)
     progress: bool = False
@@ -98,56 +100,23 @@ def _load_json(path: Path) -> dict | None:
 def _select_round(
     runner: SimRunner, strategy_name: str, seed: int, r: int, state: dict, annotator
 ) -> tuple[list[int], CorrectionCost, dict]:
-    """One selection: score the unlabelled pool, pick a batch, annotate it."""
-    from hitl_active.sampling.base import SelectionContext
-    from hitl_active.sampling.packed import PackedDetections
-    from hitl_active.sampling.select import select_batch
-
+    """One round's selection (:func:`bench_select`), annotated by the simulated annotator."""
     cfg = runner.cfg
-    strategy = get_strategy(strategy_name)
-    onnx_path = runner.onnx(Path(state["weights"]))
     labelled = list(state["labelled"])
     taken = set(labelled)
     pool = [i for i in range(len(runner.train)) if i not in taken]
-    pool_paths = [runner.train[i][0] for i in pool]
-    preds, t_inf = predict(onnx_path, pool_paths, cfg.conf_floor, runner.engines)
-    packed = PackedDetections.from_detections(preds, len(runner.names))
-    embeddings = []
-    if strategy.needs_embeddings:  # the labelled set's embeddings are diversity centres
-        lab_paths = [runner.train[i][0] for i in labelled]
-        lab_preds, _ = predict(onnx_path, lab_paths, cfg.conf_floor, runner.engines)
-        embeddings = [d.embedding for d in lab_preds if d.embedding is not None]
-    counts = np.zeros(len(runner.names), np.int64)
-    for i in labelled:
-        counts += np.bincount(runner.train[i][1].class_id, minlength=len(runner.names))
-    flipped, t_extra = None, 0.0
-    if strategy.extra_passes:  # the loop's mirrored pass, on the engine the pool pass loaded
-        start = time.perf_counter()
-        flip_preds = predict_flipped(runner.engines[str(onnx_path)], pool_paths)
-        flipped = PackedDetections.from_detections(flip_preds, len(runner.names))
-        t_extra = time.perf_counter() - start
-    ctx = SelectionContext(
-        rng=np.random.default_rng([seed, r, 7]),
-        labelled_class_counts=counts,
-        labelled_embeddings=np.stack(embeddings) if len(embeddings) == len(labelled) else None,
-        flipped=flipped,
-    )
-    sel = select_batch(
-        strategy, packed, cfg.batch, ctx, cfg.cost_model, cfg.dedup_threshold,
-        cfg.display_threshold,
+    pool_paths = [str(runner.train[i][0]) for i in pool]
+    sel, preds, timing = bench_select(
+        loop_config(cfg, strategy_name, seed, runner.names), r + 1,
+        runner.onnx(Path(state["weights"])), pool_paths, [runner.train[i] for i in labelled],
+        cfg.cost_model, cfg.conf_floor, runner.engines,
     )  # fmt: skip
     cost = CorrectionCost()
     for j in sel.indices.tolist():
-        cost = cost + annotator.annotate(str(pool_paths[j]), preds[j])[1]
-    timing = {
-        "inference_s": round(t_inf, 3),
-        "extra_inference_s": round(t_extra, 3),
-        "select_s": round(sel.seconds, 4),
-        "duplicates_dropped": len(sel.dropped_duplicates),
-    }
+        cost = cost + annotator.annotate(pool_paths[j], preds[j])[1]
     logger.info(
         "%s seed %d round %d: picked %d images, %.0f annotator s (pool pass %.2f s, select %.3f s)",
-        strategy_name, seed, r + 1, len(sel), cost.seconds, t_inf, sel.seconds,
+        strategy_name, seed, r + 1, len(sel), cost.seconds, timing["inference_s"], sel.seconds,
     )  # fmt: skip
     return [pool[j] for j in sel.indices.tolist()], cost, timing
 

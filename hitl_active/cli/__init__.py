@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "hitl_active.cli.labelstudio",  # label-studio, serve
     "hitl_active.cli.loop",  # init, round, loop, models, status, report, demo
     "hitl_active.cli.synthetic",  # synthetic
+    "hitl_active.cli.cost",  # cost fit
 )
 
 

@@ -64,7 +64,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--reference-epochs", type=int, default=None, help="also train on all data (95%% target)"
     )
-    p.add_argument("--dedup", type=float, default=0.8, help="cosine threshold; 1 disables")
+    p.add_argument(
+        "--budget-seconds",
+        type=float,
+        default=None,
+        metavar="S",
+        help="each round's batch is S estimated annotator seconds instead of --batch images",
+    )
+    p.add_argument(
+        "--draw-s",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds to draw a missed box (default 25.5; 7 for extreme clicking, 35 slow)",
+    )
     p.add_argument(
         "--synthetic",
         type=int,
@@ -111,6 +124,7 @@ def _simulate(args: argparse.Namespace) -> int:
     from hitl_active.bench.curves import format_summary
     from hitl_active.bench.simulate import SimulationConfig, run_simulation
     from hitl_active.cli import CLIError
+    from hitl_active.sampling.cost import CostModel
 
     if args.synthetic is not None and not (args.dataset / "images").is_dir():
         from hitl_active.data.synthetic import SyntheticSpec, make_synthetic_dataset
@@ -141,7 +155,8 @@ def _simulate(args: argparse.Namespace) -> int:
             epochs=args.epochs,
             train_batch=args.train_batch,
             reference_epochs=args.reference_epochs,
-            dedup_threshold=None if args.dedup >= 1 else args.dedup,
+            budget_seconds=args.budget_seconds,
+            **({} if args.draw_s is None else {"cost_model": CostModel(draw_s=args.draw_s)}),
             progress=not args.quiet,
         )
         out = args.out or args.dataset.with_name(args.dataset.name + "-sim")

@@ -82,6 +82,8 @@ class LocalBackend:
         return sum(ws.store.add_task(i, round_id, None, None, version) for i in image_ids)
 
     def collect(self, ws: Workspace, round_id: int, timeout_s: float | None) -> int:
+        from hitl_active.labelstudio.diff import diff_boxes
+
         open_tasks = ws.store.tasks(round_id=round_id, open_only=True)
         if self.annotator is None:
             return len(open_tasks)
@@ -90,6 +92,9 @@ class LocalBackend:
             dets = _shown(ws, img.id, task.prediction_model_version)
             final, cost = self.annotator.annotate(img.path, dets)
             shown = _as_labels(img, dets, ws.config.conf_threshold)
+            # the diff against the pre-label is kept, as for Label Studio's annotations, so
+            # the cost model can be fitted to these times (no pre-label: no diff)
+            diff = None if shown is None else diff_boxes(shown, final)
             ws.store.add_annotation(
                 img.id,
                 external_id=f"local:{img.id}",
@@ -98,6 +103,7 @@ class LocalBackend:
                 source="simulated",
                 annotator="simulated",
                 lead_time=float(getattr(cost, "seconds", cost)),
+                diff=None if diff is None else diff.to_dict(),
             )
         return 0
 

@@ -122,46 +122,32 @@ def select_images(
 ) -> list[tuple[int, float, float]]:
     """Rank ``candidates`` with the configured strategy; ``(image_id, score, est_seconds)``.
 
+    Reads the pool from the store and selects with
+    :func:`~hitl_active.loop.selection.choose_batch` (the benchmark's path too), priced by
+    the workspace's cost model (:func:`~hitl_active.loop.costs.workspace_cost_model`).
     Before any model is promoted the choice is random (a cold start).
     """
-    from hitl_active.data.fingerprint import image_fingerprint
-    from hitl_active.sampling import (
-        Budget,
-        CostModel,
-        PackedDetections,
-        SelectionContext,
-        get_strategy,
-        select_batch,
-    )
+    from hitl_active.loop.costs import workspace_cost_model
+    from hitl_active.loop.selection import PoolState, choose_batch
+    from hitl_active.sampling import PackedDetections
 
-    cfg = ws.config
-    rng = np.random.default_rng([cfg.seed, round_id])
-    num_classes = len(cfg.classes)
+    num_classes = len(ws.config.classes)
     if version is None:
         ids = [img.id for img in candidates]
         empty = [Detections.empty(num_classes) for _ in ids]
         pool = PackedDetections.from_detections(empty, num_classes)
-        strategy = get_strategy("random")
     else:
         ids, pool = ws.store.packed_predictions(version.name, [img.id for img in candidates])
-        strategy = get_strategy(cfg.strategy)
     if not ids:
         return []
-    budget = (
-        Budget.seconds(cfg.budget_seconds) if cfg.budget_seconds else Budget.images(cfg.batch_size)
+    paths = {img.id: img.path for img in candidates}
+    state = PoolState(pool, [paths[i] for i in ids], _labelled_counts(ws))
+    if version is not None:
+        state.labelled_embeddings = lambda: _labelled_embeddings(ws, version)
+        state.flip = lambda p: predict_flipped(_engine(version, ws.config.classes), p)
+    sel = choose_batch(
+        ws.config, round_id, state, workspace_cost_model(ws), cold_start=version is None
     )
-    paths = {img.id: img.path for img in candidates}  # frames of one burst: one in a batch
-    context = SelectionContext(rng=rng, labelled_class_counts=_labelled_counts(ws))
-    if version is not None and strategy.needs_embeddings:  # diversity around the labelled set
-        context.labelled_embeddings = _labelled_embeddings(ws, version)
-    if version is not None and strategy.extra_passes:  # flip-stability's mirrored pass
-        engine = _engine(version, ws.config.classes)
-        flipped = predict_flipped(engine, [paths[i] for i in ids])
-        context.flipped = PackedDetections.from_detections(flipped, num_classes)
-    sel = select_batch(
-        strategy, pool, budget, context, CostModel(), display_threshold=cfg.conf_threshold,
-        fill_from_duplicates=True, fingerprint=lambda i: image_fingerprint(paths[ids[i]]),
-    )  # fmt: skip
     return _rows(ids, sel)
 
 
