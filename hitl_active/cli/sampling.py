@@ -117,6 +117,7 @@ def _strategies(args: argparse.Namespace) -> int:
     for name in available_strategies():
         print(name + ("  (default)" if name == DEFAULT_STRATEGY else ""))
     print("any score strategy or hybrid may end in +class-balance")
+    print("any score strategy may then end in +per-second (information per annotator-second)")
     return 0
 
 

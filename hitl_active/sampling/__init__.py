@@ -20,6 +20,7 @@ from hitl_active.sampling.diversity import CoreSet, Hybrid, k_center_greedy
 from hitl_active.sampling.packed import PackedDetections
 from hitl_active.sampling.registry import DEFAULT_STRATEGY, available_strategies, get_strategy
 from hitl_active.sampling.select import Budget, BudgetUnit, Selection, select_batch
+from hitl_active.sampling.time_aware import PerSecond
 from hitl_active.sampling.uncertainty import (
     Aggregation,
     BoxUncertainty,
@@ -43,6 +44,7 @@ __all__ = [
     "FlipStability",
     "Hybrid",
     "PackedDetections",
+    "PerSecond",
     "RandomStrategy",
     "ScoreStrategy",
     "Selection",

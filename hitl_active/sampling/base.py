@@ -28,12 +28,16 @@ class SelectionContext:
         labelled_embeddings: ``(L, D)`` embeddings of labelled images (core-set centres).
         flipped: the pool's predictions on horizontally flipped images, in the *flipped*
             image's coordinates (flip stability). Costs a second inference pass.
+        estimated_seconds: ``(n_images,)`` expected annotator seconds of each pool image
+            (:meth:`~hitl_active.sampling.cost.CostModel.estimate_costs`); filled in by
+            :func:`~hitl_active.sampling.select.select_batch` for time-aware strategies.
     """
 
     rng: np.random.Generator
     labelled_class_counts: np.ndarray | None = None
     labelled_embeddings: np.ndarray | None = None
     flipped: PackedDetections | None = None
+    estimated_seconds: np.ndarray | None = None
 
 
 def top_k(scores: np.ndarray, k: int, rng: np.random.Generator | None = None) -> np.ndarray:

@@ -11,7 +11,11 @@ Names:
 - ``class-balance``: rank by predicted rare-class presence
 
 Any score strategy or hybrid takes a ``+class-balance`` suffix to boost rare-class images,
-e.g. ``entropy-mean+class-balance`` or ``hybrid+class-balance``.
+e.g. ``entropy-mean+class-balance`` or ``hybrid+class-balance``. Any score strategy (boosted
+or not) then takes ``+per-second`` to rank by information per expected annotator-second
+(:class:`~hitl_active.sampling.time_aware.PerSecond`, option ``beta``), e.g.
+``entropy-sum+class-balance+per-second``; ``time-aware`` names that one with a class-balance
+``alpha`` of 2 and ``beta`` 0.5.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 from hitl_active.sampling.balance import ClassBalance
 from hitl_active.sampling.base import RandomStrategy, ScoreStrategy, Strategy
 from hitl_active.sampling.diversity import CoreSet, Hybrid
+from hitl_active.sampling.time_aware import PerSecond
 from hitl_active.sampling.uncertainty import (
     Aggregation,
     BoxUncertainty,
@@ -34,6 +39,9 @@ __all__ = ["DEFAULT_STRATEGY", "available_strategies", "get_strategy"]
 # labels to random's final mAP and the only one to find the rare class; one inference pass.
 DEFAULT_STRATEGY = "entropy-sum"
 _BOOST = "+class-balance"
+_PER_SECOND = "+per-second"
+#: the time-aware strategy's full name and options
+TIME_AWARE = ("entropy-sum+class-balance+per-second", {"alpha": 2.0, "beta": 0.5})
 
 
 def _uncertainty_names() -> list[str]:
@@ -50,6 +58,7 @@ def available_strategies() -> list[str]:
         "hybrid",
         *(f"hybrid-{n}" for n in _uncertainty_names()),
         "class-balance",
+        "time-aware",
     ]
 
 
@@ -67,7 +76,8 @@ def _score_strategy(name: str, options: dict[str, Any]) -> ScoreStrategy | None:
 def _unknown(name: str) -> ValueError:
     valid = ", ".join(available_strategies())
     return ValueError(
-        f"unknown sampling strategy {name!r}; valid names: {valid} (each may end in '{_BOOST}')"
+        f"unknown sampling strategy {name!r}; valid names: {valid} (each may end in "
+        f"'{_BOOST}', score strategies then in '{_PER_SECOND}')"
     )
 
 
@@ -76,10 +86,24 @@ def get_strategy(name: str, **options: Any) -> Strategy:
 
     ``options`` go to the underlying uncertainty strategy (e.g. ``empty_score=0.5``,
     ``min_confidence=0.05``) and, for hybrids, ``pool_factor``; class-balance boosts
-    take ``alpha``.
+    take ``alpha``, ``+per-second`` takes ``beta``.
     """
     raw = name
     name = name.strip().lower()
+    if name == "time-aware":
+        full, defaults = TIME_AWARE
+        strategy = get_strategy(full, **{**defaults, **options})
+        strategy.name = "time-aware"
+        return strategy
+    if name.endswith(_PER_SECOND):
+        beta = options.pop("beta", 0.5)
+        base = get_strategy(name[: -len(_PER_SECOND)], **options)
+        if not isinstance(base, ScoreStrategy) or base.name == "random":
+            raise ValueError(
+                f"{raw!r}: '{_PER_SECOND}' needs a per-image score to divide by time; "
+                "use it on an uncertainty strategy, e.g. 'entropy-sum+per-second'"
+            )
+        return PerSecond(base, beta=beta)
     boost = name.endswith(_BOOST)
     if boost:
         name = name[: -len(_BOOST)]

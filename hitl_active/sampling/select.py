@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -134,6 +134,8 @@ def select_batch(
         dedup = DuplicateFilter(
             pool.embeddings, dedup_threshold, capacity=max(want, 1), boxes=shown
         )
+    if context.estimated_seconds is None:  # time-aware strategies price with the same model
+        context = replace(context, estimated_seconds=est)
     scores = strategy.scores(pool, context)
     chosen: list[int] = []
     considered: set[int] = set()
