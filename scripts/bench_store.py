@@ -48,7 +48,7 @@ def bench_jobs(db: Path, url: str | None, n: int, threads: int) -> dict:
             with Store(db, url=url) as own:
                 while (job := own.claim_job(name, "bench")) is not None:
                     claimed.append(job.payload)
-                    own.finish_job(job.id, result=name)
+                    own.finish_job(job.id, result=name, worker=name)
         except Exception as exc:  # reported in the JSON
             errors.append(f"{type(exc).__name__}: {exc}")
 

@@ -152,8 +152,13 @@ class ClaimsMixin:
             )  # fmt: skip
             return _job(c.execute(sa.select(j).where(j.c.id == job_id)).one()._mapping)
 
-    def finish_job(self, job_id: int, result: Any = None, error: str | None = None) -> None:
-        """Record a claimed job's result (or its error: the job is then ``failed``)."""
+    def finish_job(
+        self, job_id: int, result: Any = None, error: str | None = None, worker: str | None = None
+    ) -> None:
+        """Record a claimed job's result (or its error: the job is then ``failed``).
+
+        With ``worker``, only while that worker holds the claim (not after a requeue).
+        """
         j = t.jobs
         values = {
             "status": "failed" if error else "done",
@@ -162,11 +167,26 @@ class ClaimsMixin:
             "error": error,
         }
         with self.transaction() as c:
-            done = c.execute(
-                sa.update(j).where(j.c.id == int(job_id), j.c.status == "running").values(**values)
-            )
+            held = (j.c.id == int(job_id), j.c.status == "running")
+            if worker is not None:
+                held += (j.c.worker == worker,)
+            done = c.execute(sa.update(j).where(*held).values(**values))
             if done.rowcount != 1:
-                raise KeyError(f"job {job_id} is not running; claim it with claim_job first")
+                who = "" if worker is None else f" by {worker}"
+                raise KeyError(f"job {job_id} is not running{who}; claim it with claim_job first")
+
+    def requeue_stale_jobs(self, older_than_s: float, kind: str | None = None) -> int:
+        """Put back jobs claimed more than ``older_than_s`` ago and never finished (their
+        worker died); returns how many. A late finish of a requeued job is refused."""
+        j = t.jobs
+        stale = (j.c.status == "running", j.c.claimed_at < time.time() - older_than_s)
+        if kind is not None:
+            stale += (j.c.kind == kind,)
+        with self.transaction() as c:
+            back = c.execute(
+                sa.update(j).where(*stale).values(status="pending", worker=None, claimed_at=None)
+            )
+            return int(back.rowcount)
 
     def jobs(self, kind: str | None = None, status: str | None = None) -> list[JobRow]:
         j = t.jobs

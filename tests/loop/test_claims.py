@@ -81,3 +81,17 @@ def test_two_open_rounds_never_select_the_same_image(store):
     assert got == [5, 6] and store.selection(b.id) == [5, 6]
     assert store.add_selection(b.id, [(7, 0.5, 1.0)]) == [5, 6]  # written once
     assert store.selection_scores(b.id) == {5: (1, 0.7), 6: (2, 0.6)}
+
+
+def test_a_dead_workers_job_is_requeued_and_claimed_again(store):
+    store.add_jobs("prelabel", [("a", 1)])
+    lost = store.claim_job("dead", "prelabel")
+    assert store.requeue_stale_jobs(older_than_s=3600) == 0  # claimed just now: still its own
+    assert store.requeue_stale_jobs(older_than_s=-1, kind="prelabel") == 1
+    again = store.claim_job("alive", "prelabel")
+    assert (again.id, again.worker) == (lost.id, "alive")
+    with pytest.raises(KeyError, match="not running by dead"):
+        store.finish_job(lost.id, result="late", worker="dead")
+    store.finish_job(again.id, result="ok", worker="alive")
+    with pytest.raises(KeyError, match="not running"):
+        store.finish_job(lost.id)  # the dead worker's late finish
