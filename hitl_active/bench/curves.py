@@ -21,6 +21,7 @@ __all__ = [
     "Curve",
     "crossing",
     "format_summary",
+    "needs_by_budget",
     "plot_curves",
     "ratios_by_budget",
     "read_curves",
@@ -90,24 +91,43 @@ def crossing(x: np.ndarray, y: np.ndarray, target: float) -> float | None:
     return None
 
 
+def needs_by_budget(
+    curve: Curve, baseline: Curve, column: str = "map50_95"
+) -> dict[int, dict[str, float | None]]:
+    """At each of the baseline's labelled-image budgets after its first round: the
+    baseline's mean ``column`` there (the target), and the labels and hours ``curve`` needs
+    to reach it (mean curves, linear interpolation; None when it never does), with their
+    ratios to what the baseline spent."""
+    budgets = baseline.mean("labelled_images")
+    base_hours, targets = baseline.mean("annotator_hours"), baseline.mean(column)
+    x_img, x_h, y = curve.mean("labelled_images"), curve.mean("annotator_hours"), curve.mean(column)
+    out: dict[int, dict[str, float | None]] = {}
+    for k in range(1, len(budgets)):
+        target = float(targets[k])
+        labels, hours = crossing(x_img, y, target), crossing(x_h, y, target)
+        out[round(float(budgets[k]))] = {
+            "target": round(target, 4),
+            "labels": None if labels is None else round(labels, 1),
+            "hours": None if hours is None else round(hours, 4),
+            "label_ratio": None if labels is None else round(labels / float(budgets[k]), 3),
+            "hours_ratio": None if hours is None else round(hours / float(base_hours[k]), 3),
+        }
+    return out
+
+
 def ratios_by_budget(
     curve: Curve, baseline: Curve, cost: str = "labelled_images", column: str = "map50_95"
 ) -> dict[int, float | None]:
     """At every labelled-image budget of ``baseline`` after its first round: the ``cost``
-    (labelled images or annotator hours) ``curve`` needs to reach the baseline's mean
-    ``column`` there, over what the baseline spent on it.
+    (``labelled_images`` or ``annotator_hours``) ``curve`` needs to reach the baseline's
+    mean ``column`` there, over what the baseline spent on it (see :func:`needs_by_budget`).
 
     A single ratio at the baseline's last budget depends on where the benchmark stopped;
     this shows how the saving grows or shrinks with the budget. None where ``curve`` never
     gets there.
     """
-    budgets, spent, targets = (baseline.mean(c) for c in ("labelled_images", cost, column))
-    x, y = curve.mean(cost), curve.mean(column)
-    out: dict[int, float | None] = {}
-    for budget, base_cost, target in list(zip(budgets, spent, targets, strict=True))[1:]:
-        got = crossing(x, y, float(target))
-        out[round(float(budget))] = None if got is None else round(got / float(base_cost), 3)
-    return out
+    key = "label_ratio" if cost == "labelled_images" else "hours_ratio"
+    return {b: v[key] for b, v in needs_by_budget(curve, baseline, column).items()}
 
 
 def summarise(
@@ -155,7 +175,22 @@ def summarise(
             info[f"rare class {rare_class} AP50"] = (
                 curve.mean(f"ap50:{rare_class}").round(4).tolist()
             )
+        info["annotator_hours_std"] = curve.std("annotator_hours").round(3).tolist()
         out["strategies"][name] = info
+    if base is not None and base.rounds:
+        from hitl_active.bench.hours import rare_at_equal_hours, sensitivity
+
+        for name, curve in curves.items():
+            info = out["strategies"][name]
+            info[f"to {baseline}'s mAP50-95 by budget"] = needs_by_budget(curve, base)
+            if rare_class is not None and f"ap50_95:{rare_class}" in curve._rows[0][0]:
+                key = f"rare class {rare_class} AP50-95 at {baseline}'s hours"
+                info[key] = rare_at_equal_hours(curve, base, rare_class)
+        out["sensitivity"] = {
+            "what": f"hours to {baseline}'s final mAP50-95 over {baseline}'s hours, the same "
+            "selections re-priced at each drawing time",
+            **sensitivity(curves, baseline),
+        }
     if base is not None and base_final is not None:
         key = f"labels to {baseline}'s final mAP50-95"
         base_labels = out["strategies"][baseline][key]
@@ -180,8 +215,9 @@ def plot_curves(
     fraction: float = 0.95,
     rare_class: str | None = None,
 ) -> Path:
-    """mAP50-95 vs labelled images and vs annotator hours, mean ± std over seeds; with
-    ``rare_class``, a third panel of that class's AP50-95 vs labelled images."""
+    """mAP50-95 vs annotator hours (first) and vs labelled images, mean ± std over seeds
+    (shaded; the hours' spread as horizontal bars); with ``rare_class``, a third panel of
+    that class's AP50-95 vs annotator hours."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -191,18 +227,21 @@ def plot_curves(
     rare = rare_class is not None and all(rare_column in c._rows[0][0] for c in curves.values())
     panels = 3 if rare else 2
     fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.2))
+    series = [("annotator_hours", "map50_95"), ("labelled_images", "map50_95")]
+    if rare:
+        series.append(("annotator_hours", rare_column))
     for name, curve in sorted(curves.items()):
         style = {"color": "k", "lw": 2.2} if name == "random" else {}
         label = f"{name} (n={len(curve.seeds)})"
-        series = [("labelled_images", "map50_95"), ("annotator_hours", "map50_95")]
-        if rare:
-            series.append(("labelled_images", rare_column))
         for ax, (x_column, y_column) in zip(axes, series, strict=True):
             x, y, s = curve.mean(x_column), curve.mean(y_column), curve.std(y_column)
             (line,) = ax.plot(x, y, marker="o", ms=3, label=label, **style)
             ax.fill_between(x, y - s, y + s, alpha=0.1, color=line.get_color())
+            if x_column == "annotator_hours":
+                ax.errorbar(x, y, xerr=curve.std(x_column), fmt="none", alpha=0.3,
+                            color=line.get_color())  # fmt: skip
     full = reference.get("map50_95")
-    for ax, xlabel in zip(axes, ("labelled images", "annotator hours (cost model)"), strict=False):
+    for ax, xlabel in zip(axes, ("annotator hours (cost model)", "labelled images"), strict=False):
         if full is not None and not math.isnan(full):
             ax.axhline(full, color="k", lw=0.8, ls=":", label="full data")
             ax.axhline(
@@ -216,7 +255,7 @@ def plot_curves(
         full_rare = reference.get(rare_column)
         if full_rare is not None and not math.isnan(full_rare):
             axes[2].axhline(full_rare, color="k", lw=0.8, ls=":", label="full data")
-        axes[2].set_xlabel("labelled images")
+        axes[2].set_xlabel("annotator hours (cost model)")
         axes[2].set_ylabel(f"rare class '{rare_class}' AP50-95")
     for ax in axes:
         ax.grid(alpha=0.3)
@@ -231,15 +270,26 @@ def plot_curves(
 
 
 def format_summary(summary: dict, strategies: Sequence[str] | None = None) -> str:
-    """A short plain-text table of the summary."""
+    """A plain-text summary, hours first: per strategy the final mAP and the hours and labels
+    it needs to reach the baseline at each budget; then the cost-model sensitivity."""
     lines = [f"targets: {summary['targets']}", f"full data: {summary['reference']}"]
     for name, info in summary["strategies"].items():
         if strategies and name not in strategies:
             continue
-        extras = {
-            k: v
-            for k, v in info.items()
-            if k.startswith(("labels to", "hours to", "label_ratio", "rare"))
-        }
-        lines.append(f"{name}: final mAP50-95 {info['map50_95_mean'][-1]:.3f} {extras}")
+        hours = info["annotator_hours"][-1] if info["annotator_hours"] else float("nan")
+        lines.append(f"{name}: final mAP50-95 {info['map50_95_mean'][-1]:.3f} at {hours:.2f} h")
+        for key, value in info.items():
+            wanted = key.startswith(("hours to", "labels to", "label_ratio_vs", "rare"))
+            if wanted and not key.endswith("by_budget") and not isinstance(value, dict):
+                lines.append(f"  {key}: {value}")
+        by_budget = next((v for k, v in info.items() if k.endswith("mAP50-95 by budget")), {})
+        for budget, need in by_budget.items():
+            lines.append(
+                f"  at {budget} labels (target {need['target']}): {need['hours']} h "
+                f"({need['hours_ratio']}x), {need['labels']} labels ({need['label_ratio']}x)"
+            )
+    sens = summary.get("sensitivity") or {}
+    for key, row in sens.items():
+        if key != "what":
+            lines.append(f"{key}: hours ratio {row}")
     return "\n".join(lines)

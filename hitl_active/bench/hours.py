@@ -1,0 +1,78 @@
+"""Annotator-hours first: what each strategy needs, at every budget, to reach the baseline,
+the rare class at equal hours, and how the hours depend on the cost model.
+
+All of it reads :class:`~hitl_active.bench.curves.Curve` objects (one per strategy, rounds
+averaged over seeds). Re-pricing uses the cumulative action counts the benchmark records
+per round (images, verified, fixed, relabelled, deleted, drawn), so a run priced at one
+``draw_s`` can be read at another: the *same selections* re-priced. A time-aware strategy
+would select differently under another price; rerun the benchmark with ``--draw-s`` for
+that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from hitl_active.bench.curves import Curve, crossing, needs_by_budget
+from hitl_active.sampling.cost import CostModel
+
+__all__ = [
+    "DRAW_SECONDS",
+    "needs_by_budget",
+    "rare_at_equal_hours",
+    "repriced_hours",
+    "sensitivity",
+]
+
+#: drawing a box: extreme clicking (7 s), the default (25.5 s), conventional drawing (~35 s)
+DRAW_SECONDS = (7.0, 25.5, 35.0)
+_ACTIONS = (("verified", "verify_s"), ("fixed", "fix_s"), ("relabelled", "relabel_s"),
+            ("deleted", "delete_s"), ("drawn", "draw_s"))  # fmt: skip
+
+
+def repriced_hours(curve: Curve, cost: CostModel) -> np.ndarray:
+    """``(n_seeds, n_rounds)`` cumulative annotator hours of ``curve``'s rounds under ``cost``."""
+    seconds = curve.values("labelled_images") * cost.image_s
+    for column, field in _ACTIONS:
+        seconds = seconds + curve.values(column) * getattr(cost, field)
+    return seconds / 3600.0
+
+
+def rare_at_equal_hours(curve: Curve, baseline: Curve, rare_class: str) -> dict[str, float | None]:
+    """``curve``'s rare-class AP50-95 at each of the baseline's hour budgets (interpolated
+    on the mean curves; None outside the hours ``curve`` covers), keyed by hours."""
+    x, y = curve.mean("annotator_hours"), curve.mean(f"ap50_95:{rare_class}")
+    out: dict[str, float | None] = {}
+    for h in baseline.mean("annotator_hours")[1:]:
+        inside = len(x) and x[0] <= h <= x[-1]
+        out[f"{h:.3f}"] = round(float(np.interp(h, x, y)), 4) if inside else None
+    return out
+
+
+def sensitivity(
+    curves: dict[str, Curve],
+    baseline: str = "random",
+    draw_seconds: Sequence[float] = DRAW_SECONDS,
+    base_cost: CostModel | None = None,
+    column: str = "map50_95",
+) -> dict[str, dict[str, float | None]]:
+    """Hours ratio to the baseline's final ``column`` for each strategy, with the recorded
+    selections re-priced at each drawing time: ``{"draw_s=7.0": {strategy: ratio}}``."""
+    base = curves.get(baseline)
+    if base is None or not base.rounds:
+        return {}
+    target = float(base.mean(column)[-1])
+    out: dict[str, dict[str, float | None]] = {}
+    for draw in draw_seconds:
+        cost = replace(base_cost or CostModel(), draw_s=float(draw))
+        base_hours = float(np.nanmean(repriced_hours(base, cost), axis=0)[-1])
+        row: dict[str, float | None] = {}
+        for name, curve in curves.items():
+            hours = np.nanmean(repriced_hours(curve, cost), axis=0)
+            got = crossing(hours, curve.mean(column), target)
+            row[name] = None if got is None else round(got / base_hours, 3)
+        out[f"draw_s={draw:g}"] = row
+    return out
