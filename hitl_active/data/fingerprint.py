@@ -18,7 +18,9 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
+
+from hitl_active.data.images import ImageReadError, open_image
 
 __all__ = ["FINGERPRINT_SIDE", "FINGERPRINT_THRESHOLD", "image_fingerprint"]
 
@@ -35,10 +37,10 @@ def image_fingerprint(path: str | Path, side: int = FINGERPRINT_SIDE) -> np.ndar
     is never taken for a duplicate.
     """
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
             im.draft("RGB", (side * 4, side * 4))  # JPEG: decode at a fraction of the size
             small = im.convert("RGB").resize((side, side), Image.Resampling.BOX)
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
+    except (ImageReadError, OSError, SyntaxError, ValueError) as exc:
         logger.warning("no fingerprint for %s: %s", path, exc)
         return None
     v = np.asarray(small, dtype=np.float32).ravel()

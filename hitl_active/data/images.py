@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,7 @@ __all__ = [
     "exif_orientation",
     "image_size",
     "is_truncated_jpeg",
+    "open_image",
     "read_image",
     "read_image_bgr",
 ]
@@ -122,6 +125,27 @@ def image_size(path: str | Path) -> tuple[int, int]:
         raise ImageReadError(path, "file not found") from exc
     except _DECODE_ERRORS as exc:
         raise ImageReadError(path, _reason(exc)) from exc
+
+
+@contextmanager
+def open_image(path: str | Path) -> Iterator[Image.Image]:
+    """A lazily opened PIL image (header read, pixels not yet decoded), closed on exit.
+
+    Bypasses Ultralytics' patch of ``Image.open`` and refuses pictures over
+    :data:`MAX_IMAGE_PIXELS` before anything is decoded.
+
+    Raises:
+        ImageReadError: the file is missing or not an image, or has too many pixels.
+    """
+    try:
+        im = _open(path)
+    except FileNotFoundError as exc:
+        raise ImageReadError(path, "file not found") from exc
+    except _DECODE_ERRORS as exc:
+        raise ImageReadError(path, _reason(exc)) from exc
+    with im:
+        _check_pixels(path, im.size)
+        yield im
 
 
 def _pillow_rgb(path: str | Path | io.BytesIO, name: str | Path) -> np.ndarray:

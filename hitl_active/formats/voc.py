@@ -294,9 +294,7 @@ def _read_with_image(
     xml_path: Path, images_dir: Path, names: list[str], extend: bool, on_size_mismatch: str
 ) -> ImageLabels:
     """One annotation with ``<size>`` checked against its image file (see read_voc_dir)."""
-    from PIL import Image
-
-    from hitl_active.data.images import exif_orientation, image_size
+    from hitl_active.data.images import exif_orientation, image_size, open_image
 
     root, name = _parse_root(xml_path)
     xml_w, xml_h = _xml_size(root)
@@ -307,7 +305,7 @@ def _read_with_image(
         logger.warning("%s: no image in %s; using <size> %dx%d", name, images_dir, xml_w, xml_h)
         return _labels_from_root(root, name, names, extend, xml_w, xml_h)
     width, height = image_size(image)
-    with Image.open(image) as im:
+    with open_image(image) as im:
         raw, orientation = im.size, exif_orientation(im)
     if xml_w <= 0 or xml_h <= 0 or (xml_w, xml_h) == (width, height):
         if xml_w <= 0 or xml_h <= 0:

@@ -73,3 +73,15 @@ def test_unreadable_image_is_never_a_duplicate(tmp_path) -> None:
 def test_filter_needs_embeddings_or_fingerprints() -> None:
     with pytest.raises(ValueError, match="embeddings or a fingerprint"):
         DuplicateFilter(None)
+
+
+def test_unreadable_image_has_no_fingerprint_after_ultralytics_is_imported(tmp_path) -> None:
+    # Ultralytics patches PIL's Image.open at import (an unidentified file makes it reach
+    # for pi-heif); the fingerprint must still see a plain unreadable image.
+    import ultralytics  # noqa: F401
+
+    from hitl_active.data.fingerprint import image_fingerprint
+
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not an image at all")
+    assert image_fingerprint(bad) is None
