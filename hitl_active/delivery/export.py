@@ -82,8 +82,13 @@ def collect_labels(ws: Workspace, include_model_only: bool = True) -> list[Image
             ]
         elif img.id in gold:
             boxes = [{"source": "human"} | b for b in gold[img.id]]
-        elif include_model_only and predictions.get(img.id) and promoted is not None:
-            boxes = _model_boxes(predictions[img.id], ws.config.conf_threshold, promoted.name)
+        elif include_model_only and promoted is not None and img.id in predictions:
+            # an image the model saw and found nothing in is delivered as empty, not dropped
+            # (a Detections with no boxes is falsy, so test membership, not truth)
+            detections = predictions[img.id]
+            if detections is None:  # the engine could not read it
+                continue
+            boxes = _model_boxes(detections, ws.config.conf_threshold, promoted.name)
         else:
             continue
         boxes = [{"source": "human"} | b for b in boxes]
