@@ -73,6 +73,14 @@ def _add_backend(p: argparse.ArgumentParser) -> None:
         metavar="S",
         help="stop waiting for annotations after S seconds; re-run to resume",
     )
+    p.add_argument(
+        "--ray",
+        dest="ray_address",
+        default=None,
+        metavar="ADDRESS",
+        help="pre-label the pool on Ray Data (the `scale` extra): local, auto, or "
+        "ray://HEAD:10001 (default: the workspace's ray_address; none: this process)",
+    )
 
 
 def make_backend(args: argparse.Namespace, ws: Any) -> Any:
@@ -101,6 +109,8 @@ def _make_loop(args: argparse.Namespace, ws: Any) -> Any:
     from hitl_active.loop.rounds import Loop
 
     policy = policy_from_config(ws.config.retrain_every, getattr(args, "on_demand", False))
+    if getattr(args, "ray_address", None):
+        ws.config.ray_address = args.ray_address  # this run only; not written to the config
     return Loop(ws, make_backend(args, ws), policy, progress=not args.quiet)
 
 

@@ -72,6 +72,9 @@ class LoopConfig(BaseModel):
         seed: seed for every random choice the loop makes.
         label_studio_url, label_studio_project: where tasks go (``None``: no Label Studio).
         train_args: further Ultralytics training arguments (e.g. ``{"lr0": 0.003}``).
+        ray_address: pre-label the pool on Ray Data (the ``scale`` extra): ``"local"`` (Ray on
+            this machine), ``"auto"`` (the cluster this machine joined) or ``"ray://HEAD:10001"``;
+            ``None``: the engine in this process.
         database_url: where the state lives (``None``: ``WORKSPACE/state.db``, SQLite), e.g.
             ``postgresql://user@host/db`` for a team; ``HITL_DATABASE_URL`` overrides it.
     """
@@ -99,6 +102,7 @@ class LoopConfig(BaseModel):
     label_studio_project: StrictInt | None = None
     train_args: dict[str, Any] = Field(default_factory=dict)
     database_url: StrictStr | None = None
+    ray_address: StrictStr | None = None
 
     def __init__(self, **data: Any) -> None:
         try:

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from hitl_active.loop.steps import CHUNK, prediction_rows
+from hitl_active.loop.config import WorkspaceError
+from hitl_active.loop.steps import CHUNK, _engine, prediction_rows
 from hitl_active.loop.store import ImageRow, ModelVersionRow
 from hitl_active.loop.workspace import Workspace
 
@@ -57,22 +58,34 @@ def prelabel_on_ray(
     actors: int = 2,
     batch_size: int = 64,
     threads_per_actor: int = 1,
+    address: str | None = None,
 ) -> int:
     """Store ``version``'s predictions for the ``images`` it has not seen, computed on Ray.
 
-    Uses the running Ray cluster, or starts a local one (``ray.init()``) when there is none.
-    Returns how many images were pre-labelled.
-    """
-    import ray
+    Uses Ray if this process already joined it; otherwise ``ray.init(address)``, where
+    ``address`` is ``"local"`` or ``None`` (a Ray started on this machine), ``"auto"`` (the
+    cluster this machine joined) or ``"ray://HEAD:10001"``. Returns how many images were
+    pre-labelled.
 
-    if not version.onnx:
-        raise FileNotFoundError(f"model version {version.name} has no ONNX file; re-export it")
+    Raises:
+        WorkspaceError: Ray is not installed (the ``scale`` extra).
+        ModelLoadError: the version's classes are not the workspace's.
+    """
+    try:
+        import ray
+    except ImportError as exc:
+        raise WorkspaceError(
+            "pre-labelling on Ray needs the scale extra: uv sync --extra scale "
+            "(or pip install 'hitl-active[scale]'), or leave ray_address unset"
+        ) from exc
+
     done = ws.store.predicted_ids(version.name)
     todo = [img for img in images if img.id not in done]
     if not todo:
         return 0
+    _engine(version, ws.config.classes)  # the driver refuses a model of other classes
     if not ray.is_initialized():
-        ray.init(log_to_driver=False)
+        ray.init(address=None if address in (None, "local") else address, log_to_driver=False)
     items = [{"image_id": img.id, "path": img.path} for img in todo]
     results = ray.data.from_items(items).map_batches(
         BatchPredictor,

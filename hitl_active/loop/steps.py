@@ -90,8 +90,17 @@ def prediction_rows(
 def prelabel(
     ws: Workspace, version: ModelVersionRow, images: list[ImageRow], progress: bool = False
 ) -> int:
-    """Store ``version``'s predictions for every image in ``images`` it has not seen yet."""
+    """Store ``version``'s predictions for every image in ``images`` it has not seen yet.
+
+    With ``ray_address`` in the workspace config the images go to Ray Data actors that call
+    :func:`prediction_rows` as this process would (:mod:`hitl_active.loop.ray_prelabel`).
+    """
     from tqdm.auto import tqdm
+
+    if ws.config.ray_address:
+        from hitl_active.loop.ray_prelabel import prelabel_on_ray
+
+        return prelabel_on_ray(ws, version, images, address=ws.config.ray_address)
 
     done = ws.store.predicted_ids(version.name)
     todo = [img for img in images if img.id not in done]

@@ -66,3 +66,36 @@ def test_ray_rows_equal_the_local_runner_and_a_rerun_resumes(tiny_model, tmp_pat
     assert n_boxes > 0
     errors = on_ray.store._all("SELECT error FROM predictions WHERE error IS NOT NULL")
     assert len(errors) == 2
+
+
+def test_the_loop_prelabels_on_ray_when_the_workspace_names_an_address(
+    tiny_model, tmp_path, local_ray
+):
+    images = tmp_path / "images"
+    shutil.copytree(tiny_model.dataset.root / "images", images)
+    ws = Workspace.create(
+        tmp_path / "ws",
+        LoopConfig(images=str(images), classes=tiny_model.class_names, ray_address="local"),
+    )
+    ws.store.add_model_version("v1", None, status="promoted")
+    ws.store.update_model_version("v1", onnx=str(tiny_model.onnx))
+    pool = ws.store.images("pool")
+    n = steps.prelabel(ws, ws.store.model_version("v1"), pool)  # the loop's own step
+    assert n == len(pool) == len(ws.store.predicted_ids("v1"))
+
+
+def test_a_model_of_other_classes_is_refused_before_anything_goes_to_ray(
+    tiny_model, tmp_path, local_ray
+):
+    from hitl_active.loop.ray_prelabel import prelabel_on_ray
+    from hitl_active.serving.session import ModelLoadError
+
+    images = tmp_path / "images"
+    shutil.copytree(tiny_model.dataset.root / "images", images)
+    other = [f"other{i}" for i in range(len(tiny_model.class_names))]
+    ws = Workspace.create(tmp_path / "ws", LoopConfig(images=str(images), classes=other))
+    ws.store.add_model_version("v1", None, status="promoted")
+    ws.store.update_model_version("v1", onnx=str(tiny_model.onnx))
+    with pytest.raises(ModelLoadError, match="other0"):
+        prelabel_on_ray(ws, ws.store.model_version("v1"), ws.store.images("pool"))
+    assert not ws.store.predicted_ids("v1")
