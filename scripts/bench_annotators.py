@@ -1,6 +1,6 @@
 """Recovery of planted annotator skills by the workforce estimators; prints JSON.
 
-    .venv/bin/python scripts/bench_annotators.py                 # the test seeds (100–119)
+    .venv/bin/python scripts/bench_annotators.py                 # the test seeds (200–219)
     .venv/bin/python scripts/bench_annotators.py --calibration   # the calibration seeds (0–4)
     .venv/bin/python scripts/bench_annotators.py --train         # + consensus vs single labels
 
@@ -32,7 +32,7 @@ def main() -> None:
     p.add_argument("--calibration", action="store_true", help="run the calibration seeds")
     p.add_argument("--seeds", type=int, default=None, help="only the first N seeds of the set")
     p.add_argument("--train", action="store_true", help="also retrain: consensus vs single")
-    p.add_argument("--train-seed", type=int, default=100)
+    p.add_argument("--train-seed", type=int, default=200)
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--per-seed", action="store_true", help="include every seed's figures")
     args = p.parse_args()

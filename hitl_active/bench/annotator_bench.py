@@ -15,7 +15,8 @@ dataset, and measures how well :mod:`hitl_active.workforce` recovers what was pl
 - null case: identical annotators; the share of pairs whose recall or precision differ.
 
 Seeds: :data:`CALIBRATION_SEEDS` were used while choosing the estimators' settings;
-:data:`TEST_SEEDS` are the reported ones and were never used to choose anything.
+:data:`TEST_SEEDS` are the reported ones and were never used to choose anything
+(:data:`SPENT_TEST_SEEDS` were reported once and are not reused).
 Targets count as met on the test seeds when the *median* ρ reaches its bound, the pooled
 MAE, coverage and rates are within theirs, and the *slowest* spammer flag is within 30 tasks.
 """
@@ -32,10 +33,20 @@ from scipy.stats import spearmanr
 from hitl_active.bench.simulated_annotator import AnnotatorProfile, SimulatedAnnotator
 from hitl_active.formats.core import ImageLabels
 
-__all__ = ["CALIBRATION_SEEDS", "TEST_SEEDS", "BenchConfig", "run_bench", "run_seed"]
+__all__ = [
+    "CALIBRATION_SEEDS",
+    "SPENT_TEST_SEEDS",
+    "TEST_SEEDS",
+    "BenchConfig",
+    "run_bench",
+    "run_seed",
+]
 
 CALIBRATION_SEEDS = tuple(range(0, 5))
-TEST_SEEDS = tuple(range(100, 120))
+TEST_SEEDS = tuple(range(200, 220))
+# Test seeds already reported once, before the spammer test's alpha was re-chosen on the
+# calibration seeds (0.005 -> 0.001); never used again, so no setting is fitted to them.
+SPENT_TEST_SEEDS = tuple(range(100, 120))
 
 TARGETS = {
     "recall_spearman": (">=", 0.9),

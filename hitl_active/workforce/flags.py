@@ -95,11 +95,16 @@ def agreement_counts(
 
 @dataclass(frozen=True)
 class SpamTest:
-    """The sequential test. ``alpha`` sets the CUSUM threshold ``log(1 / alpha)``."""
+    """The sequential test. ``alpha`` sets the CUSUM threshold ``log(1 / alpha)``.
+
+    The defaults were chosen on the benchmark's calibration seeds: ``alpha=0.001`` flagged
+    0.5% of honest simulated annotators over 100 tasks (0.005 flagged 1.5%) while still
+    flagging every spammer within 15 tasks.
+    """
 
     p_honest: float = 0.45
     p_spam: float = 0.1
-    alpha: float = 0.005
+    alpha: float = 0.001
 
     def __post_init__(self) -> None:
         if not 0 < self.p_spam < self.p_honest < 1 or not 0 < self.alpha < 1:

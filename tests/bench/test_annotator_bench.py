@@ -2,6 +2,7 @@ import json
 
 from hitl_active.bench.annotator_bench import (
     CALIBRATION_SEEDS,
+    SPENT_TEST_SEEDS,
     TARGETS,
     TEST_SEEDS,
     BenchConfig,
@@ -11,6 +12,7 @@ from hitl_active.bench.annotator_bench import (
 
 def test_calibration_and_test_seeds_never_overlap():
     assert not set(CALIBRATION_SEEDS) & set(TEST_SEEDS)
+    assert not set(SPENT_TEST_SEEDS) & (set(CALIBRATION_SEEDS) | set(TEST_SEEDS))
 
 
 def test_bench_reports_every_figure_as_json():
