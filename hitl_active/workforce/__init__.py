@@ -12,4 +12,5 @@ routing sit above. Each module is imported on its own:
 - :mod:`.latent`    ``estimate_without_gold``: Dawid–Skene reliability and box noise from overlap
 - :mod:`.flags`     ``flag_skills``, ``flag_spammers`` (sequential test): flags, never exclusion
 - :mod:`.contest`   gold items contested by an annotator, and their review
+- :mod:`.report`    ``annotator_report``: every figure about one annotator, for them to see
 """
