@@ -70,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; state is saved, re-run the same command to resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader left (`hitl-active strategies | head`): not a failure
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # quiet exit flush
+        return 141  # as a command stopped by SIGPIPE
     except Exception as exc:  # every failure: one line, the traceback only with -v
         from hitl_active.cli.errors import describe_error
 

@@ -193,12 +193,21 @@ def _connected(loop: Any) -> Any:
 
 
 def _round(args: argparse.Namespace) -> int:
+    from hitl_active.loop.backends import LocalBackend
+
     with _open(args, write="round") as ws:
         try:
-            row = _connected(_make_loop(args, ws)).round_until_pushed()
+            loop = _connected(_make_loop(args, ws))
+            row = loop.round_until_pushed()
         except _label_studio_errors() as exc:
             raise _cli_error(str(exc)) from None
         print(f"round {row.id}: {row.step} ({row.info.get('selected', 0)} images selected)")
+        if isinstance(loop.backend, LocalBackend) and loop.backend.annotator is None:
+            print(
+                "no Label Studio: the tasks wait in the state database; set LABEL_STUDIO_URL "
+                "and LABEL_STUDIO_API_KEY (README: Annotating in Label Studio) and re-run, or "
+                f"answer them with `hitl-active loop -w {args.workspace} --simulate-labels DIR`"
+            )
     return 0
 
 

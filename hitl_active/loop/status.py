@@ -26,6 +26,7 @@ class LoopStatus:
     versions: int
     inference: str = ""  # the ONNX Runtime provider pre-labels run on
     training_device: str = ""  # what the next retrain uses (config ``device``, or automatic)
+    gold_labelled: int = 0  # gold images with an annotation (they score every model)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -36,14 +37,15 @@ class LoopStatus:
             m = "not evaluated" if self.map50_95 is None else f"gold mAP50-95 {self.map50_95:.4f}"
             m50 = "" if self.map50 is None else f", mAP50 {self.map50:.4f}"
             model = f"{self.model_version} ({m}{m50}; {self.versions} versions)"
+        gold = f"{self.gold_labelled} of {self.gold}"
         rnd = "none yet" if self.round_id is None else f"{self.round_id} ({self.round_step})"
         return "\n".join(
             [
                 f"round:          {rnd}",
                 f"pool:           {self.pool} images ({self.gold} more in the gold set)",
-                f"labelled:       {self.labelled} images",
+                f"labelled:       {self.labelled} images (gold set: {gold})",
                 f"pending tasks:  {self.pending_tasks}",
-                f"annotator time: {self.annotator_hours:.2f} h",
+                f"annotator time: {_hours(self.annotator_hours)}",
                 f"current model:  {model}",
                 f"inference:      {self.inference}",
                 f"training on:    {self.training_device}",
@@ -57,13 +59,14 @@ def loop_status(ws: Workspace) -> LoopStatus:
     last = rounds[-1] if rounds else None
     counts = store.count_images()
     gold_ids = {img.id for img in store.images("gold")}
+    annotated = store.annotated_ids()
     current = store.promoted_version()
     return LoopStatus(
         round_id=None if last is None else last.id,
         round_step=None if last is None else last.step,
         pool=counts["pool"] + counts["train"],
         gold=counts["gold"],
-        labelled=len(store.annotated_ids() - gold_ids),
+        labelled=len(annotated - gold_ids),
         pending_tasks=len(store.tasks(open_only=True)),
         annotator_hours=store.annotator_seconds() / 3600.0,
         model_version=None if current is None else current.name,
@@ -72,6 +75,16 @@ def loop_status(ws: Workspace) -> LoopStatus:
         versions=len(store.model_versions()),
         inference=_inference_provider(),
         training_device=_training_device(ws.config.device),
+        gold_labelled=len(annotated & gold_ids),
+    )
+
+
+def _hours(hours: float) -> str:
+    """Hours, and minutes under one hour (a first annotation must not read as 0.00 h)."""
+    return (
+        f"{hours:.2f} h"
+        if hours >= 1.0 or hours == 0.0
+        else f"{hours:.2f} h ({hours * 60:.1f} min)"
     )
 
 

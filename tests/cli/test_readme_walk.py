@@ -1,0 +1,63 @@
+"""What a new user sees walking the README: a round without Label Studio says where its tasks
+wait, status counts the gold set's annotations and a first annotator-minute, and piping a
+command into ``head`` is not reported as a bug."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from PIL import Image
+
+from hitl_active.cli import main
+
+
+def _pool(tmp_path):
+    images, labels = tmp_path / "pool" / "images", tmp_path / "pool" / "labels"
+    images.mkdir(parents=True)
+    labels.mkdir()
+    for i in range(6):
+        Image.new("RGB", (64, 48), (40 * i, 0, 0)).save(images / f"{i}.jpg")
+        (labels / f"{i}.txt").write_text("0 0.5 0.5 0.25 0.25\n")
+    return images, labels
+
+
+def test_round_without_label_studio_says_how_its_tasks_get_answered(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    images, labels = _pool(tmp_path)
+    ws = str(tmp_path / "ws")
+    assert main(["init", ws, "--images", str(images), "--classes", "a,b", "--gold-size", "2"]) == 0
+    capsys.readouterr()
+
+    assert main(["-q", "round", "-w", ws]) == 0
+    out = capsys.readouterr().out
+    assert "round 1: pushed (2 images selected)" in out
+    assert "no Label Studio" in out and f"hitl-active loop -w {ws} --simulate-labels DIR" in out
+
+    assert main(["status", "-w", ws]) == 0
+    out = capsys.readouterr().out
+    assert "labelled:       0 images (gold set: 0 of 2)" in out
+    assert "annotator time: 0.00 h\n" in out
+
+    # the simulated annotator answers the gold round: status shows it though no pool image
+    # is labelled yet, and a few annotator-seconds do not read as 0.00 h
+    assert main(["-q", "loop", "-w", ws, "--rounds", "1", "--simulate-labels", str(labels)]) == 0
+    assert main(["status", "-w", ws]) == 0
+    out = capsys.readouterr().out
+    assert "labelled:       0 images (gold set: 2 of 2)" in out
+    assert "pending tasks:  0" in out
+    hours = next(line for line in out.splitlines() if line.startswith("annotator time:"))
+    assert hours.endswith(" min)") and not hours.endswith("(0.0 min)"), hours
+
+
+def test_a_closed_pipe_is_not_reported_as_a_bug():
+    code = "import sys; from hitl_active.cli import main; sys.exit(main())"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "strategies"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # the reader leaves before the first line, as `| head -0` would
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert "bug" not in err and "Broken pipe" not in err, err
