@@ -253,7 +253,8 @@ def refresh_predictions(
     """After a promotion: replace the pre-labels of tasks nobody has annotated yet.
 
     Annotated (or skipped) tasks keep their predictions, so their diffs stay meaningful.
-    The project's ``model_version`` is set so annotators see the newest pre-labels.
+    The project's ``model_version`` is set so annotators see the newest pre-labels (when
+    a task got them: with every task answered it stays, and the next push sets it).
     """
     report = RefreshReport()
     index = project_index(client, project.id)
@@ -279,7 +280,8 @@ def refresh_predictions(
                 f"for project {project.id} (its log says why); run the command again to retry"
             )
         report.replaced += len(batch)
-    set_model_version(client, project.id, model_version)
+    if report.replaced:  # no task carries it otherwise, and Label Studio would refuse it
+        set_model_version(client, project.id, model_version)
     logger.info(
         "model %s: replaced pre-labels of %d tasks, kept %d annotated ones",
         model_version,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -60,7 +61,9 @@ def images(label_studio, tiny_dataset):
     raise AssertionError("tiny_dataset has fewer than 6 labelled images")
 
 
-def test_annotations_come_back_exactly_once(client, label_studio, tiny_dataset, images) -> None:
+def test_annotations_come_back_exactly_once(
+    client, label_studio, tiny_dataset, images, caplog
+) -> None:
     classes = list(tiny_dataset.class_names)
     project = ensure_project(client, f"e2e-{uuid.uuid4().hex[:8]}", classes)
     assert ensure_project(client, project.title, classes).id == project.id  # reused by title
@@ -164,6 +167,14 @@ def test_annotations_come_back_exactly_once(client, label_studio, tiny_dataset, 
     }
     assert versions[images[5][0].name] == ["m2"]
     assert versions[images[0][0].name] == ["m1"]
+
+    # With no task left to refresh the project keeps its version, and nothing is asked of
+    # Label Studio that it would refuse (a version no prediction carries).
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="hitl_active.labelstudio.push"):
+        assert refresh_predictions(client, project, [], "m3").replaced == 0
+    assert client.request("GET", f"/api/projects/{project.id}")["model_version"] == "m2"
+    assert "keeps its model version" not in caplog.text
 
 
 def pull_sink_labels(record: dict):
