@@ -26,7 +26,7 @@ class LoopStatus:
     versions: int
     inference: str = ""  # the ONNX Runtime provider pre-labels run on
     training_device: str = ""  # what the next retrain uses (config ``device``, or automatic)
-    gold_labelled: int = 0  # gold images with an annotation (they score every model)
+    gold_labelled: int = 0  # gold images with labels, imported or annotated (they score models)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,7 +75,7 @@ def loop_status(ws: Workspace) -> LoopStatus:
         versions=len(store.model_versions()),
         inference=_inference_provider(),
         training_device=_training_device(ws.config.device),
-        gold_labelled=len(annotated & gold_ids),
+        gold_labelled=len(gold_ids & (annotated | set(store.gold_labels()))),
     )
 
 

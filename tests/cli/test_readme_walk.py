@@ -50,6 +50,16 @@ def test_round_without_label_studio_says_how_its_tasks_get_answered(tmp_path, ca
     assert hours.endswith(" min)") and not hours.endswith("(0.0 min)"), hours
 
 
+def test_status_counts_a_gold_set_labelled_from_files(tmp_path, capsys):
+    images, labels = _pool(tmp_path)
+    ws = str(tmp_path / "ws")
+    init = ["init", ws, "--images", str(images), "--classes", "a,b", "--gold-size", "3"]
+    assert main([*init, "--gold-labels", str(labels)]) == 0
+    capsys.readouterr()
+    assert main(["status", "-w", ws]) == 0
+    assert "labelled:       0 images (gold set: 3 of 3)" in capsys.readouterr().out
+
+
 def test_a_closed_pipe_is_not_reported_as_a_bug():
     code = "import sys; from hitl_active.cli import main; sys.exit(main())"
     proc = subprocess.Popen(
