@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import os
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,7 +171,10 @@ def train_detector(data_yaml: Path, out_dir: Path, config: TrainConfig) -> Train
         config.device,
     )
     start = time.perf_counter()
-    with quiet_ultralytics():
+    with quiet_ultralytics(), warnings.catch_warnings():
+        # With Ray installed (the scale extra), Ultralytics' Ray Tune callback asks Ray for a
+        # trial id at every epoch end and Ray warns that no tuner is running: not ours to show.
+        warnings.filterwarnings("ignore", message=".*get_trial_id.*", category=UserWarning)
         model = YOLO(model_ref)
         model.train(**args)
     seconds = time.perf_counter() - start
