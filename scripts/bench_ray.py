@@ -8,6 +8,8 @@ to 600 by hard links so every pool path is distinct) are registered in two works
 is pre-labelled by ``steps.prelabel`` (the local engine), the other by
 ``ray_prelabel.prelabel_on_ray`` on a local Ray cluster of ``--actors`` engine actors; both
 write to their state store. ``ray_init_s`` (starting Ray) is reported apart from the pass.
+Peak RSS is sampled every 0.1 s over this process and everything it started (Ray's head
+processes and engine actors), for each pass apart.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ import json
 import os
 import platform
 import tempfile
+import threading
 import time
 from pathlib import Path
+
+import psutil
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
@@ -58,6 +63,32 @@ def _workspace(root: Path, pool: Path, classes: list[str], onnx: Path) -> Worksp
     return ws
 
 
+class PeakRss:
+    """Largest RSS (MB) of this process plus its descendants while the block runs."""
+
+    def __enter__(self) -> PeakRss:
+        self.peak_mb, self._stop = 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    continue
+            self.peak_mb = max(self.peak_mb, total / 2**20)
+            self._stop.wait(0.1)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--images", type=Path, default=RACCOON, help="folder of .jpg files")
@@ -78,9 +109,11 @@ def main() -> None:
         local = _workspace(work / "local", pool, classes, onnx)
         images = local.store.images("pool")
         start = time.perf_counter()
-        steps.prelabel(local, local.store.model_version("bench"), images)
+        with PeakRss() as local_rss:
+            steps.prelabel(local, local.store.model_version("bench"), images)
         local_s = time.perf_counter() - start
 
+        ray_rss = PeakRss().__enter__()  # Ray's own processes count too
         start = time.perf_counter()
         ray.init(num_cpus=args.actors, include_dashboard=False, log_to_driver=False)
         ray_init_s = time.perf_counter() - start
@@ -91,6 +124,7 @@ def main() -> None:
             actors=args.actors, batch_size=args.batch_size,
         )  # fmt: skip
         ray_s = time.perf_counter() - start
+        ray_rss.__exit__()
         ray.shutdown()
         same = len(local.store.predictions("bench")) == len(on_ray.store.predictions("bench"))
         local.close()
@@ -100,6 +134,7 @@ def main() -> None:
         "local_s": round(local_s, 2), "local_img_s": round(len(images) / local_s, 1),
         "ray_s": round(ray_s, 2), "ray_img_s": round(n / ray_s, 1),
         "ray_init_s": round(ray_init_s, 2), "ray_vs_local": round(local_s / ray_s, 2),
+        "local_peak_rss_mb": round(local_rss.peak_mb), "ray_peak_rss_mb": round(ray_rss.peak_mb),
         "same_rows": same, "cpu_count": os.cpu_count(), "machine": platform.machine(),
     }, indent=2))  # fmt: skip
 
