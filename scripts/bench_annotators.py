@@ -32,7 +32,7 @@ def main() -> None:
     p.add_argument("--calibration", action="store_true", help="run the calibration seeds")
     p.add_argument("--seeds", type=int, default=None, help="only the first N seeds of the set")
     p.add_argument("--train", action="store_true", help="also retrain: consensus vs single")
-    p.add_argument("--train-seed", type=int, default=200)
+    p.add_argument("--train-seeds", type=int, nargs="+", default=[200], help="one run each")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--per-seed", action="store_true", help="include every seed's figures")
     args = p.parse_args()
@@ -47,9 +47,10 @@ def main() -> None:
     }
     out["per_seed"] = result["per_seed"] if args.per_seed else _brief(result["per_seed"])
     if args.train:
-        from hitl_active.bench.consensus_train import consensus_vs_single
+        from hitl_active.bench.consensus_train import consensus_vs_single, summarize_runs
 
-        out.update(consensus_vs_single(args.train_seed, epochs=args.epochs))
+        runs = [consensus_vs_single(s, epochs=args.epochs) for s in args.train_seeds]
+        out.update(summarize_runs(runs))
     out["seconds"] = round(time.perf_counter() - start, 1)
     out["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version()}
     print(json.dumps(out, indent=2))

@@ -18,7 +18,7 @@ import numpy as np
 from hitl_active.bench.simulated_annotator import AnnotatorProfile, SimulatedAnnotator
 from hitl_active.formats.core import ImageLabels
 
-__all__ = ["AVERAGE", "consensus_vs_single"]
+__all__ = ["AVERAGE", "consensus_vs_single", "summarize_runs"]
 
 logger = logging.getLogger(__name__)
 
@@ -115,4 +115,17 @@ def consensus_vs_single(
             "gold_images": n_test,
             "annotator": AVERAGE,
         },
+    }
+
+
+def summarize_runs(runs: list[dict]) -> dict:
+    """Means over seeds (per annotator position for the singles) and every run's figures."""
+    singles = np.mean([r["single_maps"] for r in runs], axis=0)
+    consensus = float(np.mean([r["consensus_map"] for r in runs]))
+    return {
+        "consensus_map": consensus,
+        "single_maps": [float(v) for v in singles],
+        "consensus_beats_every_single": bool(consensus > singles.max()),
+        "consensus_beats_every_single_per_seed": [r["consensus_beats_every_single"] for r in runs],
+        "train_runs": runs,
     }
