@@ -8,7 +8,10 @@ to 600 by hard links so every pool path is distinct) are registered in two works
 is pre-labelled by ``steps.prelabel`` (the local engine), the other by
 ``ray_prelabel.prelabel_on_ray`` on a local Ray cluster of ``--actors`` engine actors; both
 write to their state store. ``ray_init_s`` (starting Ray) is reported apart from the pass.
-Peak RSS is sampled every 0.1 s over this process and everything it started (Ray's head
+``ray_vs_local`` is the whole pass against the local one (the target's measure);
+``ray_first_chunk_s`` is how long the first stored chunk took (actor start-up and the first
+batches) and ``ray_steady_img_s`` the rate after it, to tell fixed start-up from per-image
+overhead. Peak RSS is sampled every 0.1 s over this process and everything it started (Ray's head
 processes and engine actors), for each pass apart.
 """
 
@@ -119,11 +122,19 @@ def main() -> None:
         ray_init_s = time.perf_counter() - start
         on_ray = _workspace(work / "ray", pool, classes, onnx)
         start = time.perf_counter()
+        first: list[tuple[float, int]] = []  # when the first chunk was stored, and its size
+
+        def on_chunk(count: int) -> None:
+            if not first:
+                first.append((time.perf_counter() - start, count))
+
         n = prelabel_on_ray(
             on_ray, on_ray.store.model_version("bench"), on_ray.store.images("pool"),
-            actors=args.actors, batch_size=args.batch_size,
+            actors=args.actors, batch_size=args.batch_size, on_chunk=on_chunk,
         )  # fmt: skip
         ray_s = time.perf_counter() - start
+        first_s, first_n = first[0] if first else (ray_s, n)
+        steady = (n - first_n) / max(ray_s - first_s, 1e-9)
         ray_rss.__exit__()
         ray.shutdown()
         same = len(local.store.predictions("bench")) == len(on_ray.store.predictions("bench"))
@@ -134,6 +145,8 @@ def main() -> None:
         "local_s": round(local_s, 2), "local_img_s": round(len(images) / local_s, 1),
         "ray_s": round(ray_s, 2), "ray_img_s": round(n / ray_s, 1),
         "ray_init_s": round(ray_init_s, 2), "ray_vs_local": round(local_s / ray_s, 2),
+        "ray_first_chunk_s": round(first_s, 2), "ray_steady_img_s": round(steady, 1),
+        "ray_steady_vs_local": round(steady / (len(images) / local_s), 2),
         "local_peak_rss_mb": round(local_rss.peak_mb), "ray_peak_rss_mb": round(ray_rss.peak_mb),
         "same_rows": same, "cpu_count": os.cpu_count(), "machine": platform.machine(),
     }, indent=2))  # fmt: skip

@@ -15,6 +15,7 @@ where it stopped.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -59,12 +60,14 @@ def prelabel_on_ray(
     batch_size: int = 64,
     threads_per_actor: int = 1,
     address: str | None = None,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> int:
     """Store ``version``'s predictions for the ``images`` it has not seen, computed on Ray.
 
     Uses Ray if this process already joined it; otherwise ``ray.init(address)``, where
     ``address`` is ``"local"`` or ``None`` (a Ray started on this machine), ``"auto"`` (the
-    cluster this machine joined) or ``"ray://HEAD:10001"``. Returns how many images were
+    cluster this machine joined) or ``"ray://HEAD:10001"``. ``on_chunk`` is called with the
+    running count after each stored chunk (progress). Returns how many images were
     pre-labelled.
 
     Raises:
@@ -104,6 +107,8 @@ def prelabel_on_ray(
         rows = _rows(batch)
         ws.store.put_predictions(version.name, rows)
         written += len(rows)
+        if on_chunk is not None:
+            on_chunk(written)
     logger.info("pre-labelled %d images with %s on Ray", written, version.name)
     return written
 
