@@ -2,8 +2,9 @@
 
 Install the ``scale`` extra (``uv sync --extra scale``); Ray is imported only when
 :func:`prelabel_on_ray` runs. Each actor holds one :class:`~hitl_active.serving.engine.Engine`
-and calls :func:`hitl_active.loop.steps.prediction_rows` on its batches, the function the
-local runner calls, so a row is what the local runner would have stored. Files are read and
+(:class:`hitl_active.serving.rows.BatchPredictor`) and calls
+:func:`~hitl_active.serving.rows.prediction_rows` on its batches, the function the local
+runner calls, so a row is what the local runner would have stored. Files are read and
 decoded inside the actors (the pool's paths must be readable there: one machine, or a shared
 filesystem), so an unreadable image comes back as an error row.
 
@@ -16,40 +17,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from hitl_active.loop.config import WorkspaceError
-from hitl_active.loop.steps import CHUNK, _engine, prediction_rows
 from hitl_active.loop.store import ImageRow, ModelVersionRow
 from hitl_active.loop.workspace import Workspace
+from hitl_active.serving.rows import BatchPredictor
 
-__all__ = ["BatchPredictor", "prelabel_on_ray"]
+__all__ = ["prelabel_on_ray"]
 
 logger = logging.getLogger(__name__)
-
-
-class BatchPredictor:
-    """A Ray Data actor: one engine, one batch of ``image_id``/``path`` columns at a time."""
-
-    def __init__(self, onnx: str, model_version: str, threads: int = 1) -> None:
-        from hitl_active.serving.engine import Engine, EngineConfig
-
-        config = EngineConfig(intra_op_threads=threads, infer_workers=1, decode_workers=1)
-        self.engine = Engine(onnx, config, model_version=model_version)
-
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        rows = prediction_rows(self.engine, batch["image_id"].tolist(), batch["path"].tolist())
-        detections = np.empty(len(rows), dtype=object)
-        errors = np.empty(len(rows), dtype=object)
-        for k, (_, det, error, _) in enumerate(rows):
-            detections[k], errors[k] = det, error
-        return {
-            "image_id": np.array([r[0] for r in rows], np.int64),
-            "detections": detections,
-            "error": errors,
-        }
 
 
 def prelabel_on_ray(
@@ -57,7 +35,7 @@ def prelabel_on_ray(
     version: ModelVersionRow,
     images: list[ImageRow],
     actors: int = 2,
-    batch_size: int = 64,
+    batch_size: int = 16,
     threads_per_actor: int = 1,
     address: str | None = None,
     on_chunk: Callable[[int], None] | None = None,
@@ -86,7 +64,7 @@ def prelabel_on_ray(
     todo = [img for img in images if img.id not in done]
     if not todo:
         return 0
-    _engine(version, ws.config.classes)  # the driver refuses a model of other classes
+    _check_version(version, ws.config.classes)  # the driver refuses a model of other classes
     if not ray.is_initialized():
         ray.init(address=None if address in (None, "local") else address, log_to_driver=False)
     items = [{"image_id": img.id, "path": img.path} for img in todo]
@@ -103,7 +81,8 @@ def prelabel_on_ray(
         num_cpus=threads_per_actor,
     )
     written = 0
-    for batch in results.iter_batches(batch_size=CHUNK, batch_format="numpy"):
+    # batch_size=None: each block as soon as an actor returns it (no waiting to fill a chunk)
+    for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
         rows = _rows(batch)
         ws.store.put_predictions(version.name, rows)
         written += len(rows)
@@ -111,6 +90,20 @@ def prelabel_on_ray(
             on_chunk(written)
     logger.info("pre-labelled %d images with %s on Ray", written, version.name)
     return written
+
+
+def _check_version(version: ModelVersionRow, classes: list[str]) -> None:
+    """Refuse a version without its ONNX file or of other classes, from its metadata alone
+    (the driver loads no engine: its CPU is better left to the actors starting up)."""
+    from hitl_active.serving.metadata import check_class_names, read_model_metadata
+
+    if not version.onnx or not Path(version.onnx).is_file():
+        raise FileNotFoundError(
+            f"model version {version.name} has no ONNX file ({version.onnx}); re-export it "
+            "or roll back to a complete version"
+        )
+    names = read_model_metadata(version.onnx).class_names
+    check_class_names(version.onnx, names, classes, "the workspace")
 
 
 def _rows(batch: dict[str, Any]) -> list[tuple[int, Any, str | None, None]]:

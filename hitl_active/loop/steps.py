@@ -19,6 +19,7 @@ from hitl_active.formats.core import ImageLabels
 from hitl_active.loop.registry import ModelRegistry
 from hitl_active.loop.store import ImageRow, ModelVersionRow, boxes_to_labels
 from hitl_active.loop.workspace import Workspace
+from hitl_active.serving.rows import prediction_rows
 
 __all__ = [
     "evaluate_version",
@@ -69,22 +70,6 @@ def predict(
             logger.warning("cannot pre-label %s: %s", pred.path, pred.error)
         out[image_id] = pred.detections
     return out
-
-
-def prediction_rows(
-    engine: Any, image_ids: Sequence[int], paths: Sequence[str]
-) -> list[tuple[int, Detections | None, str | None, float | None]]:
-    """One batch of pre-labels as store rows ``(image_id, detections, error, None)``.
-
-    Each file is read and decoded here, so an unreadable image is an error row, never a
-    failed batch. The local runner and the Ray Data workers
-    (:mod:`hitl_active.loop.ray_prelabel`) both call this.
-    """
-    preds = engine.predict_paths(list(paths), progress=False)
-    return [
-        (int(i), pred.detections, None if pred.error is None else str(pred.error), None)
-        for i, pred in zip(image_ids, preds, strict=True)
-    ]
 
 
 def prelabel(
