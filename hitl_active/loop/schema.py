@@ -11,9 +11,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
+    "ASSIGNMENT_KINDS",
+    "CONTEST_STATES",
     "JOB_STATES",
     "SPLITS",
+    "TIERS",
     "annotations",
+    "annotators",
+    "assignments",
+    "gold_contests",
     "gold_labels",
     "images",
     "jobs",
@@ -30,6 +36,11 @@ __all__ = [
 SPLITS = ("pool", "gold", "train")
 VERSION_STATES = ("training", "candidate", "promoted", "retired", "rejected")
 JOB_STATES = ("pending", "running", "done", "failed")
+TIERS = ("trainee", "annotator", "reviewer")
+# task: the image's one annotator; overlap: one of several on the image; honeypot: a gold
+# image with known truth, served like any task (its answers score the annotator, never train)
+ASSIGNMENT_KINDS = ("task", "overlap", "honeypot")
+CONTEST_STATES = ("open", "upheld", "corrected")
 
 metadata = sa.MetaData()
 Double = sa.Float(precision=53)  # REAL on SQLite, DOUBLE PRECISION on PostgreSQL
@@ -182,4 +193,50 @@ jobs = sa.Table(
     sa.CheckConstraint(_in("status", JOB_STATES)),
     sa.UniqueConstraint("kind", "key"),
     sa.Index("jobs_pending", "kind", "status"),
+)  # fmt: skip
+
+# People who annotate, created as they first appear (or added by a manager).
+annotators = sa.Table(
+    "annotators", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False, unique=True),
+    sa.Column("email", sa.Text, unique=True),
+    sa.Column("ls_user_id", sa.Integer, unique=True),
+    sa.Column("tier", sa.Text, nullable=False, server_default="annotator"),
+    sa.Column("languages", sa.Text),
+    sa.Column("notes", sa.Text),
+    sa.Column("queue_project_id", sa.Integer),  # the annotator's Label Studio queue project
+    sa.Column("created_at", Double, nullable=False),
+    sa.CheckConstraint(_in("tier", TIERS)),
+)  # fmt: skip
+
+# Which annotator got which image in which round, as which kind, in which Label Studio task.
+assignments = sa.Table(
+    "assignments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("round_id", sa.Integer, sa.ForeignKey("rounds.id")),
+    sa.Column("image_id", sa.Integer, sa.ForeignKey("images.id"), nullable=False),
+    sa.Column("annotator_id", sa.Integer, sa.ForeignKey("annotators.id"), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("project_id", sa.Integer),
+    sa.Column("ls_task_id", sa.Integer, unique=True),
+    sa.Column("pushed_at", Double, nullable=False),
+    sa.CheckConstraint(_in("kind", ASSIGNMENT_KINDS)),
+    sa.UniqueConstraint("image_id", "annotator_id"),  # nobody sees an image twice
+    sa.Index("assignments_round", "round_id"),
+)  # fmt: skip
+
+# A gold item an annotator contests: left out of their gold scores until a reviewer decides.
+gold_contests = sa.Table(
+    "gold_contests", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("annotator_id", sa.Integer, sa.ForeignKey("annotators.id"), nullable=False),
+    sa.Column("image_id", sa.Integer, sa.ForeignKey("images.id"), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="open"),
+    sa.Column("reviewer", sa.Text),
+    sa.Column("corrected_json", sa.Text),
+    sa.Column("created_at", Double, nullable=False),
+    sa.Column("reviewed_at", Double),
+    sa.CheckConstraint(_in("status", CONTEST_STATES)),
 )  # fmt: skip

@@ -46,6 +46,7 @@ from hitl_active.loop.rows import (
 )
 from hitl_active.loop.sink import LabelStudioSinkMixin
 from hitl_active.loop.store_tables import TablesMixin
+from hitl_active.loop.store_team import TeamMixin
 
 if TYPE_CHECKING:
     from hitl_active.detections import Detections
@@ -68,7 +69,7 @@ logger = logging.getLogger(__name__)
 SPLITS = t.SPLITS
 
 
-class Store(TablesMixin, ClaimsMixin, LabelStudioSinkMixin):
+class Store(TablesMixin, TeamMixin, ClaimsMixin, LabelStudioSinkMixin):
     """The state database. Open with ``Store(path)`` (or ``Store(path, url=...)``).
 
     ``path`` is the workspace's SQLite file; its folder is the root that stored paths are

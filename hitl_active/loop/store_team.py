@@ -1,0 +1,244 @@
+"""The :class:`~hitl_active.loop.store.Store` methods for the workforce: annotator records,
+assignments (who got which image as a task, an overlap or a honeypot) and gold contests."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from hitl_active.loop import schema as t
+from hitl_active.loop.rows import AnnotationRow, _annotation
+
+__all__ = ["AnnotatorRow", "AssignmentRow", "ContestRow", "TeamMixin"]
+
+_ANNOTATOR_FIELDS = {"email", "ls_user_id", "tier", "languages", "notes", "queue_project_id"}
+
+
+@dataclass(frozen=True)
+class AnnotatorRow:
+    """One annotator: ``name`` is what people read, ``email`` what Label Studio records."""
+
+    id: int
+    name: str
+    email: str | None
+    ls_user_id: int | None
+    tier: str
+    languages: str | None
+    notes: str | None
+    queue_project_id: int | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class AssignmentRow:
+    id: int
+    round_id: int | None
+    image_id: int
+    annotator_id: int
+    kind: str
+    project_id: int | None
+    ls_task_id: int | None
+    pushed_at: float
+
+
+@dataclass(frozen=True)
+class ContestRow:
+    id: int
+    annotator_id: int
+    image_id: int
+    reason: str
+    status: str
+    reviewer: str | None
+    corrected: list[dict] | None
+    created_at: float
+    reviewed_at: float | None
+
+
+def _annotator(m: Any) -> AnnotatorRow:
+    return AnnotatorRow(**{f: m[f] for f in AnnotatorRow.__dataclass_fields__})
+
+
+def _assignment(m: Any) -> AssignmentRow:
+    return AssignmentRow(**{f: m[f] for f in AssignmentRow.__dataclass_fields__})
+
+
+def _contest(m: Any) -> ContestRow:
+    corrected = None if m["corrected_json"] is None else json.loads(m["corrected_json"])
+    fields = {f: m[f] for f in ContestRow.__dataclass_fields__ if f != "corrected"}
+    return ContestRow(corrected=corrected, **fields)
+
+
+class TeamMixin:
+    """Annotators, assignments and gold contests of the state store."""
+
+    # provided by Store
+    transaction: Any
+    _all: Any
+    _one: Any
+    _insert: Any
+
+    # ------------------------------------------------------------------ annotators
+    def add_annotator(
+        self, name: str, email: str | None = None, ls_user_id: int | None = None,
+        tier: str = "annotator", **fields: Any,
+    ) -> AnnotatorRow:  # fmt: skip
+        """Record a new annotator (``tier``: trainee, annotator or reviewer)."""
+        if tier not in t.TIERS:
+            raise ValueError(f"tier must be one of {', '.join(t.TIERS)}, not {tier!r}")
+        unknown = set(fields) - _ANNOTATOR_FIELDS
+        if unknown:
+            raise ValueError(f"unknown annotator fields: {', '.join(sorted(unknown))}")
+        with self.transaction() as c:
+            c.execute(
+                sa.insert(t.annotators).values(
+                    name=name, email=email, ls_user_id=ls_user_id, tier=tier,
+                    created_at=time.time(), **fields,
+                )
+            )  # fmt: skip
+        found = self.annotator(name)
+        assert found is not None
+        return found
+
+    def annotator_for_user(self, email: str | None, ls_user_id: int | None = None) -> AnnotatorRow:
+        """The annotator Label Studio knows as ``email`` (or ``ls_user_id``), created as they
+        first appear (named by their e-mail, tier ``annotator``)."""
+        a = t.annotators
+        for column, value in ((a.c.ls_user_id, ls_user_id), (a.c.email, email)):
+            if value is not None:
+                row = self._one(sa.select(a).where(column == value))
+                if row is not None:
+                    found = _annotator(row._mapping)
+                    if ls_user_id is not None and found.ls_user_id is None:
+                        self.update_annotator(found.id, ls_user_id=ls_user_id)
+                        found = self.annotator(found.id)  # type: ignore[assignment]
+                    return found
+        name = email or f"user-{ls_user_id}"
+        with self.transaction() as c:
+            c.execute(
+                self._insert(a)
+                .values(name=name, email=email, ls_user_id=ls_user_id, created_at=time.time())
+                .on_conflict_do_nothing()
+            )
+        found = self.annotator(name)
+        assert found is not None
+        return found
+
+    def annotator(self, key: int | str) -> AnnotatorRow | None:
+        """An annotator by id, name or e-mail."""
+        a = t.annotators
+        by_name = sa.or_(a.c.name == key, a.c.email == key)
+        where = a.c.id == key if isinstance(key, int) else by_name
+        row = self._one(sa.select(a).where(where))
+        return None if row is None else _annotator(row._mapping)
+
+    def annotators(self) -> list[AnnotatorRow]:
+        return [_annotator(r._mapping) for r in self._all(sa.select(t.annotators).order_by("id"))]
+
+    def update_annotator(self, annotator_id: int, **fields: Any) -> None:
+        unknown = set(fields) - _ANNOTATOR_FIELDS
+        if unknown:
+            raise ValueError(f"unknown annotator fields: {', '.join(sorted(unknown))}")
+        if "tier" in fields and fields["tier"] not in t.TIERS:
+            raise ValueError(f"tier must be one of {', '.join(t.TIERS)}, not {fields['tier']!r}")
+        with self.transaction() as c:
+            c.execute(
+                sa.update(t.annotators).where(t.annotators.c.id == annotator_id).values(**fields)
+            )
+
+    # ------------------------------------------------------------------ assignments
+    def add_assignment(
+        self, round_id: int | None, image_id: int, annotator_id: int, kind: str,
+        project_id: int | None, ls_task_id: int | None,
+    ) -> bool:  # fmt: skip
+        """Record that ``annotator_id`` got ``image_id``; False when they had it already."""
+        if kind not in t.ASSIGNMENT_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(t.ASSIGNMENT_KINDS)}, not {kind!r}")
+        stmt = self._insert(t.assignments).values(
+            round_id=round_id, image_id=int(image_id), annotator_id=int(annotator_id), kind=kind,
+            project_id=project_id, ls_task_id=ls_task_id, pushed_at=time.time(),
+        )  # fmt: skip
+        with self.transaction() as c:
+            new = c.execute(stmt.on_conflict_do_nothing().returning(t.assignments.c.id)).first()
+        return new is not None
+
+    def assignments(
+        self, round_id: int | None = None, annotator_id: int | None = None,
+        kind: str | None = None,
+    ) -> list[AssignmentRow]:  # fmt: skip
+        s = t.assignments
+        q = sa.select(s).order_by(s.c.id)
+        if round_id is not None:
+            q = q.where(s.c.round_id == int(round_id))
+        if annotator_id is not None:
+            q = q.where(s.c.annotator_id == int(annotator_id))
+        if kind is not None:
+            q = q.where(s.c.kind == kind)
+        return [_assignment(r._mapping) for r in self._all(q)]
+
+    def assignment_by_ls_id(self, ls_task_id: int) -> AssignmentRow | None:
+        s = t.assignments
+        row = self._one(sa.select(s).where(s.c.ls_task_id == int(ls_task_id)))
+        return None if row is None else _assignment(row._mapping)
+
+    def answers(self) -> list[AnnotationRow]:
+        """Every live answer: the newest revision of each annotation that is neither deleted
+        nor a skip, whoever made it (several per image where images overlap or are gold)."""
+        a = t.annotations
+        newest = (
+            sa.select(sa.func.max(a.c.id))
+            .where(a.c.deleted == 0)
+            .group_by(a.c.source, a.c.external_id)
+        )
+        q = sa.select(a).where(a.c.id.in_(newest), a.c.cancelled == 0).order_by(a.c.id)
+        return [_annotation(r._mapping) for r in self._all(q)]
+
+    # ------------------------------------------------------------------ gold contests
+    def add_contest(self, annotator_id: int, image_id: int, reason: str) -> int:
+        with self.transaction() as c:
+            return int(
+                c.execute(
+                    sa.insert(t.gold_contests)
+                    .values(annotator_id=annotator_id, image_id=image_id, reason=reason,
+                            created_at=time.time())
+                    .returning(t.gold_contests.c.id)
+                ).scalar_one()
+            )  # fmt: skip
+
+    def contests(self, status: str | None = None) -> list[ContestRow]:
+        g = t.gold_contests
+        q = sa.select(g).order_by(g.c.id)
+        if status is not None:
+            q = q.where(g.c.status == status)
+        return [_contest(r._mapping) for r in self._all(q)]
+
+    def review_contest(
+        self, contest_id: int, reviewer: str, corrected: list[dict] | None = None
+    ) -> None:
+        """Decide a contest: ``corrected`` boxes replace the gold (for everyone), else upheld."""
+        g = t.gold_contests
+        values: dict[str, Any] = {
+            "status": "upheld" if corrected is None else "corrected",
+            "reviewer": reviewer, "reviewed_at": time.time(),
+            "corrected_json": None if corrected is None else json.dumps(corrected),
+        }  # fmt: skip
+        with self.transaction() as c:
+            row = c.execute(sa.select(g.c.image_id, g.c.status).where(g.c.id == contest_id)).first()
+            if row is None:
+                raise KeyError(
+                    f"no gold contest {contest_id}; see `hitl-active annotators contests`"
+                )
+            c.execute(sa.update(g).where(g.c.id == contest_id).values(**values))
+            if corrected is not None:
+                gl = t.gold_labels
+                c.execute(sa.delete(gl).where(gl.c.image_id == int(row[0])))
+                c.execute(
+                    sa.insert(gl).values(
+                        image_id=int(row[0]),
+                        boxes_json=json.dumps(corrected),
+                        source=f"contest {contest_id} ({reviewer})",
+                    )
+                )
