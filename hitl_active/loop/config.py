@@ -77,6 +77,12 @@ class LoopConfig(BaseModel):
             ``None``: the engine in this process.
         database_url: where the state lives (``None``: ``WORKSPACE/state.db``, SQLite), e.g.
             ``postgresql://user@host/db`` for a team; ``HITL_DATABASE_URL`` overrides it.
+        team_queues: route each round to one Label Studio project per annotator (their
+            queue), by skill, with overlap and honeypots (:mod:`hitl_active.loop.team`); set
+            by ``hitl-active annotators queues``.
+        honeypot_share: share of each annotator's queue that is gold images (team queues).
+        overlap_share: share of a round's images given to ``overlap_annotators`` people, whose
+            answers are merged into the training label (team queues).
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -103,6 +109,10 @@ class LoopConfig(BaseModel):
     train_args: dict[str, Any] = Field(default_factory=dict)
     database_url: StrictStr | None = None
     ray_address: StrictStr | None = None
+    team_queues: StrictBool = False
+    honeypot_share: StrictFloat = Field(0.1, ge=0.0, lt=1.0)
+    overlap_share: StrictFloat = Field(0.1, ge=0.0, le=1.0)
+    overlap_annotators: StrictInt = Field(3, ge=2)
 
     def __init__(self, **data: Any) -> None:
         try:

@@ -100,6 +100,8 @@ class LabelStudioSinkMixin:
                 record.annotation_id, record.task_id, record.image,
             )  # fmt: skip
             return False
+        if record.annotator and record.annotator != "unknown":  # a record as they first appear
+            self.annotator_for_user(record.annotator)  # type: ignore[attr-defined]
         external_id = f"{record.project_id}:{record.annotation_id}"
         a = t.annotations
         latest = self._one(  # type: ignore[attr-defined]

@@ -179,6 +179,31 @@ class TeamMixin:
             q = q.where(s.c.kind == kind)
         return [_assignment(r._mapping) for r in self._all(q)]
 
+    def set_assignment_task(
+        self, image_id: int, annotator_id: int, project_id: int, ls_task_id: int
+    ) -> None:
+        """Record the Label Studio task an assignment was pushed as."""
+        s = t.assignments
+        with self.transaction() as c:
+            c.execute(
+                sa.update(s)
+                .where(s.c.image_id == int(image_id), s.c.annotator_id == int(annotator_id))
+                .values(project_id=int(project_id), ls_task_id=int(ls_task_id))
+            )
+
+    def open_assignments(self, round_id: int, kinds: tuple[str, ...] = ("task", "overlap")):
+        """A round's assignments of ``kinds`` that have no answer (nor a skip) yet."""
+        s, a = t.assignments, t.annotations
+        answered = (
+            sa.exists().where(a.c.ls_task_id == s.c.ls_task_id, a.c.deleted == 0).correlate(s)
+        )
+        q = (
+            sa.select(s)
+            .where(s.c.round_id == int(round_id), s.c.kind.in_(kinds), ~answered)
+            .order_by(s.c.id)
+        )
+        return [_assignment(r._mapping) for r in self._all(q)]
+
     def assignment_by_ls_id(self, ls_task_id: int) -> AssignmentRow | None:
         s = t.assignments
         row = self._one(sa.select(s).where(s.c.ls_task_id == int(ls_task_id)))
