@@ -160,3 +160,17 @@ def test_an_annotator_sees_every_figure_about_them_and_nothing_else(ws):
     assert "frame-" not in text and "honeypot" not in text and "images" not in view["gold"]
     with pytest.raises(ValueError, match="no annotator 'nobody'"):
         annotator_view(ws, "nobody")
+
+
+def test_skill_matrix_png_has_a_row_per_annotator_and_n_a_without_gold(ws, tmp_path):
+    from PIL import Image as PILImage
+
+    from hitl_active.loop.team_plot import recall_cells, skill_matrix_png
+
+    skills = team_skills(ws)
+    names, rows = recall_cells(skills, len(CLASSES))
+    assert names == [*PLANTED, "dara"] and all(len(r) == len(CLASSES) + 1 for r in rows)
+    assert rows[3] == [None] * 4 and rows[0][-1] is skills.gold["annie"].overall.recall
+    png = skill_matrix_png(skills, CLASSES, tmp_path / "m" / "matrix.png")
+    with PILImage.open(png) as im:
+        assert im.format == "PNG" and im.width > im.height > 200
