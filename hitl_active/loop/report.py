@@ -18,6 +18,7 @@ from hitl_active.loop.registry import gold_map
 from hitl_active.loop.report_plot import CurvePoint, plot_learning_curve
 from hitl_active.loop.rounds import RoundSummary
 from hitl_active.loop.status import loop_status
+from hitl_active.loop.team_report import team_section
 from hitl_active.loop.workspace import Workspace
 
 __all__ = ["REGRESSION_DROP", "CurvePoint", "class_regressions", "learning_curve", "write_report"]
@@ -162,7 +163,8 @@ tr.open td{color:#555;font-style:italic}td.regression{background:#fde2e1;font-we
 
 
 def write_report(ws: Workspace, out_dir: str | Path | None = None) -> tuple[Path, Path]:
-    """Write ``learning_curve.png`` and ``report.html`` to ``out_dir`` (default reports/)."""
+    """Write ``learning_curve.png`` and ``report.html`` to ``out_dir`` (default reports/);
+    with annotators on record, a "Team" section and ``skill_matrix.png`` too."""
     out = Path(out_dir) if out_dir else ws.root / "reports"
     out.mkdir(parents=True, exist_ok=True)
     png = plot_learning_curve(learning_curve(ws), out / "learning_curve.png")
@@ -224,7 +226,7 @@ def write_report(ws: Workspace, out_dir: str | Path | None = None) -> tuple[Path
     }
 <h2>Model versions: AP50-95 per class on the gold set</h2>
 {flag_note}{_table(v_head, v_rows)}
-</body></html>
+{team_section(ws, out)}</body></html>
 """
     html_path = out / "report.html"
     html_path.write_text(page, encoding="utf-8")

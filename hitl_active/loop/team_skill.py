@@ -16,7 +16,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,13 +25,16 @@ from hitl_active.loop.rows import ImageRow, boxes_to_labels
 from hitl_active.loop.store_team import AnnotatorRow, AssignmentRow
 from hitl_active.loop.workspace import Workspace
 from hitl_active.workforce.contest import ContestStatus, GoldContest, excluded
-from hitl_active.workforce.flags import Flag
-from hitl_active.workforce.gold import ALL, AnnotatorSkill
-from hitl_active.workforce.latent import LatentSkill
 from hitl_active.workforce.records import Answer
+from hitl_active.workforce.routing import POOLED
+
+if TYPE_CHECKING:  # the estimators load scipy: imported where they are used
+    from hitl_active.workforce.flags import Flag
+    from hitl_active.workforce.gold import AnnotatorSkill
+    from hitl_active.workforce.latent import LatentSkill
 
 __all__ = [
-    "ALL",
+    "POOLED",
     "AnnotatorSummary",
     "TeamSkills",
     "annotator_view",
@@ -228,9 +231,9 @@ def team_skills(ws: Workspace, rng_seed: int = 0) -> TeamSkills:
 
 def routing_skill(ws: Workspace) -> dict[str, dict[int, float | None]]:
     """Per annotator name, per class id, gold recall (``None``: not enough data); the pooled
-    figure under :data:`ALL` (-1). Every annotator record is present."""
+    figure under :data:`POOLED` (-1). Every annotator record is present."""
     scored = _score(_records(ws), _gold(ws), excluded(gold_contests(ws)))
-    keys = [*range(len(ws.config.classes)), ALL]
+    keys = [*range(len(ws.config.classes)), POOLED]
     out: dict[str, dict[int, float | None]] = {}
     for row in ws.store.annotators():
         s = scored.get(row.name)

@@ -17,13 +17,13 @@ from hitl_active.formats.core import ImageLabels
 from hitl_active.loop.rows import labels_to_boxes
 from hitl_active.loop.steps import gold_truths
 from hitl_active.loop.team_skill import (
-    ALL,
     annotator_view,
     answers_from_store,
     routing_skill,
     team_skills,
 )
 from hitl_active.loop.workspace import LoopConfig, Workspace
+from hitl_active.workforce.gold import ALL
 
 CLASSES = ["cat", "dog", "owl"]
 PLANTED = {"annie": 0.95, "bruno": 0.7, "chidi": 0.4}
@@ -174,3 +174,28 @@ def test_skill_matrix_png_has_a_row_per_annotator_and_n_a_without_gold(ws, tmp_p
     png = skill_matrix_png(skills, CLASSES, tmp_path / "m" / "matrix.png")
     with PILImage.open(png) as im:
         assert im.format == "PNG" and im.width > im.height > 200
+
+
+def test_the_report_has_a_team_section_with_the_matrix_and_flag_evidence(ws, tmp_path):
+    from hitl_active.loop.report import write_report
+
+    _, page = write_report(ws, tmp_path / "out")
+    text = page.read_text(encoding="utf-8")
+    assert "<h2>Team</h2>" in text and '<img src="skill_matrix.png"' in text
+    assert (tmp_path / "out" / "skill_matrix.png").read_bytes()[:4] == b"\x89PNG"
+    chidi = next(r for r in text.split("<tr>") if r.startswith("<td>chidi</td>"))
+    assert "chidi: recall of all classes" in chidi and "Look at:" in chidi
+    dara = next(r for r in text.split("<tr>") if r.startswith("<td>dara</td>"))
+    assert "<td>n/a</td><td>n/a</td><td>none</td>" in dara
+
+
+def test_no_team_section_without_annotators(tmp_path):
+    from hitl_active.loop.report import write_report
+
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    Image.new("RGB", (64, 48)).save(pool / "a.png")
+    with Workspace.create(tmp_path / "ws", LoopConfig(images=str(pool), classes=CLASSES)) as ws:
+        _, page = write_report(ws, tmp_path / "out")
+    assert "<h2>Team</h2>" not in page.read_text(encoding="utf-8")
+    assert not (tmp_path / "out" / "skill_matrix.png").exists()
