@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "hitl_active.cli.loop",  # init, round, loop, models, status, report, demo
     "hitl_active.cli.synthetic",  # synthetic
     "hitl_active.cli.cost",  # cost fit
+    "hitl_active.cli.annotators",  # annotators (table, add, set, show, matrix, contests)
 )
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "TeamSkills",
     "annotator_view",
     "answers_from_store",
+    "gold_by_path",
     "gold_contests",
     "routing_skill",
     "team_skills",
@@ -166,7 +167,8 @@ def gold_contests(ws: Workspace) -> list[GoldContest]:
     return out
 
 
-def _gold(ws: Workspace) -> dict[str, ImageLabels]:
+def gold_by_path(ws: Workspace) -> dict[str, ImageLabels]:
+    """The gold truth per image path (:func:`hitl_active.loop.steps.gold_truths`)."""
     from hitl_active.loop.steps import gold_truths
 
     return {img.path: labels for img, labels in gold_truths(ws)}
@@ -207,7 +209,7 @@ def team_skills(ws: Workspace, rng_seed: int = 0) -> TeamSkills:
     from hitl_active.workforce.latent import estimate_without_gold
 
     records = _records(ws)
-    gold = _gold(ws)
+    gold = gold_by_path(ws)
     skip = excluded(gold_contests(ws))
     scored = _score(records, gold, skip)
     answers = [r.answer for r in records]
@@ -232,7 +234,7 @@ def team_skills(ws: Workspace, rng_seed: int = 0) -> TeamSkills:
 def routing_skill(ws: Workspace) -> dict[str, dict[int, float | None]]:
     """Per annotator name, per class id, gold recall (``None``: not enough data); the pooled
     figure under :data:`POOLED` (-1). Every annotator record is present."""
-    scored = _score(_records(ws), _gold(ws), excluded(gold_contests(ws)))
+    scored = _score(_records(ws), gold_by_path(ws), excluded(gold_contests(ws)))
     keys = [*range(len(ws.config.classes)), POOLED]
     out: dict[str, dict[int, float | None]] = {}
     for row in ws.store.annotators():
