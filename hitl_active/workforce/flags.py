@@ -24,7 +24,7 @@ from hitl_active.workforce.gold import ALL, AnnotatorSkill
 from hitl_active.workforce.records import Answer, Gold, by_image
 from hitl_active.workforce.stats import Estimate, beta_rate
 
-__all__ = ["Flag", "SpamTest", "agreement_counts", "flag_skills", "flag_spammers"]
+__all__ = ["Flag", "SpamTest", "WorkFlag", "agreement_counts", "flag_skills", "flag_spammers"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,26 @@ class Flag:
             f"{self.annotator}: {self.figure} {e.value:.2f} "
             f"({int(e.level * 100)}% interval {e.low:.2f}–{e.high:.2f}, {e.n} items{team}). "
             f"Look at: {self.look_at}"
+        )
+
+
+@dataclass(frozen=True)
+class WorkFlag:
+    """A fair-work figure past its limit (a wage below the floor, a workload cap reached), with
+    its evidence: it asks the manager to act on pay or load, never counts against the person."""
+
+    annotator: str
+    kind: str  # "wage_below_floor", "hours_per_day", "hours_per_week", "stretch", "sensitive"
+    figure: str  # e.g. "effective hourly wage (EUR)"
+    value: float
+    limit: float
+    evidence: tuple[str, ...]
+    look_at: str
+
+    def message(self) -> str:
+        return (
+            f"{self.annotator}: {self.figure} {self.value:.2f} against {self.limit:.2f} "
+            f"({'; '.join(self.evidence)}). Look at: {self.look_at}"
         )
 
 
