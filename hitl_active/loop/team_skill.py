@@ -126,6 +126,7 @@ def _records(ws: Workspace) -> list[_Record]:
         latest.pop(key, None)  # a later answer of the same person moves to its place in order
         latest[key] = (ann, who)
     versions: dict[int, str | None] = {}
+    shown: dict[tuple[str | None, int], ImageLabels | None] = {}  # overlap and honeypots repeat
     out = []
     for ann, who in latest.values():
         img = images[ann.image_id]
@@ -139,7 +140,9 @@ def _records(ws: Workspace) -> list[_Record]:
             task = None if ann.ls_task_id is None else store.task_by_ls_id(ann.ls_task_id)
             version = None if task is None else task.prediction_model_version
         labels = boxes_to_labels(img.path, img.width, img.height, ann.boxes)
-        pre = _prelabel(ws, img, version)
+        if (version, img.id) not in shown:
+            shown[version, img.id] = _prelabel(ws, img, version)
+        pre = shown[version, img.id]
         out.append(_Record(Answer(who.name, labels, pre, _seconds(ann.lead_time)), img, assignment))
     return out
 
@@ -232,16 +235,24 @@ def team_skills(ws: Workspace, rng_seed: int = 0) -> TeamSkills:
 
 
 def routing_skill(ws: Workspace) -> dict[str, dict[int, float | None]]:
-    """Per annotator name, per class id, gold recall (``None``: not enough data); the pooled
-    figure under :data:`POOLED` (-1). Every annotator record is present."""
+    """Per annotator name, per class id, gold recall for routing; the pooled figure under
+    :data:`POOLED` (-1). Every annotator record is present.
+
+    Routing uses whatever gold evidence there is: the posterior mean of recall under a
+    uniform prior, ``(1 + found) / (2 + objects)``, which leans to 0.5 while evidence is thin
+    (reports say "not enough data" below the minimum count instead); ``None`` with no gold
+    object at all.
+    """
     scored = _score(_records(ws), gold_by_path(ws), excluded(gold_contests(ws)))
     keys = [*range(len(ws.config.classes)), POOLED]
     out: dict[str, dict[int, float | None]] = {}
     for row in ws.store.annotators():
         s = scored.get(row.name)
-        out[row.name] = {
-            c: (s.per_class[c].recall.value if s and c in s.per_class else None) for c in keys
-        }
+        out[row.name] = {}
+        for c in keys:
+            counts = s.per_class[c].counts if s and c in s.per_class else None
+            known = counts is not None and counts.objects > 0
+            out[row.name][c] = (1 + counts.found) / (2 + counts.objects) if known else None
     return out
 
 
