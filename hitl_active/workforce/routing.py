@@ -4,7 +4,8 @@ A plan assigns every selected frame to one annotator (or to ``overlap_k`` of the
 overlap share), hardest frames first: each goes to the annotator with the highest recall on
 the frame's predicted classes who still has room, so the most uncertain frames reach the
 people who handle those classes best. Frames in the easier half go to trainees first (their
-practice on client work), and trainees never get frames of the harder half. Each person's
+practice on client work); trainees never get frames of the harder half, nor overlapped frames
+(whose answers make a consensus). Each person's
 load is capped at an even share of the round, so routing decides *which* frames someone gets,
 not how much work (or pay) they get; it never decides pay.
 
@@ -124,7 +125,7 @@ def plan_round(
             free = [
                 p for p in people
                 if room[p.name] > 0 and frame.image_id not in seen[p.name] and p not in chosen
-                and (easy or p.tier != "trainee")
+                and (p.tier != "trainee" or (easy and wanted == 1))
             ]  # fmt: skip
             if not free:
                 break
