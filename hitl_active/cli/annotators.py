@@ -153,7 +153,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     def action(name: str, func: Any, help: str) -> argparse.ArgumentParser:
         a = sub.add_parser(name, help=help)
-        a.add_argument("-w", "--workspace", default=argparse.SUPPRESS, help="workspace folder")
+        a.add_argument(
+            "-w", "--workspace", default=argparse.SUPPRESS, help="workspace folder (default: .)"
+        )
         a.set_defaults(func=func)
         return a
 
