@@ -13,4 +13,13 @@ routing sit above. Each module is imported on its own:
 - :mod:`.flags`     ``flag_skills``, ``flag_spammers`` (sequential test): flags, never exclusion
 - :mod:`.contest`   gold items contested by an annotator, and their review
 - :mod:`.report`    ``annotator_report``: every figure about one annotator, for them to see
+
+Fair work, measured (pure functions over :class:`~hitl_active.workforce.worklog.WorkEvent`):
+
+- :mod:`.worklog`   ``WorkEvent`` (Label Studio annotation / skip / draft records)
+- :mod:`.hours`     ``sessions``, ``total_hours``, ``hours_per_day`` / ``hours_per_week``
+- :mod:`.pay`       ``PayModel``, ``WageFloor``, ``pay_for_period``, ``wage_flags``, pilot estimates
+- :mod:`.workload`  ``Caps``, ``workload``, ``room_left``, ``cap_flags``
+- :mod:`.signals`   skip and disagreement signals per class, never about a person
+- :mod:`.roi`       hours per mAP point, cost per accepted box, human-verified share
 """

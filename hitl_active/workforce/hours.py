@@ -23,71 +23,20 @@ Traps in the records, each handled in one place (:func:`work_pieces`):
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
+from hitl_active.workforce.worklog import WorkEvent
+
 __all__ = [
-    "Hours", "Piece", "Session", "WorkEvent", "hours_per_day", "hours_per_week",
-    "latest_versions", "sessions", "total_hours", "work_pieces",
+    "Hours", "Piece", "Session", "hours_per_day", "hours_per_week", "sessions", "total_hours",
+    "work_pieces",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("annotation", "skip", "draft")
 IDLE_GAP_S = 300.0
-
-
-@dataclass(frozen=True)
-class WorkEvent:
-    """One stored state of a Label Studio record: an annotation (or skip) version, or a draft.
-
-    Attributes:
-        annotator: who worked (``completed_by`` / the draft's ``user``), a stable id.
-        task, project: Label Studio ids (the project tells the pay model and sensitivity).
-        kind: ``"annotation"``, ``"skip"`` (``was_cancelled``) or ``"draft"``.
-        record: the annotation id (annotation, skip) or the draft id.
-        ended: ``updated_at``, timezone-aware.
-        lead_time: the record's ``lead_time`` in seconds, as Label Studio reports it.
-        created: ``created_at`` (annotation: first submission; draft: first save).
-        draft_created: an annotation's ``draft_created_at`` (the draft it was made from).
-        annotation: a draft's annotation (the one it edits), ``None`` for a task's first draft.
-        practice, sensitive: a practice task; a project tagged sensitive.
-        boxes: boxes in the result (per-box pay counts the latest version's).
-    """
-
-    annotator: str
-    task: int
-    project: int
-    kind: str
-    record: int
-    ended: datetime
-    lead_time: float
-    created: datetime | None = None
-    draft_created: datetime | None = None
-    annotation: int | None = None
-    practice: bool = False
-    sensitive: bool = False
-    boxes: int = 0
-
-    def __post_init__(self) -> None:
-        where = f"{self.kind} {self.record} of {self.annotator!r} on task {self.task}"
-        if not isinstance(self.annotator, str) or not self.annotator:
-            raise ValueError(f"WorkEvent.annotator must be a non-empty string ({where})")
-        if self.kind not in KINDS:
-            raise ValueError(f"WorkEvent.kind must be one of {KINDS}, got {self.kind!r}")
-        if not (math.isfinite(self.lead_time) and self.lead_time >= 0):
-            raise ValueError(f"{where}: lead_time must be finite and >= 0, got {self.lead_time}")
-        for name in ("ended", "created", "draft_created"):
-            t = getattr(self, name)
-            if t is not None and (not isinstance(t, datetime) or t.utcoffset() is None):
-                raise ValueError(
-                    f"{where}: {name} must be a timezone-aware datetime, got {t!r}; "
-                    "parse Label Studio's ISO times with datetime.fromisoformat"
-                )
-        if self.boxes < 0:
-            raise ValueError(f"{where}: boxes must be >= 0, got {self.boxes}")
 
 
 @dataclass(frozen=True)
@@ -178,17 +127,6 @@ class Session:
         return [(p, active * (p.seconds / lead if lead > 0 else 1 / n)) for p in self.pieces]
 
 
-def latest_versions(events: Iterable[WorkEvent]) -> list[WorkEvent]:
-    """The latest stored state of each annotation / skip record (drafts left out)."""
-    last: dict[tuple[str, int], WorkEvent] = {}
-    for e in events:
-        if e.kind != "draft":
-            key = (e.annotator, e.record)
-            if key not in last or e.ended >= last[key].ended:
-                last[key] = e
-    return sorted(last.values(), key=lambda e: (e.ended, e.record))
-
-
 def _piece(e: WorkEvent, kind: str, end: datetime, seconds: float) -> Piece:
     start = end - timedelta(seconds=seconds)
     return Piece(e.annotator, e.task, e.project, kind, start, end, seconds, e.practice, e.sensitive)
@@ -208,7 +146,8 @@ def _chain(versions: list[WorkEvent], drafts: list[WorkEvent]) -> list[Piece]:
         pending = [d for d in pending if d not in fed]
         in_drafts = sum(d.lead_time for d in fed)
         scale = min(1.0, inc / in_drafts) if in_drafts > 0 else 1.0
-        out += [_piece(d, v.kind, d.ended, d.lead_time * scale) for d in fed]
+        flags = {"practice": v.practice, "sensitive": v.sensitive}  # the task's, as submitted
+        out += [replace(_piece(d, v.kind, d.ended, d.lead_time * scale), **flags) for d in fed]
         out.append(_piece(v, v.kind, v.ended, max(0.0, inc - in_drafts)))
         for t in (v.created, v.draft_created):
             if t is not None and t != v.ended:

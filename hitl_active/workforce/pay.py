@@ -24,7 +24,8 @@ import numpy as np
 import yaml
 
 from hitl_active.workforce.flags import WorkFlag
-from hitl_active.workforce.hours import Session, WorkEvent, latest_versions
+from hitl_active.workforce.hours import Session
+from hitl_active.workforce.worklog import WorkEvent, latest_versions
 
 __all__ = [
     "BatchEstimate", "Pay", "PayModel", "WageFloor", "batch_estimate", "implied_wage",

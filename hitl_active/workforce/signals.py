@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from hitl_active.workforce.consensus import cluster_boxes
-from hitl_active.workforce.hours import WorkEvent, latest_versions
 from hitl_active.workforce.records import Answer, by_image
 from hitl_active.workforce.stats import rates_differ
+from hitl_active.workforce.worklog import WorkEvent, latest_versions
 
 __all__ = ["Signal", "disagreement_signals", "skip_signals"]
 

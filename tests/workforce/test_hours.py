@@ -6,13 +6,13 @@ import pytest
 
 from hitl_active.workforce.hours import (
     Hours,
-    WorkEvent,
     hours_per_day,
     hours_per_week,
     sessions,
     total_hours,
     work_pieces,
 )
+from hitl_active.workforce.worklog import WorkEvent
 
 UTC = timezone.utc
 

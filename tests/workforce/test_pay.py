@@ -4,7 +4,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from hitl_active.workforce.hours import WorkEvent, sessions
+from hitl_active.workforce.hours import sessions
 from hitl_active.workforce.pay import (
     PayModel,
     WageFloor,
@@ -15,6 +15,7 @@ from hitl_active.workforce.pay import (
     task_times,
     wage_flags,
 )
+from hitl_active.workforce.worklog import WorkEvent
 
 MODELS = {
     1: PayModel(1, "per_task", 0.25, "EUR", time_rate=12.0),

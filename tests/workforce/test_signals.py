@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 
 from hitl_active.formats.core import ImageLabels
-from hitl_active.workforce.hours import WorkEvent
 from hitl_active.workforce.records import Answer
 from hitl_active.workforce.signals import Signal, disagreement_signals, skip_signals
+from hitl_active.workforce.worklog import WorkEvent
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 NAMES = {0: "car", 1: "van", 2: "truck", 3: "cross"}

@@ -4,8 +4,9 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from hitl_active.workforce.hours import WorkEvent, sessions
+from hitl_active.workforce.hours import sessions
 from hitl_active.workforce.workload import Caps, cap_flags, room_left, stretches, workload
+from hitl_active.workforce.worklog import WorkEvent
 
 START = datetime(2026, 3, 4, 9, 0, tzinfo=timezone.utc)  # a Wednesday
 
