@@ -97,8 +97,10 @@ def load_floors(path: str | Path) -> dict[str, WageFloor]:
         try:
             hourly = float(row["hourly"])
             date.fromisoformat(str(row["date"]))
+            if not hourly > 0:
+                raise ValueError(f"hourly floor {hourly}")
         except ValueError as e:
-            raise ValueError(f"{path} row {i}: {e}; hourly is a number, date YYYY-MM-DD") from e
+            raise ValueError(f"{path} row {i}: {e}; hourly is a number > 0, date YYYY-MM-DD") from e
         loc = str(row["location"]).strip()
         if loc in out:
             raise ValueError(f"{path} row {i}: location {loc!r} appears twice; keep one row")
@@ -209,13 +211,13 @@ def wage_flags(
         if floor is None:
             logger.warning("%s: no wage floor for location %r", who, locations.get(who))
             continue
-        if wage is None or wage >= floor.hourly:
-            continue
-        if pay.currency != floor.currency:
+        if wage is not None and pay.currency != floor.currency:
             raise ValueError(
                 f"{who}: paid in {pay.currency} but the {floor.location} floor is in "
                 f"{floor.currency}; give the floor in the currency of pay"
             )
+        if wage is None or wage >= floor.hourly:
+            continue
         paid = ", ".join(f"{k} {v:.2f}" for k, v in sorted(pay.parts.items()))
         evidence = (
             f"paid {pay.amount:.2f} {pay.currency} ({paid}) for {pay.active_seconds / 3600:.2f} "

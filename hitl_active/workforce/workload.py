@@ -64,15 +64,19 @@ def stretches(pieces: Iterable[Piece], break_minutes: float) -> list[tuple[datet
 
 
 def workload(
-    found: Sequence[Session], now: datetime, caps: Caps | None = None, tz: tzinfo = timezone.utc
+    found: Sequence[Session],
+    now: datetime,
+    caps: Caps | None = None,
+    tz: tzinfo = timezone.utc,
+    people: Iterable[str] = (),
 ) -> dict[str, Workload]:
     """Each person's load on the local day of ``now`` (sessions from :func:`~.hours.sessions`
-    with the same ``tz``)."""
+    with the same ``tz``); ``people`` adds those who have not worked yet, with no load."""
     caps = caps or Caps()
     today = now.astimezone(tz).date()
     week = today.isocalendar()[:2]
     out = {}
-    for who in sorted({s.annotator for s in found}):
+    for who in sorted({s.annotator for s in found} | set(people)):
         mine = [s for s in found if s.annotator == who and s.day <= today]
         day = [s for s in mine if s.day == today]
         runs = stretches([p for s in mine for p in s.pieces], caps.break_minutes)
@@ -92,7 +96,7 @@ def workload(
 
 
 def room_left(
-    load: Workload | None,
+    load: Workload,
     caps: Caps,
     task_seconds: float,
     *,
@@ -101,11 +105,9 @@ def room_left(
 ) -> int:
     """How many more tasks of ``task_seconds`` a person may be routed today: 0 at any cap
     (exactly at it too), in a stretch as long as the cap, or on sensitive work they opted out
-    of. ``load`` is ``None`` for someone who has not worked yet."""
+    of (``opted_out``: the names on the opt-out list)."""
     if not task_seconds > 0:
         raise ValueError(f"task_seconds must be > 0, got {task_seconds}")
-    if load is None:
-        load = Workload("", date.min, 0.0, 0.0, 0.0, 0.0, 0.0)
     if sensitive and load.annotator in opted_out:
         return 0
     if load.current_stretch >= caps.stretch_minutes * 60:

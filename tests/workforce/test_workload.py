@@ -91,9 +91,12 @@ def test_sensitive_minutes_cap_and_opt_out():
 
 
 def test_someone_who_has_not_worked_has_the_whole_day():
-    assert room_left(None, Caps(hours_per_day=2), task_seconds=90) == 80
+    loads = load(run("ana", 10), START + timedelta(hours=1)) | workload([], START, people=["bo"])
+    caps = Caps(hours_per_day=2)
+    assert room_left(loads["bo"], caps, task_seconds=90) == 80
+    assert room_left(loads["bo"], caps, 90, sensitive=True, opted_out={"bo"}) == 0
     with pytest.raises(ValueError, match="task_seconds must be > 0"):
-        room_left(None, Caps(), task_seconds=0)
+        room_left(loads["ana"], caps, task_seconds=0)
     with pytest.raises(ValueError, match="caps must be finite numbers > 0"):
         Caps(hours_per_day=0)
 
