@@ -2,8 +2,9 @@
 
 ``annotators`` alone prints the team table (``--json`` for machines); the actions keep the
 records (``add``, ``set``), show one person everything measured about them (``show``), draw
-the skill matrix (``matrix``) and let an annotator contest a gold item that a reviewer then
-upholds or corrects (``contest``, ``contests``, ``review``).
+the skill matrix (``matrix``), let an annotator contest a gold item that a reviewer then
+upholds or corrects (``contest``, ``contests``, ``review``), and give every annotator a
+Label Studio queue that rounds are routed to by skill (``queues``).
 """
 
 from __future__ import annotations
@@ -139,6 +140,7 @@ def _matrix(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``annotators`` and its actions (the contest actions live in :mod:`.contests`)."""
     from hitl_active.cli.contests import register_contests
+    from hitl_active.cli.queues import register_queues
     from hitl_active.loop.schema import TIERS
 
     p = subparsers.add_parser(
@@ -177,3 +179,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     m = action("matrix", _matrix, "the skill-matrix PNG (annotator x class recall)")
     m.add_argument("--out", help="PNG path (default: WORKSPACE/reports/skill_matrix.png)")
     register_contests(action)
+    register_queues(action)

@@ -198,6 +198,8 @@ def _pull(args: argparse.Namespace) -> int:
             try:
                 project = _project(args, ws, client)
                 report = pull_annotations(client, project, sink, progress=not args.quiet)
+                if ws is not None and ws.config.team_queues:
+                    _pull_queues(ws, client, report)
             finally:
                 if ws is None:
                     sink.close()
@@ -205,6 +207,20 @@ def _pull(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from exc
     print(json.dumps(report.__dict__))
     return 0
+
+
+def _pull_queues(ws: Any, client: Any, report: Any) -> None:
+    """Pull every annotator's queue project too (team queues), adding to ``report``."""
+    from hitl_active.labelstudio import pull_annotations
+    from hitl_active.labelstudio.project import resolve_project
+
+    for person in ws.store.annotators():
+        if person.queue_project_id is None:
+            continue
+        queue = resolve_project(client, ws.config.classes, person.queue_project_id)
+        more = pull_annotations(client, queue, ws.store, progress=False)
+        for field in ("tasks_seen", "annotations_seen", "recorded", "skipped_tasks", "deleted"):
+            setattr(report, field, getattr(report, field) + getattr(more, field))
 
 
 def _connect(args: argparse.Namespace) -> int:

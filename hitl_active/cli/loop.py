@@ -98,6 +98,15 @@ def make_backend(args: argparse.Namespace, ws: Any) -> Any:
     if not token:
         raise _cli_error("no Label Studio token: pass --token or set LABEL_STUDIO_API_KEY")
     files_root = args.files_root or os.environ.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT")
+    if ws.config.team_queues:  # one queue project per annotator (hitl-active annotators queues)
+        from hitl_active.loop.team import TeamBackend
+
+        if annotator is not None:
+            raise _cli_error(
+                "--simulate-labels answers one shared project; with team queues each person "
+                "answers their own queue in Label Studio (set team_queues: false to simulate)"
+            )
+        return TeamBackend(url, token, args.project, files_root, progress=not args.quiet)
     # the workspace's project (or, before it has one, --project / "hitl-active <folder>")
     return LabelStudioBackend(
         url, token, args.project, files_root, annotator, progress=not args.quiet

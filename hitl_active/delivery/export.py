@@ -5,11 +5,14 @@ Every exported box says where it came from (``box_meta["source"]``):
 * ``human``: drawn by an annotator;
 * ``human_corrected``: a model pre-label an annotator moved, resized or relabelled;
 * ``human_accepted``: a model pre-label an annotator saw and kept as it was;
+* ``consensus``: merged from several annotators' answers on an overlapped image, naming them
+  (``annotators``), the share of them who drew it (``support``) and agreed on its label;
 * ``model``: never seen by a person, with the model's ``score`` and ``model_version``.
 
-Images with a current human annotation export that annotation; the others (unless
-``include_model_only`` is off) export the promoted model's boxes above the confidence
-threshold. Gold-set images are human-labelled and exported like any other.
+Images with a human annotation export the newest one (an overlapped image its consensus);
+the others (unless ``include_model_only`` is off) export the promoted model's boxes above the
+confidence threshold. Gold-set images export their gold truth; answers to honeypots (gold
+images served to score annotators) are never exported.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ __all__ = ["ExportFormat", "ExportResult", "collect_labels", "export_dataset"]
 
 logger = logging.getLogger(__name__)
 
-HUMAN_SOURCES = ("human", "human_corrected", "human_accepted")
+HUMAN_SOURCES = ("human", "human_corrected", "human_accepted", "consensus")
 
 
 class ExportFormat(Choice):
@@ -67,21 +70,29 @@ def _model_boxes(detections: Detections, threshold: float, version: str) -> list
 
 def collect_labels(ws: Workspace, include_model_only: bool = True) -> list[ImageLabels]:
     """One :class:`ImageLabels` per delivered image, with per-box provenance in ``box_meta``."""
+    from hitl_active.loop.steps import overlap_consensus
+
     store = ws.store
-    human = {a.image_id: a for a in store.annotations()}
+    honeypots = {a.ls_task_id for a in store.assignments(kind="honeypot") if a.ls_task_id}
+    human = {a.image_id: a for a in store.answers() if a.ls_task_id not in honeypots}
     gold = store.gold_labels()
     promoted = store.promoted_version()
     predictions = store.predictions(promoted.name) if promoted else {}
+    images = store.images()
+    merged = overlap_consensus(ws, {img.id: img for img in images})
     items = []
-    for img in store.images():
-        if img.id in human:
+    for img in images:
+        if img.id in merged:
+            items.append(merged[img.id][0])
+            continue
+        if img.id in gold:
+            boxes = [{"source": "human"} | b for b in gold[img.id]]
+        elif img.id in human:
             ann = human[img.id]
             boxes = [
                 {"annotator": ann.annotator, "annotation_id": ann.external_id} | b
                 for b in ann.boxes
             ]
-        elif img.id in gold:
-            boxes = [{"source": "human"} | b for b in gold[img.id]]
         elif include_model_only and promoted is not None and img.id in predictions:
             # an image the model saw and found nothing in is delivered as empty, not dropped
             # (a Detections with no boxes is falsy, so test membership, not truth)
@@ -145,16 +156,17 @@ def _card_markdown(card: dict[str, Any], fmt: str) -> str:
             else ""
         ),
         "",
-        "| class | boxes | " + " | ".join(("human", "human_corrected", "human_accepted", "model")),
-        "|---|---|---|---|---|---|",
+        "| class | boxes | " + " | ".join((*HUMAN_SOURCES, "model")),
+        "|---|---|---|---|---|---|---|",
     ]
     for name, by_src in card["boxes_per_class_and_source"].items():
         counts = [str(by_src.get(s, 0)) for s in (*HUMAN_SOURCES, "model")]
         lines.append(f"| {name} | {sum(by_src.values())} | " + " | ".join(counts))
     lines += [
         "",
-        "Every box carries its provenance (`source`: human, human_corrected, human_accepted "
-        "or model, with `score` and `model_version` for model boxes) in `provenance.json`.",
+        "Every box carries its provenance (`source`: human, human_corrected, human_accepted, "
+        "consensus (with its `annotators`) or model, with `score` and `model_version` for "
+        "model boxes) in `provenance.json`.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -16,6 +16,7 @@ from loop_helpers import tiny_dataset, tiny_workspace
 
 from hitl_active.bench.simulated_annotator import AnnotatorProfile, SimulatedAnnotator
 from hitl_active.bench.team_member import PlantedMember
+from hitl_active.delivery.export import collect_labels
 from hitl_active.labelstudio.client import LabelStudioClient
 from hitl_active.labelstudio.users import invite_link, signup
 from hitl_active.loop import steps
@@ -101,11 +102,18 @@ def test_three_people_queues_honeypots_overlap_and_routing(label_studio, tiny_mo
         labels, entry = items[image_id]
         assert entry["annotation"].startswith("consensus:") and entry["annotation"].count("+") == 1
         assert all(m["source"] == "consensus" for m in labels.box_meta or [])
-        # honeypot answers are scored and never become gold truth or training data
+        # and is delivered so, naming whose answers it merges
+        delivered = {lab.image: lab for lab in collect_labels(ws)}
+        emails = {f"{n}-{RUN}@example.com" for n in ("ana", "ben")}
+        meta = delivered[ws.store.image(image_id).path].box_meta or []
+        assert all(m["source"] == "consensus" and set(m["annotators"]) <= emails for m in meta)
+        # honeypot answers are scored and never become gold truth, training data or delivery
         assert not gold_ids & set(items)
         truth_boxes = {img.id: len(lab) for img, lab in steps.gold_truths(ws)}
-        assert all(truth_boxes[a.image_id] == len(truths[ws.store.image(a.image_id).path])
-                   for a in pots)  # fmt: skip
+        for a in pots:
+            path = ws.store.image(a.image_id).path
+            assert truth_boxes[a.image_id] == len(truths[path])
+            assert not any("annotator" in m for m in delivered[path].box_meta or [])
         skills = team_skills(ws)
         found = {name: skills.gold[name].overall.counts for name in PEOPLE}
         assert all(c.objects > 0 for c in found.values())
@@ -126,3 +134,38 @@ def test_three_people_queues_honeypots_overlap_and_routing(label_studio, tiny_mo
     finally:
         backend.close()
         ws.close()
+
+
+def test_the_queues_command_makes_a_project_per_annotator_and_turns_routing_on(
+    label_studio, tmp_path
+):
+    import os
+
+    import yaml
+    from loop_helpers import run_cli
+
+    data = tiny_dataset(label_studio.files_root / f"queues-{RUN}", n_images=12, seed=6)
+    ws = tiny_workspace(tmp_path / "ws", data, batch_size=4, gold_size=4)
+    ws.close()
+    w = str(tmp_path / "ws")
+    env = dict(os.environ, LABEL_STUDIO_URL=label_studio.url,
+               LABEL_STUDIO_API_KEY=label_studio.token,
+               LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT=str(label_studio.files_root))  # fmt: skip
+    bad = run_cli("annotators", "queues", "-w", w, env=env)
+    assert bad.returncode == 2 and "annotators add" in bad.stderr
+    for name in ("dee", "eli"):
+        assert run_cli("annotators", "add", name, "--email", f"{name}-{RUN}@example.com",
+                       "-w", w, env=env).returncode == 0  # fmt: skip
+    done = run_cli("annotators", "queues", "-w", w, "--project", f"queues-{RUN}", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "dee: project" in done.stdout and "eli: project" in done.stdout
+    config = yaml.safe_load((tmp_path / "ws" / "hitl-active.yaml").read_text())
+    assert config["team_queues"] is True
+    with LabelStudioClient(label_studio.url, label_studio.token) as admin:
+        titles = {p["title"] for p in admin.projects()}
+    assert {f"queues-{RUN} · dee", f"queues-{RUN} · eli"} <= titles
+    off = run_cli("annotators", "queues", "--off", "-w", w, env=env)
+    assert off.returncode == 0
+    assert (
+        yaml.safe_load((tmp_path / "ws" / "hitl-active.yaml").read_text())["team_queues"] is False
+    )
