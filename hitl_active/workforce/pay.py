@@ -116,9 +116,19 @@ class Pay:
     annotator: str
     currency: str
     active_seconds: float
-    parts: dict[str, float] = field(default_factory=dict)  # "hours", "tasks", "boxes", ...
+    by_project: dict[int, dict[str, float]] = field(default_factory=dict)  # money per part
+    project_seconds: dict[int, float] = field(default_factory=dict)  # active time's shares
     tasks: int = 0
     boxes: int = 0
+
+    @property
+    def parts(self) -> dict[str, float]:
+        """Money per part over all projects: "hours", "tasks", "boxes", "practice", "skipped"."""
+        out: dict[str, float] = {}
+        for parts in self.by_project.values():
+            for k, v in parts.items():
+                out[k] = out.get(k, 0.0) + v
+        return out
 
     @property
     def amount(self) -> float:
@@ -160,43 +170,52 @@ def pay_for_period(
     """
     lo, hi = days or (date.min, date.max)
     active: dict[str, float] = {}
-    parts: dict[str, dict[str, float]] = {}
+    seconds: dict[str, dict[int, float]] = {}
+    money: dict[str, dict[int, dict[str, float]]] = {}
+    counts: dict[str, list[int]] = {}
     currency: dict[str, str] = {}
+
+    def add(who: str, m: PayModel, part: str, amount: float) -> None:
+        parts = money.setdefault(who, {}).setdefault(_currency(currency, who, m).project, {})
+        parts[part] = parts.get(part, 0.0) + amount
+
     for s in found:
         if not lo <= s.day <= hi:
             continue
-        active[s.annotator] = active.get(s.annotator, 0.0) + s.active_seconds
-        mine = parts.setdefault(s.annotator, {})
+        who = s.annotator
+        active[who] = active.get(who, 0.0) + s.active_seconds
         for p, share in s.shares():
-            m = _currency(currency, s.annotator, _model(models, p.project))
+            m = _currency(currency, who, _model(models, p.project))
+            mine = seconds.setdefault(who, {})
+            mine[p.project] = mine.get(p.project, 0.0) + share
             if p.practice:
-                mine["practice"] = mine.get("practice", 0.0) + share / 3600 * m.hourly
+                add(who, m, "practice", share / 3600 * m.hourly)
             elif m.kind == "hourly":
-                mine["hours"] = mine.get("hours", 0.0) + share / 3600 * m.rate
+                add(who, m, "hours", share / 3600 * m.rate)
             elif p.kind == "skip":
-                mine["skipped"] = mine.get("skipped", 0.0) + share / 3600 * m.hourly
+                add(who, m, "skipped", share / 3600 * m.hourly)
     events = list(events)
     first = {}
     for e in events:
         if e.kind != "draft":
             key = (e.annotator, e.record)
             first[key] = min(first.get(key, e.ended), e.ended)
-    counts: dict[str, list[int]] = {}
     for e in latest_versions(events):
         m = _model(models, e.project)
         day = first[(e.annotator, e.record)].astimezone(tz).date()
         if e.kind != "annotation" or e.practice or m.kind == "hourly" or not lo <= day <= hi:
             continue
-        _currency(currency, e.annotator, m)
-        mine = parts.setdefault(e.annotator, {})
+        per_task = m.kind == "per_task"
+        add(e.annotator, m, "tasks" if per_task else "boxes", m.rate * (1 if per_task else e.boxes))
         n = counts.setdefault(e.annotator, [0, 0])
         n[0], n[1] = n[0] + 1, n[1] + e.boxes
-        key = "tasks" if m.kind == "per_task" else "boxes"
-        mine[key] = mine.get(key, 0.0) + (m.rate if m.kind == "per_task" else m.rate * e.boxes)
     out = {}
-    for who in sorted(parts):
+    for who in sorted(set(active) | set(money)):
         n = counts.get(who, [0, 0])
-        out[who] = Pay(who, currency.get(who, ""), active.get(who, 0.0), parts[who], n[0], n[1])
+        out[who] = Pay(
+            who, currency.get(who, ""), active.get(who, 0.0), money.get(who, {}),
+            seconds.get(who, {}), n[0], n[1],
+        )  # fmt: skip
     return out
 
 

@@ -79,6 +79,19 @@ def test_practice_is_paid_by_the_hour_at_the_practice_rate():
     assert pay(events)["bo"].parts == pytest.approx({"practice": 2.00})
 
 
+def test_unpaid_time_shows_as_a_zero_wage_and_pay_splits_by_project():
+    draft = WorkEvent("ana", 9, 1, "draft", 90, t(9, 10), 600)  # 10 min, never submitted
+    p = pay([draft])["ana"]
+    assert (p.amount, p.effective_wage, p.currency) == (0.0, 0.0, "EUR")
+    assert len(wage_flags({"ana": p}, {"Lisbon": FLOOR}, {"ana": "Lisbon"})) == 1
+    events = [*PIECE_RATE_DAY, ev("ana", 2, 20, t(9, 9), 60, practice=True)]  # 9:08-9:09
+    p = pay(events)["ana"]
+    # one session 9:00-9:09 = 540 s, 300 s of lead: each 60 s of lead carries 108 s
+    assert p.project_seconds == pytest.approx({1: 432, 2: 108})
+    assert p.by_project[2] == pytest.approx({"practice": 108 / 3600 * 15})
+    assert p.by_project[1] == pytest.approx({"tasks": 0.75, "skipped": 108 / 3600 * 12})
+
+
 def test_per_box_pay_counts_the_latest_version_once():
     events = [
         ev("cy", 3, 5, t(9, 2), 120, boxes=10),  # 9:00-9:02
