@@ -22,4 +22,5 @@ Fair work, measured (pure functions over :class:`~hitl_active.workforce.worklog.
 - :mod:`.workload`  ``Caps``, ``workload``, ``room_left``, ``cap_flags``
 - :mod:`.signals`   skip and disagreement signals per class, never about a person
 - :mod:`.roi`       hours per mAP point, cost per accepted box, human-verified share
+- :mod:`.transparency` per project: hours, pay, effective wages, training paid
 """

@@ -27,5 +27,4 @@ def test_rows_per_project_add_up_and_show_training_paid():
     )  # fmt: skip
     active = sum(p.active_seconds for p in pays.values())
     assert sum(r.hours for r in rows) == pytest.approx(active / 3600)
-    )
     assert sum(r.pay for r in rows) == pytest.approx(sum(p.amount for p in pays.values()))
