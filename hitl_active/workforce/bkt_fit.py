@@ -48,6 +48,8 @@ def _solve(w_a: float, w_b: np.ndarray, m: np.ndarray, hi: float) -> float:
     f = lambda x: w_a / x - float(np.sum(w_b * m / (1 - x * m)))  # noqa: E731
     if f(hi) > 0:
         return hi
+    if f(EPS) <= 0:
+        return EPS
     return float(brentq(f, EPS, hi))
 
 
