@@ -26,6 +26,8 @@ __all__ = [
     "kv",
     "metadata",
     "model_versions",
+    "peer_tips",
+    "practice_attempts",
     "prediction_chunks",
     "predictions",
     "rounds",
@@ -207,6 +209,10 @@ annotators = sa.Table(
     sa.Column("notes", sa.Text),
     sa.Column("queue_project_id", sa.Integer),  # the annotator's Label Studio queue project
     sa.Column("created_at", Double, nullable=False),
+    sa.Column("location", sa.Text),  # where they live: the key of their living-wage floor
+    sa.Column("page_key_hash", sa.Text),  # SHA-256 of the key that opens their own page
+    sa.Column("sensitive_opt_out", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("practice_project_id", sa.Integer),  # their practice project (training track)
     sa.CheckConstraint(_in("tier", TIERS)),
 )  # fmt: skip
 
@@ -239,4 +245,34 @@ gold_contests = sa.Table(
     sa.Column("created_at", Double, nullable=False),
     sa.Column("reviewed_at", Double),
     sa.CheckConstraint(_in("status", CONTEST_STATES)),
+)  # fmt: skip
+
+# Practice tasks of the training track: made from labelled images, paid, graded with feedback.
+practice_attempts = sa.Table(
+    "practice_attempts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("annotator_id", sa.Integer, sa.ForeignKey("annotators.id"), nullable=False),
+    sa.Column("task_key", sa.Text, nullable=False),  # the practice task's id
+    sa.Column("task_type", sa.Text, nullable=False),
+    sa.Column("skills_json", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("image_id", sa.Integer, sa.ForeignKey("images.id")),
+    sa.Column("project_id", sa.Integer),
+    sa.Column("ls_task_id", sa.Integer, unique=True),
+    sa.Column("pushed_at", Double, nullable=False),
+    sa.Column("answered_at", Double),
+    sa.Column("seconds", Double),
+    sa.Column("outcome_json", sa.Text),  # per skill: right or not
+    sa.Column("feedback_json", sa.Text),  # what the trainee is shown after submitting
+    sa.UniqueConstraint("annotator_id", "task_key"),
+)  # fmt: skip
+
+# Peer recommendations: "this set helped me with X", prior evidence for the curriculum.
+peer_tips = sa.Table(
+    "peer_tips", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("annotator_id", sa.Integer, sa.ForeignKey("annotators.id"), nullable=False),
+    sa.Column("skill", sa.Text, nullable=False),
+    sa.Column("task_type", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", Double, nullable=False),
 )  # fmt: skip

@@ -15,7 +15,10 @@ from hitl_active.loop.rows import AnnotationRow, _annotation
 
 __all__ = ["AnnotatorRow", "AssignmentRow", "ContestRow", "TeamMixin"]
 
-_ANNOTATOR_FIELDS = {"email", "ls_user_id", "tier", "languages", "notes", "queue_project_id"}
+_ANNOTATOR_FIELDS = {
+    "email", "ls_user_id", "tier", "languages", "notes", "queue_project_id", "location",
+    "page_key_hash", "sensitive_opt_out", "practice_project_id",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,10 @@ class AnnotatorRow:
     notes: str | None
     queue_project_id: int | None
     created_at: float
+    location: str | None = None
+    page_key_hash: str | None = None
+    sensitive_opt_out: int = 0
+    practice_project_id: int | None = None
 
 
 @dataclass(frozen=True)
