@@ -54,16 +54,26 @@ class ProjectInfo:
 
 
 def label_config(
-    class_names: Sequence[str], from_name: str = "label", to_name: str = "image"
+    class_names: Sequence[str],
+    from_name: str = "label",
+    to_name: str = "image",
+    practice: bool = False,
 ) -> str:
-    """A RectangleLabels labeling config with one ``<Label>`` per class, in class order."""
+    """A RectangleLabels labeling config with one ``<Label>`` per class, in class order.
+
+    ``practice``: a practice project's config, which also shows the task's instruction
+    (``$prompt``) above the image and, once the answer is graded, its feedback
+    (``$feedback``) below it.
+    """
     if not class_names:
         raise ValueError("a project needs at least one class name")
     labels = "\n".join(f"    <Label value={quoteattr(str(name))}/>" for name in class_names)
+    head = '  <Header value="$prompt"/>\n' if practice else ""
+    tail = '  <Text name="feedback" value="$feedback"/>\n' if practice else ""
     return (
-        f'<View>\n  <Image name="{to_name}" value="$image" zoom="true"/>\n'
+        f'<View>\n{head}  <Image name="{to_name}" value="$image" zoom="true"/>\n'
         f'  <RectangleLabels name="{from_name}" toName="{to_name}">\n{labels}\n'
-        "  </RectangleLabels>\n</View>"
+        f"  </RectangleLabels>\n{tail}</View>"
     )
 
 
@@ -172,6 +182,7 @@ def ensure_project(
     title: str,
     class_names: Sequence[str],
     description: str = "",
+    practice: bool = False,
 ) -> ProjectInfo:
     """Reuse the project with this title (checking its labels) or create it."""
     if len(title.strip()) < 3:
@@ -186,7 +197,7 @@ def ensure_project(
         json={
             "title": title,
             "description": description,
-            "label_config": label_config(class_names),
+            "label_config": label_config(class_names, practice=practice),
             "sampling": "Sequential sampling",  # tasks arrive in ranked order
             # A skipped task is answered for the loop: its image goes back to the pool and
             # may return as a new task, so Label Studio need not offer the old one again.

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from hitl_active.loop import schema as t
 from hitl_active.loop.rows import AnnotationRow, _annotation
 
-__all__ = ["AnnotatorRow", "AssignmentRow", "ContestRow", "TeamMixin"]
+__all__ = ["AnnotatorRow", "AssignmentRow", "ContestRow", "PracticeRow", "TeamMixin"]
 
 _ANNOTATOR_FIELDS = {
     "email", "ls_user_id", "tier", "languages", "notes", "queue_project_id", "location",
@@ -63,6 +63,37 @@ class ContestRow:
     corrected: list[dict] | None
     created_at: float
     reviewed_at: float | None
+
+
+@dataclass(frozen=True)
+class PracticeRow:
+    """One practice task pushed to a trainee; ``outcome`` (right or not per skill) once graded
+    (``{}`` for a skip), ``seconds`` the paid time it took."""
+
+    id: int
+    annotator_id: int
+    task_key: str
+    task_type: str
+    skills: list[str]
+    image_id: int | None
+    project_id: int | None
+    ls_task_id: int | None
+    pushed_at: float
+    answered_at: float | None
+    seconds: float | None
+    outcome: dict[str, bool] | None
+    feedback: dict[str, Any]
+
+
+def _practice(m: Any) -> PracticeRow:
+    def load(column: str, empty: Any) -> Any:
+        return empty if m[column] is None else json.loads(m[column])
+
+    return PracticeRow(
+        m["id"], m["annotator_id"], m["task_key"], m["task_type"], load("skills_json", []),
+        m["image_id"], m["project_id"], m["ls_task_id"], m["pushed_at"], m["answered_at"],
+        m["seconds"], load("outcome_json", None), load("feedback_json", {}),
+    )  # fmt: skip
 
 
 def _annotator(m: Any) -> AnnotatorRow:
@@ -274,3 +305,55 @@ class TeamMixin:
                         source=f"contest {contest_id} ({reviewer})",
                     )
                 )
+
+    # ------------------------------------------------------------------ practice
+    def add_practice(
+        self, annotator_id: int, task_key: str, task_type: str, skills: list[str],
+        image_id: int | None, project_id: int | None, ls_task_id: int | None, reason: str,
+    ) -> None:  # fmt: skip
+        """Record a practice task pushed to a trainee, with why it was chosen."""
+        with self.transaction() as c:
+            c.execute(
+                sa.insert(t.practice_attempts).values(
+                    annotator_id=annotator_id, task_key=task_key, task_type=task_type,
+                    skills_json=json.dumps(skills), image_id=image_id, project_id=project_id,
+                    ls_task_id=ls_task_id, pushed_at=time.time(),
+                    feedback_json=json.dumps({"reason": reason}),
+                )
+            )  # fmt: skip
+
+    def grade_practice(
+        self, practice_id: int, seconds: float, outcome: dict[str, bool], feedback: dict
+    ) -> None:
+        p = t.practice_attempts
+        with self.transaction() as c:
+            c.execute(
+                sa.update(p).where(p.c.id == practice_id).values(
+                    answered_at=time.time(), seconds=seconds, outcome_json=json.dumps(outcome),
+                    feedback_json=json.dumps(feedback),
+                )
+            )  # fmt: skip
+
+    def practice(self, annotator_id: int | None = None, graded: bool = False) -> list[PracticeRow]:
+        """Practice tasks (of one trainee), in the order pushed; ``graded``: answered only."""
+        p = t.practice_attempts
+        q = sa.select(p).order_by(p.c.id)
+        if annotator_id is not None:
+            q = q.where(p.c.annotator_id == int(annotator_id))
+        if graded:
+            q = q.where(p.c.outcome_json.is_not(None))
+        return [_practice(r._mapping) for r in self._all(q)]
+
+    def add_peer_tip(self, annotator_id: int, skill: str, task_type: str, text: str = "") -> None:
+        """A trainee's "this kind of task helped me with ``skill``"."""
+        with self.transaction() as c:
+            c.execute(
+                sa.insert(t.peer_tips).values(
+                    annotator_id=annotator_id, skill=skill, task_type=task_type, text=text,
+                    created_at=time.time(),
+                )
+            )  # fmt: skip
+
+    def peer_tips(self) -> list[dict[str, Any]]:
+        q = sa.select(t.peer_tips).order_by(t.peer_tips.c.id)
+        return [dict(r._mapping) for r in self._all(q)]
