@@ -1,6 +1,6 @@
 """The training track on simulated trainees: paid minutes until ready per policy; prints JSON.
 
-    .venv/bin/python scripts/bench_training_track.py                 # the test seeds (100–102)
+    .venv/bin/python scripts/bench_training_track.py                 # the test seeds (100–104)
     .venv/bin/python scripts/bench_training_track.py --calibration   # the calibration seeds (0, 1)
 
 Per seed (see hitl_active.bench.training_track): a synthetic labelled set and its practice
@@ -36,11 +36,15 @@ def main() -> None:
     p.add_argument("--trainees", type=int, default=TrackConfig.trainees)
     p.add_argument("--pilot-trainees", type=int, default=TrackConfig.pilot_trainees)
     p.add_argument("--images", type=int, default=TrackConfig.n_images)
+    p.add_argument("--threshold", type=float, default=TrackConfig.threshold, help="P(L) for ready")
     args = p.parse_args()
     seeds = CALIBRATION_SEEDS if args.calibration else TEST_SEEDS
     seeds = seeds[: args.seeds] if args.seeds else seeds
     cfg = TrackConfig(
-        n_images=args.images, trainees=args.trainees, pilot_trainees=args.pilot_trainees
+        n_images=args.images,
+        trainees=args.trainees,
+        pilot_trainees=args.pilot_trainees,
+        threshold=args.threshold,
     )
     start = time.perf_counter()
     result = run_bench(tuple(seeds), cfg)

@@ -23,4 +23,12 @@ Fair work, measured (pure functions over :class:`~hitl_active.workforce.worklog.
 - :mod:`.signals`   skip and disagreement signals per class, never about a person
 - :mod:`.roi`       hours per mAP point, cost per accepted box, human-verified share
 - :mod:`.transparency` per project: hours, pay, effective wages, training paid
+
+The training track (pure functions over :class:`~hitl_active.workforce.practice.PracticeTask`):
+
+- :mod:`.practice`   ``make_practice_tasks``: micro-tasks from labelled images, truth aside
+- :mod:`.grading`    ``grade``: right or wrong per skill, and feedback (missed, loose, wrong class)
+- :mod:`.mastery`    ``Mastery``, ``bkt_update``, ``predict_success``: BKT per trainee × skill
+- :mod:`.bkt_fit`    ``fit_bkt``: prior, slip, guess and learn per task type from practice logs
+- :mod:`.curriculum` ``make_policy`` (adaptive, fixed, random), ``TypeBandit`` with peer tips
 """
