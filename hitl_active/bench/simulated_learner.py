@@ -118,9 +118,22 @@ class SimulatedLearner:
     def __init__(self, name: str, profile: LearnerProfile, rng: np.random.Generator) -> None:
         self.name = name
         self.profile = profile
+        self.taught_by: dict[str, str] = {}
         self.learned = {
             s: bool(rng.random() < p) for s, p in zip(profile.skills, profile.prior, strict=True)
         }
+
+    def tip(self, rng: np.random.Generator, noise: float = 0.3) -> dict[str, str]:
+        """Peer tips "this task type helped me with X": per skill learned in practice, the
+        type that taught it, or (with probability ``noise``) a type remembered wrongly."""
+        out = {}
+        for skill, kind in self.taught_by.items():
+            if rng.random() < noise:
+                j = self.profile.skills.index(skill)
+                kinds = [t for i, t in enumerate(self.profile.types) if self.profile.learn[i, j]]
+                kind = kinds[int(rng.integers(len(kinds)))]
+            out[skill] = kind
+        return out
 
     def decide(self, task: PracticeTask, rng: np.random.Generator) -> dict[str, bool]:
         """Right or wrong on each skill the task grades, from the hidden state."""
@@ -134,7 +147,9 @@ class SimulatedLearner:
         k = self.profile.types.index(task.type.value)
         for s in task.skills:
             t = self.profile.learn[k, self.profile.skills.index(s)]
-            self.learned[s] = self.learned[s] or bool(rng.random() < t)
+            if not self.learned[s] and rng.random() < t:
+                self.learned[s] = True
+                self.taught_by[s] = task.type.value
 
     def attempt(
         self, task: PracticeTask, rng: np.random.Generator

@@ -17,6 +17,11 @@ Then:
    its trainees, starting empty.
 3. ``best_type_recovered``: over skills that two or more task types grade, the share whose
    planted best type is the bandit's best after the adaptive run.
+4. **Peer tips** (unless ``tip_noise`` is ``None``): a second adaptive run whose trainees,
+   once ready, each tip per skill they learned "this task type helped me" (the type that
+   taught it, or with probability ``tip_noise`` another type that grades the skill); tips
+   enter the next trainees' bandit as prior evidence. Reported as ``adaptive_with_tips``
+   and ``best_type_recovered_with_tips``; the targets are judged on plain ``adaptive``.
 
 ``hidden_mastery_at_ready`` is, per policy, the share of trainees whose hidden state has
 every skill learned when they stopped: BKT's "ready" at P(L) >= 0.95 per skill is a belief,
@@ -55,6 +60,7 @@ TEST_SEEDS = (100, 101, 102, 103, 104)
 CLASSES = ("circle", "ring", "square", "diamond")
 PAIRS = (("circle", "ring"), ("square", "diamond"))
 POLICY_NAMES = ("adaptive", "fixed", "random")
+TIPS = "adaptive_with_tips"
 TARGETS = {
     "reduction_vs_fixed": (">=", 0.25),
     "reduction_vs_random": (">=", 0.25),
@@ -71,6 +77,7 @@ class TrackConfig:
     pilot_tasks: int = 80
     max_tasks: int = 600
     threshold: float = 0.95  # P(L) at which a skill counts as ready
+    tip_noise: float | None = 0.3  # None: no run with peer tips
 
 
 def practice_pool(seed: int, n_images: int) -> list[PracticeTask]:
@@ -154,17 +161,19 @@ def run_seed(seed: int, cfg: TrackConfig = TrackConfig()) -> dict:
     minutes: dict[str, list[float]] = {}
     censored: dict[str, int] = {}
     truly_ready: dict[str, float] = {}
-    adaptive = None
-    for name in POLICY_NAMES:
-        policy = make_policy(name)
-        adaptive = policy if isinstance(policy, AdaptivePolicy) else adaptive
+    policies: dict[str, Policy] = {n: make_policy(n) for n in POLICY_NAMES}
+    if cfg.tip_noise is not None:
+        policies[TIPS] = make_policy("adaptive")
+    for name, policy in policies.items():
         mins, done, true_ready = [], 0, 0
         for i in range(cfg.trainees):
             learner = SimulatedLearner(f"trainee-{i}", profile, np.random.default_rng([seed, 3, i]))
             state = Mastery(learner.name, fitted, threshold=cfg.threshold)
-            bad += practise(
-                learner, state, policy, tasks, np.random.default_rng([seed, 4, i]), cfg.max_tasks
-            )
+            rng = np.random.default_rng([seed, 4, i])
+            bad += practise(learner, state, policy, tasks, rng, cfg.max_tasks)
+            if name == TIPS:
+                for skill, kind in learner.tip(rng, cfg.tip_noise).items():
+                    policy.bandit.add_tip(skill, kind)
             mins.append(round(state.minutes, 1))
             done += int(state.tasks_done >= cfg.max_tasks)
             true_ready += int(all(learner.learned.values()))
@@ -172,7 +181,12 @@ def run_seed(seed: int, cfg: TrackConfig = TrackConfig()) -> dict:
         truly_ready[name] = true_ready / cfg.trainees
     multi = {s: sorted({t.type.value for t in tasks if s in t.skills}) for s in profile.skills}
     multi = {s: ts for s, ts in multi.items() if len(ts) > 1}
-    recovered = {s: adaptive.bandit.best(s, ts) == profile.best_type(s) for s, ts in multi.items()}
+
+    def recovered(policy: AdaptivePolicy) -> float:
+        hits = [policy.bandit.best(s, ts) == profile.best_type(s) for s, ts in multi.items()]
+        return float(np.mean(hits))
+
+    adaptive = policies["adaptive"]
     return {
         "seed": seed,
         "tasks": len(tasks),
@@ -180,7 +194,8 @@ def run_seed(seed: int, cfg: TrackConfig = TrackConfig()) -> dict:
         "minutes_to_ready": minutes,
         "capped_trainees": censored,
         "hidden_mastery_at_ready": truly_ready,
-        "best_type_recovered": float(np.mean(list(recovered.values()))),
+        "best_type_recovered": recovered(adaptive),
+        "best_type_recovered_with_tips": recovered(policies[TIPS]) if TIPS in policies else None,
         "best_type_by_skill": {
             s: {"planted": profile.best_type(s), "bandit": adaptive.bandit.best(s, ts)}
             for s, ts in multi.items()
@@ -202,7 +217,8 @@ def run_bench(seeds: Sequence[int], cfg: TrackConfig = TrackConfig()) -> dict:
     for s in seeds:
         logger.info("training-track seed %d", s)
         rows.append(run_seed(s, cfg))
-    pooled = {p: [m for r in rows for m in r["minutes_to_ready"][p]] for p in POLICY_NAMES}
+    names = list(rows[0]["minutes_to_ready"])
+    pooled = {p: [m for r in rows for m in r["minutes_to_ready"][p]] for p in names}
     means = {p: float(np.mean(v)) for p, v in pooled.items()}
     summary = {
         "minutes_to_ready": {
@@ -213,11 +229,20 @@ def run_bench(seeds: Sequence[int], cfg: TrackConfig = TrackConfig()) -> dict:
                 },
                 "per_trainee": {r["seed"]: r["minutes_to_ready"][p] for r in rows},
             }
-            for p in POLICY_NAMES
+            for p in names
+        },
+        "hidden_mastery_at_ready": {
+            p: round(float(np.mean([r["hidden_mastery_at_ready"][p] for r in rows])), 3)
+            for p in names
         },
         "reduction_vs_fixed": round(1 - means["adaptive"] / means["fixed"], 3),
         "reduction_vs_random": round(1 - means["adaptive"] / means["random"], 3),
         "best_type_recovered": round(float(np.mean([r["best_type_recovered"] for r in rows])), 3),
+        "best_type_recovered_with_tips": (
+            round(float(np.mean([r["best_type_recovered_with_tips"] for r in rows])), 3)
+            if TIPS in names
+            else None
+        ),
         "bkt_max_abs_error": round(max(r["bkt_max_abs_error"] for r in rows), 4),
         "config": asdict(cfg),
     }
