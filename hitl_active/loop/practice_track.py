@@ -1,0 +1,246 @@
+"""The training track in a workspace: paid practice in Label Studio until a trainee is ready.
+
+A trainee is enrolled (:meth:`PracticeTrack.enrol`): they get a practice project of their own
+(``"<workspace project> · practice · <name>"``) whose tasks show an instruction above the
+image and, once graded, the feedback below it. Practice tasks are made from the workspace's
+human-labelled pool images (:func:`hitl_active.loop.steps.training_items`) — never from the
+gold set, whose images are served as hidden honeypots — with their truth kept aside
+(:mod:`hitl_active.workforce.practice`).
+
+:meth:`PracticeTrack.push_next` chooses the trainee's next tasks with the adaptive curriculum
+(:class:`hitl_active.workforce.curriculum.AdaptivePolicy`: the weakest open skill, at a
+difficulty where success is predicted at 60–85%, the task type a bandit learned builds it,
+peer tips as prior evidence) and pushes them, each with its reason recorded.
+:meth:`PracticeTrack.grade` reads the answers, grades them, writes the feedback onto the task
+(what was missed, loose or mislabelled, and the truth drawn as a prediction named
+``answer key``), updates mastery (Bayesian Knowledge Tracing over the recorded attempts) and,
+when the trainee is ready on every skill, moves them to the ``annotator`` tier: from the next
+round on they get client frames in their queue. Every practice task's time is recorded: it
+is paid work (:mod:`hitl_active.loop.team_work`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hitl_active.loop.store_team import AnnotatorRow
+from hitl_active.loop.workspace import Workspace
+
+__all__ = ["PracticeTrack", "Pushed"]
+
+logger = logging.getLogger(__name__)
+
+PRACTICE_VERSION = "practice"  # the model_version of the boxes a practice task shows
+KEY_VERSION = "answer key"  # the model_version of the truth drawn after grading
+
+
+@dataclass(frozen=True)
+class Pushed:
+    task_id: str
+    ls_task_id: int
+    reason: str
+
+
+class PracticeTrack:
+    """The training track of ``ws`` on the Label Studio behind ``client`` (an admin's)."""
+
+    def __init__(self, ws: Workspace, client: Any, files_root: str | Path | None,
+                 project_title: str | None = None) -> None:  # fmt: skip
+        self.ws, self.client = ws, client
+        self.files_root = None if files_root is None else Path(files_root)
+        self.title = project_title
+        self._tasks: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ practice tasks
+    def tasks(self) -> dict[str, Any]:
+        """Every practice task the workspace's labelled images allow, by id (deterministic)."""
+        from hitl_active.loop.steps import training_items
+        from hitl_active.workforce.practice import make_practice_tasks
+
+        if self._tasks is None:
+            labelled = [labels for _, labels, _ in training_items(self.ws)]
+            if not labelled:
+                raise ValueError(
+                    "no labelled images to practise on yet; run a round first (practice "
+                    "tasks are made from human-labelled pool images, never from gold)"
+                )
+            rng = np.random.default_rng(self.ws.config.seed)
+            made = make_practice_tasks(labelled, self.ws.config.classes, rng)
+            self._tasks = {task.id: task for task in made}
+        return self._tasks
+
+    # ------------------------------------------------------------------ enrolment
+    def enrol(self, name: str) -> AnnotatorRow:
+        """Make ``name`` a trainee with a practice project (idempotent)."""
+        from hitl_active.labelstudio.project import connect_local_files, ensure_project
+
+        person = self.ws.store.annotator(name)
+        if person is None:
+            raise KeyError(f"no annotator {name!r}; `hitl-active annotators add {name}` first")
+        if person.practice_project_id is None:
+            main = self._main_title()
+            project = ensure_project(
+                self.client, f"{main} · practice · {person.name}", self.ws.config.classes,
+                description=f"paid practice of {person.name} (hitl-active training track)",
+                practice=True,
+            )  # fmt: skip
+            if self.files_root is not None:
+                connect_local_files(self.client, project.id, self.ws.images_dir)
+            self.ws.store.update_annotator(person.id, practice_project_id=project.id)
+        if person.tier != "trainee" and not self.ws.store.practice(person.id):
+            self.ws.store.update_annotator(person.id, tier="trainee")
+        found = self.ws.store.annotator(person.id)
+        assert found is not None
+        return found
+
+    def _main_title(self) -> str:
+        if self.title:
+            return self.title
+        pid = self.ws.config.label_studio_project
+        if pid is not None:
+            return str(self.client.request("GET", f"/api/projects/{pid}")["title"])
+        return f"hitl-active {self.ws.root.name}"
+
+    # ------------------------------------------------------------------ mastery and choice
+    def mastery(self, person: AnnotatorRow, bandit: Any = None) -> Any:
+        """The trainee's mastery, replayed from their graded attempts in order; with
+        ``bandit``, each task's learning progress is credited to it along the way."""
+        from hitl_active.workforce.grading import Outcome
+        from hitl_active.workforce.mastery import Attempt, Mastery
+
+        state = Mastery(person.name)
+        for no, row in enumerate(self.ws.store.practice(person.id, graded=True)):
+            task = self.tasks().get(row.task_key)
+            difficulty = task.difficulty if task is not None else 0.5
+            correct = {k: bool(v) for k, v in (row.outcome or {}).items()}
+            minutes = (row.seconds or 0.0) / 60.0
+            for skill, ok in correct.items():
+                share = minutes / len(correct)
+                state.add(Attempt(skill, ok, row.task_type, difficulty, row.task_key, share, no))
+            state.minutes += minutes
+            state.tasks_done += 1
+            if bandit is not None and correct:
+                bandit.update(state, Outcome(row.task_key, correct, ()))
+        return state
+
+    def policy(self) -> Any:
+        """The adaptive curriculum, its bandit taught by every trainee's graded practice so
+        far and by the peer tips."""
+        from hitl_active.workforce.curriculum import AdaptivePolicy
+
+        policy = AdaptivePolicy()
+        for tip in self.ws.store.peer_tips():
+            policy.bandit.add_tip(tip["skill"], tip["task_type"])
+        for person in self.ws.store.annotators():
+            self.mastery(person, bandit=policy.bandit)
+        return policy
+
+    def ready(self, person: AnnotatorRow) -> bool:
+        skills = {s for task in self.tasks().values() for s in task.skills}
+        return self.mastery(person).ready_on(skills)
+
+    # ------------------------------------------------------------------ push and grade
+    def push_next(self, name: str, n: int = 5) -> list[Pushed]:
+        """Choose and push the trainee's next ``n`` practice tasks (none once ready)."""
+        from hitl_active.workforce.curriculum import Choice
+
+        person = self.enrol(name)
+        tasks = self.tasks()
+        pushed = self.ws.store.practice(person.id)
+        pending = {r.task_key for r in pushed if r.outcome is None}
+        done = {r.task_key for r in pushed}
+        state, policy = self.mastery(person), self.policy()
+        rng = np.random.default_rng([self.ws.config.seed, person.id, len(done)])
+        chosen: list[Choice] = []
+        for _ in range(n):
+            free = [task for key, task in tasks.items() if key not in pending | done]
+            if not free or state.ready_on({s for task in tasks.values() for s in task.skills}):
+                break
+            choice = policy.choose(state, free, rng)
+            if choice is None:
+                break
+            chosen.append(choice)
+            pending.add(choice.task.id)
+        return [self._push(person, c.task, c.reason) for c in chosen]
+
+    def _push(self, person: AnnotatorRow, task: Any, reason: str) -> Pushed:
+        from hitl_active.formats.labelstudio import to_ls_results
+        from hitl_active.labelstudio.project import image_url
+
+        names = self.ws.config.classes
+        data = {
+            "image": image_url(task.image, self.files_root), "prompt": task.prompt,
+            "feedback": "Submit your answer; what was right and what was not appears here.",
+            "practice_task": task.id,
+        }  # fmt: skip
+        body: dict[str, Any] = {"data": data}
+        if len(task.shown):
+            body["predictions"] = [
+                {"model_version": PRACTICE_VERSION, "result": to_ls_results(task.shown, names)}
+            ]
+        (ls_id,) = self.client.import_tasks(int(person.practice_project_id), [body])
+        img = self.ws.store.image_by_path(task.image)
+        self.ws.store.add_practice(
+            person.id, task.id, task.type.value, list(task.skills),
+            None if img is None else img.id, person.practice_project_id, ls_id, reason,
+        )  # fmt: skip
+        return Pushed(task.id, ls_id, reason)
+
+    def grade(self, name: str) -> tuple[int, bool]:
+        """Grade the trainee's answered practice tasks, write the feedback onto each, and
+        graduate them when ready; ``(graded, graduated)``."""
+        person = self.ws.store.annotator(name)
+        if person is None:
+            raise KeyError(f"no annotator {name!r}")
+        graded = 0
+        for row in self.ws.store.practice(person.id):
+            if row.outcome is not None or row.ls_task_id is None:
+                continue
+            remote = self.client.request("GET", f"/api/tasks/{row.ls_task_id}")
+            answers = [a for a in remote.get("annotations") or [] if not a.get("was_cancelled")]
+            skipped = [a for a in remote.get("annotations") or [] if a.get("was_cancelled")]
+            if not answers and not skipped:
+                continue
+            self._grade_one(row, answers[-1] if answers else skipped[-1], bool(answers))
+            graded += 1
+        graduated = False
+        person = self.ws.store.annotator(person.id)
+        if graded and person.tier == "trainee" and self.ready(person):
+            self.ws.store.update_annotator(person.id, tier="annotator")
+            logger.info("%s is ready on every practised skill: tier annotator", person.name)
+            graduated = True
+        return graded, graduated
+
+    def _grade_one(self, row: Any, annotation: dict, answered: bool) -> None:
+        from hitl_active.formats.labelstudio import from_ls_results, to_ls_results
+        from hitl_active.workforce.grading import grade
+
+        names = self.ws.config.classes
+        task = self.tasks()[row.task_key]
+        seconds = float(annotation.get("lead_time") or 0.0)
+        if answered:
+            answer = from_ls_results(annotation.get("result") or [], names, task.image,
+                                     task.truth.width, task.truth.height)  # fmt: skip
+            outcome = grade(task, answer, names)
+            correct = dict(outcome.correct)
+            lines = [f.message for f in outcome.feedback] or ["All right: well done."]
+        else:  # a skipped practice task is paid time that says nothing about skill
+            correct, lines = {}, ["Skipped: no grade. The answer key is drawn on the image."]
+        feedback = " ".join(lines)
+        ls_id = int(row.ls_task_id)
+        remote = self.client.request("GET", f"/api/tasks/{ls_id}")
+        self.client.request("PATCH", f"/api/tasks/{ls_id}",
+                            json={"data": {**remote["data"], "feedback": feedback}})  # fmt: skip
+        self.client.request("POST", "/api/predictions", json={
+            "task": ls_id, "model_version": KEY_VERSION,
+            "result": to_ls_results(task.truth, names),
+        })  # fmt: skip
+        reason = row.feedback.get("reason", "")
+        self.ws.store.grade_practice(
+            row.id, seconds, correct, {"reason": reason, "feedback": lines}
+        )
