@@ -11,9 +11,11 @@ the sink ignores versions it already has.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from typing import Any, Protocol, runtime_checkable
 
 from tqdm.auto import tqdm
 
@@ -22,7 +24,7 @@ from hitl_active.labelstudio.project import ProjectInfo
 from hitl_active.labelstudio.records import build_record, normalize_timestamp
 from hitl_active.labelstudio.sink import AnnotationSink
 
-__all__ = ["PullReport", "pull_annotations"]
+__all__ = ["DraftSink", "PullReport", "pull_annotations", "pull_drafts"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +36,38 @@ class PullReport:
     recorded: int = 0  # new or changed
     skipped_tasks: int = 0  # cancelled annotations among the recorded
     deleted: int = 0
+    drafts: int = 0  # drafts new or changed (read from open tasks)
     cursor: str | None = None
+
+
+@runtime_checkable
+class DraftSink(Protocol):
+    """A sink that also keeps drafts (the workspace's state store does)."""
+
+    def open_task_ids(self, project_id: int) -> list[int]:
+        """Tasks of the project with no recorded annotation or skip yet."""
+
+    def record_draft(self, project_id: int, draft: dict[str, Any], annotator: str) -> bool:
+        """Keep the draft's latest state; True when new or changed."""
+
+
+def pull_drafts(
+    client: LabelStudioClient,
+    project: ProjectInfo,
+    sink: DraftSink,
+    users: Mapping[int, str] | None = None,
+) -> int:
+    """Record the drafts of the project's open tasks. Label Studio deletes a draft when it is
+    submitted, and saving one does not mark its task updated, so drafts are read here, on
+    every pull, while they exist; returns how many were new or changed."""
+    n = 0
+    for task_id in sink.open_task_ids(project.id):
+        for draft in client.request("GET", f"/api/tasks/{task_id}/drafts") or []:
+            who = draft.get("user")  # Label Studio names the user by e-mail here
+            if isinstance(who, int):
+                who = (users or {}).get(who, f"user-{who}")
+            n += sink.record_draft(project.id, draft, str(who or "unknown"))
+    return n
 
 
 def _server_now(client: LabelStudioClient) -> datetime:
@@ -91,6 +124,8 @@ def pull_annotations(
                 report.recorded += 1
                 report.skipped_tasks += int(record.was_cancelled)
     bar.close()
+    if isinstance(sink, DraftSink):
+        report.drafts = pull_drafts(client, project, sink, users)
     new_cursor = normalize_timestamp(started.isoformat())
     if cursor is None or new_cursor > cursor:
         sink.set_cursor(project.id, new_cursor)

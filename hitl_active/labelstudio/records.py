@@ -29,6 +29,10 @@ def normalize_timestamp(value: str | None) -> str:
     return parsed.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
+def _when(value: str | None) -> str | None:
+    return normalize_timestamp(value) if value else None
+
+
 def pick_prediction(
     annotation: Mapping[str, Any], predictions: Sequence[Mapping[str, Any]]
 ) -> Mapping[str, Any] | None:
@@ -100,4 +104,6 @@ def build_record(
         ),
         diff=diff,
         model_version=model_version,
+        created_at=_when(annotation.get("created_at")),
+        draft_created_at=_when(annotation.get("draft_created_at")),
     )

@@ -44,6 +44,8 @@ class AnnotationRecord:
     diff: BoxDiff | None = None
     model_version: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    created_at: str | None = None  # first submitted (working time, not content)
+    draft_created_at: str | None = None  # the draft it was made from started then
 
     def fingerprint(self) -> str:
         """Hash of what the annotator produced; equal fingerprints mean the same version."""

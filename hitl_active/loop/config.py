@@ -24,6 +24,7 @@ from pydantic import (
     field_validator,
 )
 
+from hitl_active.loop.work_config import WorkConfig
 from hitl_active.sampling.registry import DEFAULT_STRATEGY, available_strategies, get_strategy
 
 __all__ = ["CONFIG_NAME", "LoopConfig", "WorkspaceError"]
@@ -83,6 +84,8 @@ class LoopConfig(BaseModel):
         honeypot_share: share of each annotator's queue that is gold images (team queues).
         overlap_share: share of a round's images given to ``overlap_annotators`` people, whose
             answers are merged into the training label (team queues).
+        work: fair work: pay per project, the living-wage floor table, caps, the idle gap and
+            sensitive content (:class:`hitl_active.loop.work_config.WorkConfig`).
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -113,6 +116,7 @@ class LoopConfig(BaseModel):
     honeypot_share: StrictFloat = Field(0.1, ge=0.0, lt=1.0)
     overlap_share: StrictFloat = Field(0.1, ge=0.0, le=1.0)
     overlap_annotators: StrictInt = Field(3, ge=2)
+    work: WorkConfig = Field(default_factory=WorkConfig)
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -196,6 +200,15 @@ _REASONS = {
 }
 
 
+def _fields_at(path: tuple[Any, ...]) -> list[str]:
+    """The keys a nested section of the config takes (``work``, ``work.caps``)."""
+    model: Any = LoopConfig
+    for part in path:
+        field = getattr(model, "model_fields", {}).get(part)
+        model = None if field is None else field.annotation
+    return list(getattr(model, "model_fields", {})) if path else []
+
+
 def describe(exc: ValidationError) -> str:
     """One line per problem: ``field 'x': <value> <what is wrong and what is allowed>``."""
     valid = ", ".join(LoopConfig.model_fields)
@@ -204,7 +217,8 @@ def describe(exc: ValidationError) -> str:
         loc = ".".join(str(p) for p in err["loc"]) or "(config)"
         kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
         if kind == "extra_forbidden":
-            lines.append(f"unknown config key '{loc}'; valid keys: {valid}")
+            keys = ", ".join(_fields_at(err["loc"][:-1])) or valid
+            lines.append(f"unknown config key '{loc}'; valid keys: {keys}")
             continue
         if kind == "missing":
             lines.append(f"field '{loc}' is required")

@@ -19,6 +19,7 @@ __all__ = [
     "annotations",
     "annotators",
     "assignments",
+    "drafts",
     "gold_contests",
     "gold_labels",
     "images",
@@ -167,6 +168,8 @@ annotations = sa.Table(
     sa.Column("updated_at", sa.Text),
     sa.Column("recorded_at", Double, nullable=False),
     sa.Column("is_current", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("created_at", sa.Text),  # Label Studio's first submission (revision 0005)
+    sa.Column("draft_created_at", sa.Text),  # the start of the draft it was made from
     sa.UniqueConstraint("source", "external_id", "revision"),
     sa.Index("annotations_image", "image_id", "is_current"),
     sa.Index("annotations_external", "source", "external_id"),
@@ -275,4 +278,22 @@ peer_tips = sa.Table(
     sa.Column("task_type", sa.Text, nullable=False),
     sa.Column("text", sa.Text, nullable=False, server_default=""),
     sa.Column("created_at", Double, nullable=False),
+)  # fmt: skip
+
+# Label Studio drafts, read while they exist (it deletes a draft once it is submitted): the
+# latest state of each, for the hours a draft's lead time stands for (revision 0005).
+drafts = sa.Table(
+    "drafts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("project_id", sa.Integer, nullable=False),
+    sa.Column("draft_id", sa.Integer, nullable=False),
+    sa.Column("ls_task_id", sa.Integer, nullable=False),
+    sa.Column("annotator", sa.Text, nullable=False),
+    sa.Column("annotation_id", sa.Integer),  # the annotation it edits; NULL: a task's first
+    sa.Column("lead_time", Double, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.Text, nullable=False),
+    sa.Column("recorded_at", Double, nullable=False),
+    sa.UniqueConstraint("project_id", "draft_id"),
+    sa.Index("drafts_task", "ls_task_id"),
 )  # fmt: skip

@@ -14,6 +14,7 @@ Each box gets its provenance from the diff against the pre-label the task showed
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -105,17 +106,25 @@ class LabelStudioSinkMixin:
         external_id = f"{record.project_id}:{record.annotation_id}"
         a = t.annotations
         latest = self._one(  # type: ignore[attr-defined]
-            sa.select(a.c.updated_at)
+            sa.select(a.c.updated_at, a.c.revision, a.c.lead_time)
             .where(a.c.source == SOURCE, a.c.external_id == external_id)
             .order_by(a.c.id.desc())
             .limit(1)
         )
         if latest is not None and latest[0] and record.updated_at and latest[0] > record.updated_at:
             return False  # an older version arriving late
+        revision = record.fingerprint()
+        if (
+            latest is not None
+            and latest[1].split("/")[0] == revision
+            and record.lead_time != latest[2]
+            and (latest[0] or "") < record.updated_at
+        ):  # reopened and saved unchanged: the same boxes, more working time
+            revision = f"{revision}/{record.updated_at}"
         return self.add_annotation(  # type: ignore[attr-defined]
             image_id,
             external_id,
-            record.fingerprint(),
+            revision,
             record_boxes(record),
             source=SOURCE,
             ls_task_id=record.task_id,
@@ -124,7 +133,69 @@ class LabelStudioSinkMixin:
             cancelled=record.was_cancelled,
             diff=None if record.diff is None else record.diff.to_dict(),
             updated_at=record.updated_at,
+            created_at=record.created_at,
+            draft_created_at=record.draft_created_at,
         )
+
+    def record_draft(self, project_id: int, draft: dict[str, Any], annotator: str) -> bool:
+        """Keep the latest state of a Label Studio draft (as ``GET /api/tasks/{id}/drafts``
+        returns it); True when it was new or changed."""
+        from hitl_active.labelstudio.records import normalize_timestamp
+
+        d = t.drafts
+        values = {
+            "ls_task_id": int(draft["task"]), "annotator": annotator,
+            "annotation_id": None if draft.get("annotation") is None else int(draft["annotation"]),
+            "lead_time": float(draft.get("lead_time") or 0.0),
+            "created_at": normalize_timestamp(draft.get("created_at") or draft["updated_at"]),
+            "updated_at": normalize_timestamp(draft["updated_at"]), "recorded_at": time.time(),
+        }  # fmt: skip
+        key = (d.c.project_id == int(project_id), d.c.draft_id == int(draft["id"]))
+        with self.transaction() as c:  # type: ignore[attr-defined]
+            known = c.execute(sa.select(d.c.updated_at).where(*key)).first()
+            if known is None:
+                c.execute(
+                    sa.insert(d).values(project_id=int(project_id), draft_id=int(draft["id"]),
+                                        **values)
+                )  # fmt: skip
+                return True
+            if known[0] >= values["updated_at"]:
+                return False
+            c.execute(sa.update(d).where(*key).values(**values))
+        return True
+
+    def drafts(self) -> list[dict[str, Any]]:
+        """Every draft recorded, as rows of the ``drafts`` table."""
+        q = sa.select(t.drafts).order_by(t.drafts.c.id)
+        return [dict(r._mapping) for r in self._all(q)]  # type: ignore[attr-defined]
+
+    def annotation_log(self) -> list[dict[str, Any]]:
+        """Every stored revision of every Label Studio annotation and skip (deleted ones too:
+        the work was done), oldest first, as rows of the ``annotations`` table."""
+        a = t.annotations
+        q = sa.select(a).where(a.c.source == SOURCE).order_by(a.c.id)
+        return [dict(r._mapping) for r in self._all(q)]  # type: ignore[attr-defined]
+
+    def practice_log(self) -> list[dict[str, Any]]:
+        """Answered practice tasks of the training track with their seconds."""
+        p = t.practice_attempts
+        q = sa.select(p).where(p.c.answered_at.is_not(None), p.c.seconds.is_not(None))
+        return [dict(r._mapping) for r in self._all(q.order_by(p.c.id))]  # type: ignore[attr-defined]
+
+    def open_task_ids(self, project_id: int) -> list[int]:
+        """Tasks pushed to ``project_id`` (as the workspace's tasks or as assignments) that
+        have no recorded annotation or skip yet: where drafts may be waiting."""
+        a, tk, s = t.annotations, t.tasks, t.assignments
+        answered = sa.select(a.c.ls_task_id).where(a.c.source == SOURCE, a.c.deleted == 0)
+        ids: set[int] = set()
+        for table in (tk, s):
+            q = sa.select(table.c.ls_task_id).where(
+                table.c.project_id == int(project_id),
+                table.c.ls_task_id.is_not(None),
+                table.c.ls_task_id.not_in(answered),
+            )
+            ids |= {int(r[0]) for r in self._all(q)}  # type: ignore[attr-defined]
+        return sorted(ids)
 
     def record_deletion(self, project_id: int, annotation_ids: list[int]) -> int:
         a = t.annotations

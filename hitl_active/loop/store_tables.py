@@ -218,6 +218,8 @@ class TablesMixin:
         cancelled: bool = False,
         diff: dict | None = None,
         updated_at: str | None = None,
+        created_at: str | None = None,
+        draft_created_at: str | None = None,
     ) -> bool:
         """Record one annotation revision; the same (source, id, revision) twice is a no-op.
 
@@ -236,6 +238,7 @@ class TablesMixin:
                     annotator=annotator, lead_time=lead_time, cancelled=int(cancelled),
                     diff_json=None if diff is None else json.dumps(diff),
                     recorded_at=time.time(), is_current=int(not cancelled), updated_at=updated_at,
+                    created_at=created_at, draft_created_at=draft_created_at,
                 )
                 .on_conflict_do_nothing(index_elements=["source", "external_id", "revision"])
                 .returning(a.c.id)

@@ -1,0 +1,189 @@
+"""The figures behind :func:`hitl_active.loop.team_work.team_work`, and the room each person
+has left under the caps (:func:`room_left_today`, what routing gives as ``capacity``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import date, datetime
+
+from hitl_active.loop.config import WorkspaceError
+from hitl_active.loop.team_work import (
+    PersonWork,
+    TeamWork,
+    floors,
+    pay_models,
+    task_seconds,
+    work_events,
+    work_sessions,
+)  # fmt: skip
+from hitl_active.loop.workspace import Workspace
+from hitl_active.workforce.hours import Hours, Session
+from hitl_active.workforce.pay import Pay, pay_for_period, wage_flags
+from hitl_active.workforce.roi import Roi, roi
+from hitl_active.workforce.signals import Signal, disagreement_signals, skip_signals
+from hitl_active.workforce.transparency import transparency
+from hitl_active.workforce.workload import Caps, Workload, cap_flags, room_left, workload
+from hitl_active.workforce.worklog import WorkEvent, latest_versions
+
+__all__ = ["HUMAN_SOURCES", "build", "room_left_today"]
+
+logger = logging.getLogger(__name__)
+
+# the provenance sources of boxes a person drew, corrected, confirmed or agreed on
+HUMAN_SOURCES = ("human", "human_corrected", "human_accepted", "consensus")
+
+
+def _opted_out(ws: Workspace) -> set[str]:
+    return {p.name for p in ws.store.annotators() if p.sensitive_opt_out}
+
+
+def room_left_today(
+    ws: Workspace, now: datetime, found: list[Session] | None = None
+) -> dict[str, tuple[int, Workload, str | None]]:
+    """Per annotator: tasks of the expected length that still fit today under the caps, their
+    load, and why they have none (``None`` when they have room)."""
+    found = work_sessions(ws) if found is None else found
+    work = ws.config.work
+    caps, tz = work.caps.caps(), work.tz()
+    people = [p.name for p in ws.store.annotators()]
+    loads = workload(found, now, caps, tz, people=people)
+    seconds = task_seconds(ws, found)
+    out_ = _opted_out(ws)
+    out: dict[str, tuple[int, Workload, str | None]] = {}
+    for who in people:
+        w = loads[who]
+        n = room_left(w, caps, seconds, sensitive=work.sensitive, opted_out=out_)
+        out[who] = (n, w, None if n else _why(w, caps, seconds, who in out_ and work.sensitive))
+    return out
+
+
+def _why(w: Workload, caps: Caps, seconds: float, opted_out: bool) -> str:
+    """Which cap leaves no room for another task of ``seconds``."""
+    if opted_out:
+        return "opted out of sensitive content"
+    if w.current_stretch >= caps.stretch_minutes * 60:
+        return f"{w.current_stretch / 60:.0f} min without a break (cap {caps.stretch_minutes:g})"
+    left = {
+        f"{w.day_seconds / 3600:.2f} h today (cap {caps.hours_per_day:g})":
+            caps.hours_per_day * 3600 - w.day_seconds,
+        f"{w.week_seconds / 3600:.2f} h this week (cap {caps.hours_per_week:g})":
+            caps.hours_per_week * 3600 - w.week_seconds,
+    }  # fmt: skip
+    if w.sensitive_seconds > 0:
+        key = f"{w.sensitive_seconds / 60:.0f} sensitive min today"
+        left[f"{key} (cap {caps.sensitive_minutes_per_day:g})"] = (
+            caps.sensitive_minutes_per_day * 60 - w.sensitive_seconds
+        )
+    return min(left, key=lambda k: left[k])
+
+
+def _in(day: date, days: tuple[date, date] | None) -> bool:
+    return days is None or days[0] <= day <= days[1]
+
+
+def _counts(events: list[WorkEvent], tz, days) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
+    """Per person: client tasks, skips and practice tasks first submitted in the period."""
+    first: dict[tuple[str, int], datetime] = {}
+    for e in events:
+        if e.kind != "draft":
+            key = (e.annotator, e.record)
+            first[key] = min(first.get(key, e.ended), e.ended)
+    out: dict[str, list[int]] = {}
+    for e in latest_versions(events):
+        if not _in(first[(e.annotator, e.record)].astimezone(tz).date(), days):
+            continue
+        n = out.setdefault(e.annotator, [0, 0, 0])
+        n[2 if e.practice else 1 if e.kind == "skip" else 0] += 1
+    return out
+
+
+def _task_classes(ws: Workspace) -> dict[int, tuple[int, ...]]:
+    """The classes each Label Studio task showed (its pre-label above the threshold)."""
+    store, out = ws.store, {}
+    versions = {t.ls_task_id: t.prediction_model_version for t in store.tasks()}
+    pairs = [(t.ls_task_id, t.image_id) for t in store.tasks() if t.ls_task_id is not None]
+    for r in store.rounds():
+        pairs += [(a.ls_task_id, a.image_id) for a in store.assignments(round_id=r.id)
+                  if a.ls_task_id is not None]  # fmt: skip
+        for a in store.assignments(round_id=r.id):
+            versions.setdefault(a.ls_task_id, r.model_version)
+    for task, image in pairs:
+        version = versions.get(task)
+        dets = None if version is None else store.prediction(version, image)
+        if dets is not None:
+            shown = dets.above(ws.config.conf_threshold)
+            out[int(task)] = tuple(sorted({int(c) for c in shown.class_id}))
+    return out
+
+
+def _signals(ws: Workspace, events: list[WorkEvent]) -> tuple[list[Signal], list[Signal]]:
+    from hitl_active.loop.team_skill import answers_from_store
+
+    names = dict(enumerate(ws.config.classes))
+    skips = skip_signals(events, _task_classes(ws), names)
+    return skips, disagreement_signals(answers_from_store(ws), class_names=names)
+
+
+def _roi(ws: Workspace, found: list[Session], pays: Mapping[str, Pay],
+         provenance: Mapping[str, int] | None) -> Roi | None:  # fmt: skip
+    from hitl_active.loop.registry import gold_map
+
+    curve = []
+    for v in sorted(ws.store.model_versions(), key=lambda v: v.created_at):
+        m = gold_map(v)
+        if m is not None:
+            spent = sum(s.active_seconds for s in found if s.end.timestamp() <= v.created_at)
+            curve.append((spent / 3600, m))
+    currencies = sorted({p.currency for p in pays.values() if p.currency})
+    if len(currencies) > 1:
+        logger.warning("pay in %s: the ROI's cost counts %s only", currencies, currencies[0])
+    currency = currencies[0] if currencies else ""
+    cost = sum(p.amount for p in pays.values() if p.currency == currency)
+    return roi(curve, cost, currency, dict(provenance or {}), HUMAN_SOURCES)
+
+
+def build(
+    ws: Workspace, days: tuple[date, date] | None, now: datetime,
+    provenance: Mapping[str, int] | None,
+) -> TeamWork:  # fmt: skip
+    work = ws.config.work
+    tz = work.tz()
+    events = work_events(ws)
+    found = work_sessions(ws, events)
+    models = pay_models(ws, {e.project for e in events})
+    try:
+        pays_all = pay_for_period(found, events, models, None, tz) if models else {}
+        pays = pay_for_period(found, events, models, days, tz) if models else {}
+        table = floors(ws)
+        rows = {p.name: p for p in ws.store.annotators()}
+        locations = {n: p.location for n, p in rows.items() if p.location}
+        flags = wage_flags(pays, table, locations) if table else []
+    except ValueError as exc:
+        raise WorkspaceError(f"fair work: {exc}") from None
+    rooms = room_left_today(ws, now, found)
+    loads = {who: w for who, (_, w, _) in rooms.items()}
+    flags += cap_flags(loads, work.caps.caps(), _opted_out(ws))
+    week = now.astimezone(tz).date().isocalendar()[:2]
+    counts = _counts(events, tz, days)
+    people = {}
+    for who in sorted(set(rows) | {s.annotator for s in found}):
+        mine = [s for s in found if s.annotator == who]
+        period = sum((s.hours() for s in mine if _in(s.day, days)), Hours())
+        this_week = sum((s.hours() for s in mine if s.day.isocalendar()[:2] == week), Hours())
+        row = rows.get(who)
+        location = row.location if row is not None else None
+        pay = pays.get(who)
+        n, load, _ = rooms.get(who, (0, workload(mine, now, work.caps.caps(), tz)[who], None))
+        people[who] = PersonWork(
+            who, row.tier if row else "unknown", location, period, this_week,
+            *counts.get(who, [0, 0, 0]), pay, None if pay is None else pay.effective_wage,
+            table.get(location or ""), load, n, [f for f in flags if f.annotator == who],
+        )  # fmt: skip
+    skips, disagreements = _signals(ws, events)
+    currencies = {p.currency for p in pays_all.values() if p.currency}
+    return TeamWork(
+        days, now, work.timezone, currencies.pop() if len(currencies) == 1 else None,
+        task_seconds(ws, found), people, flags, skips, disagreements,
+        _roi(ws, found, pays_all, provenance), transparency(pays), table,
+    )  # fmt: skip

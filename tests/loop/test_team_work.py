@@ -1,0 +1,178 @@
+"""Fair work read from a workspace store filled as the Label Studio pull fills it: a draft fed
+into an annotation, the annotation reopened and saved unchanged, a skip, a draft never
+submitted, an idle gap, a practice task of the training track, and a second person on an
+hourly project. Every expected figure below is worked out by hand in the comments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+from hitl_active.labelstudio.project import ProjectInfo
+from hitl_active.labelstudio.records import build_record
+from hitl_active.loop import schema as t
+from hitl_active.loop.config import WorkspaceError
+from hitl_active.loop.team_work import practice_events, team_work, work_events
+from hitl_active.loop.team_work_figures import room_left_today
+from hitl_active.loop.workspace import LoopConfig, Workspace
+
+MAIN, HOURLY, PRACTICE = 7, 9, 8  # Label Studio projects: the workspace's, another, practice
+DAY = "2026-03-02"  # a Monday
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+BOX = {
+    "from_name": "label", "to_name": "image", "type": "rectanglelabels",
+    "original_width": 100, "original_height": 100,
+    "value": {"x": 10, "y": 10, "width": 20, "height": 20, "rectanglelabels": ["car"]},
+}  # fmt: skip
+WORK = {
+    "pay": {"default": {"kind": "per_task", "rate": 0.5, "currency": "EUR", "time_rate": 12.0},
+            HOURLY: {"kind": "hourly", "rate": 15.0, "currency": "EUR"}},
+    "floors": "floors.csv",
+    "caps": {"hours_per_day": 0.15},  # 540 s
+    "task_seconds": 30,
+}  # fmt: skip
+
+
+def at(clock: str) -> str:
+    return f"{DAY}T{clock}Z"
+
+
+def record(ws, project, task, ann, who):
+    info = ProjectInfo(project, "p", ("car",))
+    path = str(ws.store.images()[0].path)
+    data = {"id": task, "data": {"image": path, "width": 100, "height": 100}}
+    ann = {"task": task, "completed_by": who, **ann}
+    users = {1: "ana@x.org", 2: "ben@x.org"}
+    assert ws.store.record_annotation(build_record(info, data, ann, [], users))
+
+
+def ann(record_id, lead_time, clock, boxes=1, **more):
+    """An annotation as Label Studio returns it, submitted at ``clock`` on DAY."""
+    return {"id": record_id, "result": [BOX] * boxes, "lead_time": lead_time,
+            "created_at": at(clock), "updated_at": at(clock), **more}  # fmt: skip
+
+
+@pytest.fixture
+def ws(tmp_path):
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    Image.new("RGB", (100, 100)).save(pool / "a.png")
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "floors.csv").write_text(
+        "location,currency,hourly,source,date\nBerlin,EUR,12.0,city living wage table,2026-01-01\n"
+    )
+    cfg = LoopConfig(images=str(pool), classes=["car"], label_studio_project=MAIN, work=WORK)
+    ws = Workspace.create(tmp_path / "ws", cfg, exist_ok=True)
+    ana = ws.store.add_annotator("ana", email="ana@x.org", location="Berlin",
+                                 practice_project_id=PRACTICE)  # fmt: skip
+    ws.store.add_annotator("ben", email="ben@x.org")
+    # ana: a draft (40 s) submitted as annotation 11 (100 s in all, the draft's 40 inside)
+    ws.store.record_draft(MAIN, {"id": 1, "task": 101, "annotation": None, "lead_time": 40.0,
+                                 "created_at": at("09:00:00"), "updated_at": at("09:00:40")},
+                          "ana@x.org")  # fmt: skip
+    first = ann(11, 100.0, "09:01:40", boxes=2, draft_created_at=at("09:00:00"))
+    record(ws, MAIN, 101, first, 1)
+    # reopened at 09:02:40 and saved unchanged at 09:03:10: 30 s more, the same boxes
+    record(ws, MAIN, 101, first | {"lead_time": 130.0, "updated_at": at("09:03:10")}, 1)
+    # a skip of task 102 (20 s)
+    record(ws, MAIN, 102, ann(12, 20.0, "09:04:00", boxes=0, was_cancelled=True), 1)
+    # an hour later: task 103 (50 s), then a draft of task 104 never submitted (30 s)
+    record(ws, MAIN, 103, ann(13, 50.0, "10:00:00"), 1)
+    ws.store.record_draft(MAIN, {"id": 2, "task": 104, "annotation": None, "lead_time": 30.0,
+                                 "created_at": at("10:01:00"), "updated_at": at("10:01:30")},
+                          "ana@x.org")  # fmt: skip
+    # practice: 120 s graded at 11:00 (its answer also pulled from the practice project)
+    with ws.store.transaction() as c:
+        c.execute(sa.insert(t.practice_attempts).values(
+            annotator_id=ana.id, task_key="verify-1", task_type="verify", project_id=PRACTICE,
+            ls_task_id=301, pushed_at=0.0, answered_at=NOW.replace(hour=11).timestamp(),
+            seconds=120.0, outcome_json="{}",
+        ))  # fmt: skip
+    record(ws, PRACTICE, 301, ann(31, 120.0, "11:00:00"), 1)
+    # ben: 600 s on the hourly project
+    record(ws, HOURLY, 201, ann(21, 600.0, "09:10:00"), 2)
+    yield ws
+    ws.close()
+
+
+def test_the_log_holds_each_revision_draft_and_practice_task_once(ws):
+    events = work_events(ws)
+    kinds = sorted((e.annotator, e.kind, e.record, e.lead_time) for e in events)
+    assert kinds == [
+        ("ana", "annotation", -1, 120.0),  # practice, from the training track only
+        ("ana", "annotation", 11, 100.0),
+        ("ana", "annotation", 11, 130.0),  # the reopened revision is kept
+        ("ana", "annotation", 13, 50.0),
+        ("ana", "draft", 1, 40.0),
+        ("ana", "draft", 2, 30.0),
+        ("ana", "skip", 12, 20.0),
+        ("ben", "annotation", 21, 600.0),
+    ]
+    # queues and practice count under the workspace's project; a project with its own pay
+    # entry stays itself
+    assert {e.project for e in events if e.annotator == "ana"} == {MAIN}
+    assert {e.project for e in events if e.annotator == "ben"} == {HOURLY}
+    (practice,) = practice_events(ws)
+    assert practice.practice and practice.task == 301
+    first = next(e for e in events if e.record == 11)
+    assert first.draft_created == datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+
+def test_hours_pay_and_wage_written_by_hand(ws):
+    work = team_work(ws, now=NOW)
+    ana, ben = work.people["ana"].hours, work.people["ben"].hours
+    # session 1 09:00:00-09:04:00 (240 s): draft 40 + annotation 60 + reopened 30 + skip 20;
+    # session 2 09:59:10-10:01:30 (140 s): task 50 + unsubmitted draft 30; practice 120 s
+    assert ana.active == pytest.approx(240 + 140 + 120)
+    assert (ana.tasks, ana.skipped, ana.drafts, ana.practice) == pytest.approx((180, 20, 30, 120))
+    assert ana.between == pytest.approx(90 + 60)
+    assert ana.invisible_share == pytest.approx((500 - 180) / 500)
+    assert ben.active == pytest.approx(600)
+    a = work.people["ana"]
+    assert (a.tasks, a.skipped, a.practice_tasks) == (2, 1, 1)
+    # ana, per task 0.50: 2 tasks; the skip's share of session 1 (240 * 20/150 = 32 s) and the
+    # practice's 120 s at 12.00/h
+    skip_pay, practice_pay = 32 / 3600 * 12.0, 120 / 3600 * 12.0
+    assert a.pay.parts == pytest.approx(
+        {"tasks": 1.0, "skipped": skip_pay, "practice": practice_pay}
+    )
+    assert a.wage == pytest.approx((1.0 + skip_pay + practice_pay) * 3600 / 500)  # 10.85
+    assert a.floor.hourly == 12.0 and a.below_floor
+    (flag,) = [f for f in a.flags if f.kind == "wage_below_floor"]
+    assert "city living wage table" in " ".join(flag.evidence)
+    b = work.people["ben"]  # hourly 15.00 for 600 s; no location, so no floor
+    assert b.pay.amount == pytest.approx(2.5) and b.wage == pytest.approx(15.0)
+    assert b.floor is None and not b.below_floor
+    rows = {r.project: r for r in work.transparency}
+    assert rows[MAIN].hours == pytest.approx(500 / 3600)
+    assert rows[MAIN].training_paid == pytest.approx(practice_pay)
+    assert rows[HOURLY].pay == pytest.approx(2.5) and work.currency == "EUR"
+
+
+def test_caps_leave_room_in_tasks_and_stop_at_the_cap(ws):
+    rooms = room_left_today(ws, NOW)
+    # cap 540 s a day: ana worked 500 s, room for one 30 s task; ben 600 s, none
+    assert rooms["ana"][0] == 1 and rooms["ana"][2] is None
+    assert rooms["ben"][0] == 0 and "today" in rooms["ben"][2]
+    work = team_work(ws, now=NOW)
+    assert work.people["ben"].capped and not work.people["ana"].capped
+    assert [f.kind for f in work.people["ben"].flags] == ["hours_per_day"]
+    # the next day nobody is capped; this week's hours stay
+    tomorrow = team_work(ws, now=NOW.replace(day=3))
+    assert tomorrow.people["ben"].room_left == 18  # 540 s / 30 s
+    assert tomorrow.people["ben"].week.active == pytest.approx(600)
+
+
+def test_a_period_counts_only_its_days(ws):
+    work = team_work(ws, days=(date(2026, 3, 3), date(2026, 3, 8)), now=NOW)
+    assert work.people["ana"].hours.active == 0 and work.people["ana"].tasks == 0
+    assert work.people["ana"].pay is None or work.people["ana"].pay.amount == 0
+
+
+def test_a_project_without_pay_is_a_clear_error(ws):
+    ws.config.work = {"pay": {HOURLY: {"kind": "hourly", "rate": 15.0, "currency": "EUR"}}}
+    with pytest.raises(WorkspaceError, match=f"project {MAIN} has work but no pay model"):
+        team_work(ws, now=NOW)
