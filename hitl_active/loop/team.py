@@ -188,12 +188,14 @@ class TeamBackend(LabelStudioBackend):
         self, ws: Workspace, round_id: int, image_ids: list[int], version: str | None
     ) -> None:
         from hitl_active.loop.team_skill import routing_skill
+        from hitl_active.loop.team_work_figures import capacities
         from hitl_active.workforce.routing import Frame, Person, plan_round
 
         cfg = ws.config
         people_rows = ws.store.annotators()
         skill = routing_skill(ws)
-        people = [Person(p.name, p.tier, skill.get(p.name, {})) for p in people_rows]
+        room = capacities(ws, cfg.honeypot_share)  # 0 at a cap: nothing routed past it
+        people = [Person(p.name, p.tier, skill.get(p.name, {}), room[p.name]) for p in people_rows]
         scores = ws.store.selection_scores(round_id)
         frames = []
         for i in image_ids:

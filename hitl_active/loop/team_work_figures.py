@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from hitl_active.loop.config import WorkspaceError
 from hitl_active.loop.team_work import (
@@ -26,7 +26,7 @@ from hitl_active.workforce.transparency import transparency
 from hitl_active.workforce.workload import Caps, Workload, cap_flags, room_left, workload
 from hitl_active.workforce.worklog import WorkEvent, latest_versions
 
-__all__ = ["HUMAN_SOURCES", "build", "room_left_today"]
+__all__ = ["HUMAN_SOURCES", "build", "capacities", "room_left_today"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,29 @@ def room_left_today(
         w = loads[who]
         n = room_left(w, caps, seconds, sensitive=work.sensitive, opted_out=out_)
         out[who] = (n, w, None if n else _why(w, caps, seconds, who in out_ and work.sensitive))
+    return out
+
+
+def _with_honeypots(tasks: int, share: float) -> int:
+    """Tasks plus the honeypots routing adds to a queue of ``tasks``
+    (:func:`hitl_active.workforce.routing.plan_round`)."""
+    if tasks == 0 or share <= 0:
+        return tasks
+    return tasks + max(1, round(tasks * share / (1 - share)))
+
+
+def capacities(ws: Workspace, honeypot_share: float, now: datetime | None = None) -> dict[str, int]:
+    """Per annotator, how many frames routing may give them this round: the most that fit,
+    with the honeypots added to them, in the room left today under the caps (0 at a cap).
+    Who is capped, and why, is logged."""
+    out = {}
+    for who, (room, _, why) in room_left_today(ws, now or datetime.now(timezone.utc)).items():
+        n = room
+        while n > 0 and _with_honeypots(n, honeypot_share) > room:
+            n -= 1
+        out[who] = n
+        if n == 0:
+            logger.info("%s gets no tasks this round: %s", who, why or "room for one task only")
     return out
 
 
@@ -174,7 +197,10 @@ def build(
         row = rows.get(who)
         location = row.location if row is not None else None
         pay = pays.get(who)
-        n, load, _ = rooms.get(who, (0, workload(mine, now, work.caps.caps(), tz)[who], None))
+        if who in rooms:
+            n, load, _ = rooms[who]
+        else:  # someone in the log without a record: no room is routed to them
+            n, load = 0, workload(mine, now, work.caps.caps(), tz, people=[who])[who]
         people[who] = PersonWork(
             who, row.tier if row else "unknown", location, period, this_week,
             *counts.get(who, [0, 0, 0]), pay, None if pay is None else pay.effective_wage,

@@ -16,7 +16,7 @@ from hitl_active.labelstudio.records import build_record
 from hitl_active.loop import schema as t
 from hitl_active.loop.config import WorkspaceError
 from hitl_active.loop.team_work import practice_events, team_work, work_events
-from hitl_active.loop.team_work_figures import room_left_today
+from hitl_active.loop.team_work_figures import capacities, room_left_today
 from hitl_active.loop.workspace import LoopConfig, Workspace
 
 MAIN, HOURLY, PRACTICE = 7, 9, 8  # Label Studio projects: the workspace's, another, practice
@@ -164,6 +164,14 @@ def test_caps_leave_room_in_tasks_and_stop_at_the_cap(ws):
     tomorrow = team_work(ws, now=NOW.replace(day=3))
     assert tomorrow.people["ben"].room_left == 18  # 540 s / 30 s
     assert tomorrow.people["ben"].week.active == pytest.approx(600)
+
+
+def test_routing_capacity_leaves_room_for_the_honeypots_too(ws):
+    # ana has room for one task: alone it fits, with a honeypot beside it it does not
+    assert capacities(ws, 0.0, NOW) == {"ana": 1, "ben": 0}
+    assert capacities(ws, 0.1, NOW) == {"ana": 0, "ben": 0}
+    tomorrow = NOW.replace(day=3)  # 18 tasks of room: 16 frames and 2 honeypots
+    assert capacities(ws, 0.1, tomorrow)["ben"] == 16
 
 
 def test_a_period_counts_only_its_days(ws):
