@@ -5,11 +5,13 @@ and then receives client frames in their queue."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
-from loop_helpers import tiny_dataset, tiny_workspace
+from loop_helpers import run_cli, tiny_dataset, tiny_workspace
 
 from hitl_active.bench.annotator import SimulatedAnnotator as Oracle
 from hitl_active.bench.simulated_learner import LearnerProfile, SimulatedLearner
@@ -87,6 +89,18 @@ def test_a_trainee_practises_with_feedback_graduates_and_gets_client_work(
         assert all(r.outcome is not None for r in practice)
         # every practice second is recorded (it is paid work)
         assert sum(r.seconds for r in practice) == pytest.approx(paid, rel=1e-6)
+
+    # the trainee's progress, as the command shows it (and its PNG)
+    shown = run_cli("practice", "progress", "tia", "-w", str(ws.root), "--json")
+    assert shown.returncode == 0, shown.stderr
+    doc = json.loads(shown.stdout)
+    assert doc["tier"] == "annotator" and set(doc["ready"]) == set(doc["mastery"])
+    assert Path(doc["png"]).stat().st_size > 0
+    tip = run_cli("practice", "tip", "tia", "--skill", "box_tightness", "--type", "fix_boxes",
+                  "-w", str(ws.root))  # fmt: skip
+    assert tip.returncode == 0 and ws.store.peer_tips()[0]["task_type"] == "fix_boxes"
+    unknown = run_cli("practice", "progress", "nobody", "-w", str(ws.root))
+    assert unknown.returncode == 2 and "no annotator" in unknown.stderr
 
     # client work: the graduate's queue gets frames of the next round
     ws.store.add_annotator("ana", email=f"ana-{RUN}@example.com", tier="reviewer")

@@ -1,0 +1,148 @@
+"""``hitl-active practice``: the training track — paid practice until a trainee is ready.
+
+``enrol`` gives a trainee a practice project in Label Studio; ``next`` pushes their next
+practice tasks, chosen by the adaptive curriculum, each with why; ``grade`` grades what they
+answered, writes the feedback onto each task and moves them to the annotator tier once ready
+on every skill; ``progress`` shows their mastery per skill (and a PNG over practice minutes);
+``tip`` records a peer's "this kind of task helped me with ..." for the curriculum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from hitl_active.cli.annotators import _error, _open, _person
+
+__all__ = ["register"]
+
+
+@contextmanager
+def _track(args: argparse.Namespace, ws: Any):
+    from hitl_active.labelstudio.client import LabelStudioClient
+    from hitl_active.loop.practice_track import PracticeTrack
+
+    url = args.ls_url or os.environ.get("LABEL_STUDIO_URL") or ws.config.label_studio_url
+    token = args.token or os.environ.get("LABEL_STUDIO_API_KEY", "")
+    if not url or not token:
+        raise _error("practice lives in Label Studio: pass --label-studio URL and --token, or "
+                     "set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY")  # fmt: skip
+    root = args.files_root or os.environ.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT")
+    with LabelStudioClient(url, token) as client:
+        yield PracticeTrack(ws, client, root, project_title=args.project)
+
+
+def _run(args: argparse.Namespace, what: str) -> int:
+    with _open(args) as ws:
+        _person(ws, args.name)
+        try:
+            with _track(args, ws) as track:
+                if what == "enrol":
+                    person = track.enrol(args.name)
+                    print(f"{person.name}: trainee, practice project {person.practice_project_id}")
+                elif what == "next":
+                    pushed = track.push_next(args.name, n=args.n)
+                    for p in pushed:
+                        print(f"{p.task_id} (task {p.ls_task_id}): {p.reason}")
+                    if not pushed:
+                        print(f"{args.name}: ready on every skill, or nothing left to practise")
+                else:
+                    graded, graduated = track.grade(args.name)
+                    done = "; ready on every skill: tier annotator" if graduated else ""
+                    print(f"{args.name}: {graded} practice tasks graded{done}")
+        except (KeyError, ValueError) as exc:
+            raise _error(str(exc).strip("'\"")) from None
+    return 0
+
+
+def _progress(args: argparse.Namespace) -> int:
+    from hitl_active.loop.practice_plot import progress_png
+    from hitl_active.loop.practice_track import PracticeTrack
+
+    with _open(args) as ws:
+        person = _person(ws, args.name)
+        track = PracticeTrack(ws, None, None)
+        try:
+            state = track.mastery(person)
+        except ValueError as exc:
+            raise _error(str(exc)) from None
+        doc = {
+            "annotator": person.name, "tier": person.tier, "tasks": state.tasks_done,
+            "minutes": round(state.minutes, 1),
+            "mastery": {s: round(state.p_learned(s), 3) for s in sorted(state.p)},
+            "ready": sorted(s for s in state.p if state.ready(s)),
+        }  # fmt: skip
+        out = Path(args.out or ws.root / "reports" / f"practice_{person.name}.png")
+        if state.attempts:
+            doc["png"] = str(progress_png(state, out))
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return 0
+    print(f"{doc['annotator']} ({doc['tier']}): {doc['tasks']} practice tasks, "
+          f"{doc['minutes']} paid minutes")  # fmt: skip
+    for skill, p in doc["mastery"].items():
+        print(f"  {skill:<28} {p:.2f}{'  ready' if skill in doc['ready'] else ''}")
+    if "png" in doc:
+        print(doc["png"])
+    return 0
+
+
+def _tip(args: argparse.Namespace) -> int:
+    with _open(args) as ws:
+        person = _person(ws, args.name)
+        ws.store.add_peer_tip(person.id, args.skill, args.type, args.text or "")
+    print(f"tip from {person.name}: {args.type} tasks helped with {args.skill}")
+    return 0
+
+
+def _ls_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--label-studio",
+        dest="ls_url",
+        default=None,
+        metavar="URL",
+        help="Label Studio URL (default: $LABEL_STUDIO_URL, then the workspace's)",
+    )
+    p.add_argument("--token", default=None, help="API token (default: $LABEL_STUDIO_API_KEY)")
+    p.add_argument(
+        "--files-root",
+        default=None,
+        help="the server's local-files root (default: $LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT)",
+    )
+    p.add_argument("--project", default=None, help="the workspace's project title, if unbound")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "practice", help="the training track: paid practice with feedback until ready",
+        description="The training track: paid practice with feedback until a trainee is ready.",
+    )  # fmt: skip
+    sub = p.add_subparsers(dest="practice_command", metavar="ACTION", required=True)
+
+    def action(name: str, help: str) -> argparse.ArgumentParser:
+        a = sub.add_parser(name, help=help)
+        a.add_argument("name", help="the trainee's name or e-mail")
+        a.add_argument("-w", "--workspace", default=".", help="workspace folder (default: .)")
+        return a
+
+    for name, help in (("enrol", "give a trainee a practice project"),
+                       ("next", "push the trainee's next practice tasks, each with why"),
+                       ("grade", "grade answered practice, feedback onto each task")):  # fmt: skip
+        a = action(name, help)
+        _ls_flags(a)
+        if name == "next":
+            a.add_argument("-n", type=int, default=5, help="tasks to push (default 5)")
+        a.set_defaults(func=lambda args, what=name: _run(args, what))
+    g = action("progress", "mastery per skill (and a PNG over practice minutes)")
+    g.add_argument("--out", help="PNG path (default: WORKSPACE/reports/practice_NAME.png)")
+    g.add_argument("--json", action="store_true")
+    g.set_defaults(func=_progress)
+    t = action("tip", "a peer tip: this kind of task helped me with a skill")
+    t.add_argument("--skill", required=True, help="e.g. recall:dog, box_tightness")
+    t.add_argument("--type", required=True, help="the task type that helped, e.g. fix_boxes")
+    t.add_argument("--text", help="the tip in their words")
+    t.set_defaults(func=_tip)
