@@ -154,6 +154,18 @@ def _random_box(truth: ImageLabels, rng: np.random.Generator) -> np.ndarray:
     return None
 
 
+PROMPTS = {
+    "verify": "Keep the right boxes, delete the wrong ones.",
+    "fix": "Make every box fit its object tightly.",
+    "draw": "One {} is not boxed yet: box it.",
+    "find": "Box every {}.",
+    "choose": "Is the boxed object a {} or a {}?",
+    "small": "Box the small objects that are not boxed yet.",
+    "crowded": "Box every object, each with its own box.",
+    "pair": "Box every {} and every {}, with the right class.",
+}
+
+
 @dataclass(frozen=True)
 class _Spec:
     names: Sequence[str]
@@ -177,113 +189,62 @@ def _raw_difficulty(truth: ImageLabels, targets: Sequence[int]) -> float:
     return 0.6 * smallness + 0.4 * crowding
 
 
+def _verify_shown(truth: ImageLabels, n_classes: int, rng: np.random.Generator) -> ImageLabels:
+    """Most true boxes, a false positive and a badly placed box, in random order."""
+    keep = [j for j in range(len(truth)) if rng.random() < 0.8] or [0]
+    boxes, labels = [truth.xyxy[j] for j in keep], truth.class_id[keep].tolist()
+    fp = _random_box(truth, rng)
+    if fp is not None:
+        boxes.append(fp)
+        labels.append(int(rng.integers(n_classes)))
+    j = int(rng.choice(keep))
+    boxes.append(shrink_box(truth.xyxy[j], rng.uniform(0.1, 0.35), rng))
+    labels.append(int(truth.class_id[j]))
+    order = rng.permutation(len(boxes))
+    return _labels(truth, np.asarray(boxes)[order], np.asarray(labels)[order])
+
+
 def _tasks_for(truth: ImageLabels, s: _Spec, rng: np.random.Generator) -> list[dict]:
     names, out = s.names, []
     n, cls = len(truth), truth.class_id.tolist()
     small = (_areas(truth) < s.small_area).tolist() if n else []
+    nothing = _labels(truth, [], [])
 
     def add(kind: TaskType, prompt, shown, skills, targets=(), target=None, choices=()):
-        out.append(
-            dict(
-                type=kind,
-                prompt=prompt,
-                shown=shown,
-                skills=tuple(skills),
-                targets=tuple(targets),
-                target_class=target,
-                choices=tuple(choices),
-            )
-        )
+        out.append(dict(type=kind, prompt=prompt, shown=shown, skills=tuple(skills)))
+        out[-1].update(targets=tuple(targets), target_class=target, choices=tuple(choices))
+
+    def without(idx: list[int]) -> ImageLabels:
+        keep = [j for j in range(n) if j not in idx]
+        return _labels(truth, truth.xyxy[keep], truth.class_id[keep])
 
     if n:
-        keep = [j for j in range(n) if rng.random() < 0.8] or [0]
-        boxes = [truth.xyxy[j] for j in keep]
-        labels = [cls[j] for j in keep]
-        fp = _random_box(truth, rng)
-        if fp is not None:
-            boxes.append(fp)
-            labels.append(int(rng.integers(len(names))))
-        j = int(rng.choice(keep))
-        boxes.append(shrink_box(truth.xyxy[j], rng.uniform(0.1, 0.35), rng))  # badly placed
-        labels.append(cls[j])
-        order = rng.permutation(len(boxes))
-        add(
-            TaskType.VERIFY,
-            "Keep the right boxes, delete the wrong ones.",
-            _labels(truth, np.asarray(boxes)[order], np.asarray(labels)[order]),
-            [VERIFY],
-        )
+        add(TaskType.VERIFY, PROMPTS["verify"], _verify_shown(truth, len(names), rng), [VERIFY])
         loose = [shrink_box(b, rng.uniform(0.4, 0.7), rng) for b in truth.xyxy]
-        add(
-            TaskType.FIX_BOXES,
-            "Make every box fit its object tightly.",
-            _labels(truth, loose, truth.class_id),
-            [BOX_TIGHTNESS],
-            range(n),
-        )
+        shown = _labels(truth, loose, truth.class_id)
+        add(TaskType.FIX_BOXES, PROMPTS["fix"], shown, [BOX_TIGHTNESS], range(n))
     for c in sorted(set(cls)):
         objs = [j for j in range(n) if cls[j] == c]
-        j = int(rng.choice(objs))
-        rest = [k for k in range(n) if k != j]
-        add(
-            TaskType.DRAW_ONE,
-            f"One {names[c]} is not boxed yet: box it.",
-            _labels(truth, truth.xyxy[rest], truth.class_id[rest]),
-            [recall_skill(names[c])],
-            [j],
-            c,
-        )
-        add(
-            TaskType.FIND_ALL,
-            f"Box every {names[c]}.",
-            _labels(truth, [], []),
-            [recall_skill(names[c])],
-            objs,
-            c,
-        )
+        j, skill = int(rng.choice(objs)), [recall_skill(names[c])]
+        add(TaskType.DRAW_ONE, PROMPTS["draw"].format(names[c]), without([j]), skill, [j], c)
+        add(TaskType.FIND_ALL, PROMPTS["find"].format(names[c]), nothing, skill, objs, c)
         for other in s.pair_of.get(c, []):
             pair = tuple(sorted((c, other)))
-            add(
-                TaskType.CHOOSE_CLASS,
-                f"Is the boxed object a {names[pair[0]]} or a {names[pair[1]]}?",
-                _labels(truth, truth.xyxy[[j]], [pair[0]]),
-                [label_skill(names[c], names[other])],
-                [j],
-                choices=pair,
-            )
+            prompt = PROMPTS["choose"].format(*(names[k] for k in pair))
+            shown = _labels(truth, truth.xyxy[[j]], [pair[0]])
+            told = [label_skill(*(names[k] for k in pair))]
+            add(TaskType.CHOOSE_CLASS, prompt, shown, told, [j], choices=pair)
     if any(small):
-        big = [j for j in range(n) if not small[j]]
-        add(
-            TaskType.SMALL_OBJECTS,
-            "Box the small objects that are not boxed yet.",
-            _labels(truth, truth.xyxy[big], truth.class_id[big]),
-            [SMALL_OBJECTS],
-            [j for j in range(n) if small[j]],
-        )
+        targets = [j for j in range(n) if small[j]]
+        add(TaskType.SMALL_OBJECTS, PROMPTS["small"], without(targets), [SMALL_OBJECTS], targets)
     if n >= s.crowd_min:
-        add(
-            TaskType.CROWDED,
-            "Box every object, each with its own box.",
-            _labels(truth, [], []),
-            [CROWDED, BOX_TIGHTNESS],
-            range(n),
-        )
-    done: set[tuple[int, int]] = set()
-    for c in sorted(set(cls)):
-        for other in s.pair_of.get(c, []):
-            pair = tuple(sorted((c, other)))
-            objs = [j for j in range(n) if cls[j] in pair]
-            if pair in done or other not in cls:
-                continue
-            done.add(pair)
-            add(
-                TaskType.CONFUSABLE_PAIR,
-                f"Box every {names[pair[0]]} and every {names[pair[1]]}, with the right class.",
-                _labels(truth, [], []),
-                [label_skill(names[c], names[other]), BOX_TIGHTNESS],
-                objs,
-                choices=pair,
-            )
+        add(TaskType.CROWDED, PROMPTS["crowded"], nothing, [CROWDED, BOX_TIGHTNESS], range(n))
+    pairs = {tuple(sorted((c, o))) for c in set(cls) for o in s.pair_of.get(c, []) if o in cls}
+    for pair in sorted(pairs):
+        objs = [j for j in range(n) if cls[j] in pair]
+        prompt = PROMPTS["pair"].format(*(names[k] for k in pair))
+        skills = [label_skill(*(names[k] for k in pair)), BOX_TIGHTNESS]
+        add(TaskType.CONFUSABLE_PAIR, prompt, nothing, skills, objs, choices=pair)
     return out
 
 
