@@ -27,6 +27,7 @@ _COMMAND_MODULES = (
     "hitl_active.cli.synthetic",  # synthetic
     "hitl_active.cli.cost",  # cost fit
     "hitl_active.cli.annotators",  # annotators (table, add, set, show, matrix, contests)
+    "hitl_active.cli.work",  # work (hours, pay, caps, signals, ROI, transparency)
     "hitl_active.cli.practice",  # practice (the training track)
 )
 

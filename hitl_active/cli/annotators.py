@@ -99,10 +99,16 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _set(args: argparse.Namespace) -> int:
-    fields = {k: getattr(args, k) for k in ("tier", "notes", "languages", "email")}
+    keys = ("tier", "notes", "languages", "email", "location", "sensitive_opt_out")
+    fields = {k: getattr(args, k) for k in keys}
     fields = {k: v for k, v in fields.items() if v is not None}
     if not fields:
-        raise _error("nothing to set; pass --tier, --notes, --languages or --email")
+        raise _error(
+            "nothing to set; pass --tier, --notes, --languages, --email, --location or "
+            "--sensitive-opt-out yes|no"
+        )
+    if "sensitive_opt_out" in fields:
+        fields["sensitive_opt_out"] = int(fields["sensitive_opt_out"] == "yes")
     with _open(args) as ws:
         row = _person(ws, args.name)
         try:
@@ -167,12 +173,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--tier", choices=TIERS, default="annotator")
     a.add_argument("--notes", help="what the manager keeps about them")
     a.add_argument("--languages", help="languages they work in, e.g. 'en,sw'")
-    s = action("set", _set, "change an annotator's tier, notes, languages or e-mail")
+    s = action("set", _set, "change an annotator's tier, notes, languages, e-mail, location, "
+               "sensitive-content opt-out")  # fmt: skip
     s.add_argument("name", help="name or e-mail")
     s.add_argument("--tier", choices=TIERS)
     s.add_argument("--notes")
     s.add_argument("--languages")
     s.add_argument("--email")
+    s.add_argument("--location", help="where they live: the key of their living-wage floor")
+    s.add_argument(
+        "--sensitive-opt-out", choices=("yes", "no"), type=str.lower,
+        help="yes: they get no tasks of projects tagged sensitive",
+    )  # fmt: skip
     action("show", _show, "everything measured about one annotator (JSON)").add_argument(
         "name", help="name or e-mail"
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
@@ -223,7 +223,7 @@ class TeamWork:
     flags: list[WorkFlag]  # wage below floor, caps reached: for the manager
     skip_signals: list[Signal]
     disagreement_signals: list[Signal]
-    roi: Roi | None
+    roi: Roi
     transparency: list[ProjectFigures]
     floors: dict[str, WageFloor]
 
@@ -237,11 +237,14 @@ def team_work(
     days: tuple[date, date] | None = None,
     now: datetime | None = None,
     provenance: Mapping[str, int] | None = None,
+    human_sources: Collection[str] = (),
 ) -> TeamWork:
     """The team's fair-work figures for ``days`` (inclusive, local dates; ``None``: all
     time) as of ``now`` (default: the current time). ``provenance`` counts the delivered
-    dataset's boxes per source, for the ROI's cost per accepted box and human-verified share
-    (``cli.work`` counts them with the delivery module); without it those two are ``None``."""
+    dataset's boxes per source and ``human_sources`` names the sources a person drew,
+    corrected or confirmed, for the ROI's cost per accepted box and human-verified share
+    (:func:`hitl_active.cli.work.delivered_sources` reads both from the delivery module);
+    without them those two figures are ``None``."""
     from hitl_active.loop.team_work_figures import build
 
-    return build(ws, days, now or datetime.now(timezone.utc), provenance)
+    return build(ws, days, now or datetime.now(timezone.utc), provenance, human_sources)

@@ -4,7 +4,7 @@ has left under the caps (:func:`room_left_today`, what routing gives as ``capaci
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, timezone
 
 from hitl_active.loop.config import WorkspaceError
@@ -26,12 +26,9 @@ from hitl_active.workforce.transparency import transparency
 from hitl_active.workforce.workload import Caps, Workload, cap_flags, room_left, workload
 from hitl_active.workforce.worklog import WorkEvent, latest_versions
 
-__all__ = ["HUMAN_SOURCES", "build", "capacities", "room_left_today"]
+__all__ = ["build", "capacities", "room_left_today"]
 
 logger = logging.getLogger(__name__)
-
-# the provenance sources of boxes a person drew, corrected, confirmed or agreed on
-HUMAN_SOURCES = ("human", "human_corrected", "human_accepted", "consensus")
 
 
 def _opted_out(ws: Workspace) -> set[str]:
@@ -149,7 +146,7 @@ def _signals(ws: Workspace, events: list[WorkEvent]) -> tuple[list[Signal], list
 
 
 def _roi(ws: Workspace, found: list[Session], pays: Mapping[str, Pay],
-         provenance: Mapping[str, int] | None) -> Roi | None:  # fmt: skip
+         provenance: Mapping[str, int] | None, human: Collection[str]) -> Roi:  # fmt: skip
     from hitl_active.loop.registry import gold_map
 
     curve = []
@@ -163,12 +160,12 @@ def _roi(ws: Workspace, found: list[Session], pays: Mapping[str, Pay],
         logger.warning("pay in %s: the ROI's cost counts %s only", currencies, currencies[0])
     currency = currencies[0] if currencies else ""
     cost = sum(p.amount for p in pays.values() if p.currency == currency)
-    return roi(curve, cost, currency, dict(provenance or {}), HUMAN_SOURCES)
+    return roi(curve, cost, currency, dict(provenance or {}), human)
 
 
 def build(
     ws: Workspace, days: tuple[date, date] | None, now: datetime,
-    provenance: Mapping[str, int] | None,
+    provenance: Mapping[str, int] | None, human: Collection[str],
 ) -> TeamWork:  # fmt: skip
     work = ws.config.work
     tz = work.tz()
@@ -211,5 +208,5 @@ def build(
     return TeamWork(
         days, now, work.timezone, currencies.pop() if len(currencies) == 1 else None,
         task_seconds(ws, found), people, flags, skips, disagreements,
-        _roi(ws, found, pays_all, provenance), transparency(pays), table,
+        _roi(ws, found, pays_all, provenance, human), transparency(pays), table,
     )  # fmt: skip
