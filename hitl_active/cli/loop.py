@@ -45,21 +45,10 @@ def _add_workspace(p: argparse.ArgumentParser) -> None:
 
 
 def _add_backend(p: argparse.ArgumentParser) -> None:
+    from hitl_active.cli.lsargs import add_label_studio_flags
+
     g = p.add_argument_group("annotation backend")
-    g.add_argument(
-        "--label-studio",
-        dest="ls_url",
-        default=None,
-        metavar="URL",
-        help="Label Studio URL (default: $LABEL_STUDIO_URL; none: local tasks only)",
-    )
-    g.add_argument("--token", default=None, help="API token (default: $LABEL_STUDIO_API_KEY)")
-    g.add_argument(
-        "--files-root",
-        default=None,
-        help="the server's local-files root (default: $LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT)",
-    )
-    g.add_argument("--project", default=None, help="project title (default: from the workspace)")
+    add_label_studio_flags(g, none_means="local tasks only")
     g.add_argument(
         "--simulate-labels",
         default=None,
@@ -85,19 +74,16 @@ def _add_backend(p: argparse.ArgumentParser) -> None:
 
 def make_backend(args: argparse.Namespace, ws: Any) -> Any:
     from hitl_active.bench.annotator import SimulatedAnnotator
+    from hitl_active.cli.lsargs import label_studio_settings
     from hitl_active.loop.backends import LabelStudioBackend, LocalBackend, load_truths
 
     annotator = None
     if args.simulate_labels:
         truths = load_truths(ws, args.simulate_labels)
         annotator = SimulatedAnnotator(truths, display_threshold=ws.config.conf_threshold)
-    url = args.ls_url or os.environ.get("LABEL_STUDIO_URL") or ws.config.label_studio_url
+    url, token, files_root = label_studio_settings(args, ws, "rounds")
     if not url:
         return LocalBackend(annotator)
-    token = args.token or os.environ.get("LABEL_STUDIO_API_KEY", "")
-    if not token:
-        raise _cli_error("no Label Studio token: pass --token or set LABEL_STUDIO_API_KEY")
-    files_root = args.files_root or os.environ.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT")
     if ws.config.team_queues:  # one queue project per annotator (hitl-active annotators queues)
         from hitl_active.loop.team import TeamBackend
 

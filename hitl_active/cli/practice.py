@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from hitl_active.cli.annotators import _error, _open, _person
+from hitl_active.cli.lsargs import add_label_studio_flags, label_studio_settings
 
 __all__ = ["register"]
 
@@ -26,12 +26,10 @@ def _track(args: argparse.Namespace, ws: Any):
     from hitl_active.labelstudio.client import LabelStudioClient
     from hitl_active.loop.practice_track import PracticeTrack
 
-    url = args.ls_url or os.environ.get("LABEL_STUDIO_URL") or ws.config.label_studio_url
-    token = args.token or os.environ.get("LABEL_STUDIO_API_KEY", "")
-    if not url or not token:
+    url, token, root = label_studio_settings(args, ws, "practice")
+    if not url:
         raise _error("practice lives in Label Studio: pass --label-studio URL and --token, or "
                      "set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY")  # fmt: skip
-    root = args.files_root or os.environ.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT")
     with LabelStudioClient(url, token) as client:
         yield PracticeTrack(ws, client, root, project_title=args.project)
 
@@ -99,23 +97,6 @@ def _tip(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ls_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--label-studio",
-        dest="ls_url",
-        default=None,
-        metavar="URL",
-        help="Label Studio URL (default: $LABEL_STUDIO_URL, then the workspace's)",
-    )
-    p.add_argument("--token", default=None, help="API token (default: $LABEL_STUDIO_API_KEY)")
-    p.add_argument(
-        "--files-root",
-        default=None,
-        help="the server's local-files root (default: $LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT)",
-    )
-    p.add_argument("--project", default=None, help="the workspace's project title, if unbound")
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "practice", help="the training track: paid practice with feedback until ready",
@@ -133,7 +114,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        ("next", "push the trainee's next practice tasks, each with why"),
                        ("grade", "grade answered practice, feedback onto each task")):  # fmt: skip
         a = action(name, help)
-        _ls_flags(a)
+        add_label_studio_flags(a)
         if name == "next":
             a.add_argument("-n", type=int, default=5, help="tasks to push (default 5)")
         a.set_defaults(func=lambda args, what=name: _run(args, what))

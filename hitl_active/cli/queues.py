@@ -10,11 +10,11 @@ queues stay, with their answers).
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Callable
 from typing import Any
 
 from hitl_active.cli.annotators import _error, _open
+from hitl_active.cli.lsargs import label_studio_settings
 
 __all__ = ["register_queues"]
 
@@ -31,12 +31,10 @@ def _queues(args: argparse.Namespace) -> int:
         if not ws.store.annotators():
             raise _error("no annotators yet; record them with `hitl-active annotators add NAME "
                          "--email E` (the e-mail of their Label Studio user)")  # fmt: skip
-        url = args.ls_url or os.environ.get("LABEL_STUDIO_URL") or ws.config.label_studio_url
-        token = args.token or os.environ.get("LABEL_STUDIO_API_KEY", "")
-        if not url or not token:
+        url, token, root = label_studio_settings(args, ws, "queues")
+        if not url:
             raise _error("queues live in Label Studio: pass --label-studio URL and --token, or "
                          "set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY")  # fmt: skip
-        root = args.files_root or os.environ.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT")
         backend = TeamBackend(url, token, args.project, root)
         try:
             queues = backend.queues(ws)
