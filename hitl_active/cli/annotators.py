@@ -3,8 +3,9 @@
 ``annotators`` alone prints the team table (``--json`` for machines); the actions keep the
 records (``add``, ``set``), show one person everything measured about them (``show``), draw
 the skill matrix (``matrix``), let an annotator contest a gold item that a reviewer then
-upholds or corrects (``contest``, ``contests``, ``review``), and give every annotator a
-Label Studio queue that rounds are routed to by skill (``queues``).
+upholds or corrects (``contest``, ``contests``, ``review``), give every annotator a
+Label Studio queue that rounds are routed to by skill (``queues``), and issue an annotator the
+personal key that opens their own page on ``hitl-active serve`` (``key``).
 """
 
 from __future__ import annotations
@@ -146,6 +147,7 @@ def _matrix(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``annotators`` and its actions (the contest actions live in :mod:`.contests`)."""
     from hitl_active.cli.contests import register_contests
+    from hitl_active.cli.pagekeys import register_pagekeys
     from hitl_active.cli.queues import register_queues
     from hitl_active.loop.schema import TIERS
 
@@ -192,3 +194,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     m.add_argument("--out", help="PNG path (default: WORKSPACE/reports/skill_matrix.png)")
     register_contests(action)
     register_queues(action)
+    register_pagekeys(action)

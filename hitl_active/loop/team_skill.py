@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the estimators load scipy: imported where they are used
     from hitl_active.workforce.flags import Flag
     from hitl_active.workforce.gold import AnnotatorSkill
     from hitl_active.workforce.latent import LatentSkill
+    from hitl_active.workforce.stats import Estimate
 
 __all__ = [
     "POOLED",
@@ -41,6 +42,7 @@ __all__ = [
     "answers_from_store",
     "gold_by_path",
     "gold_contests",
+    "recall_by_round",
     "routing_skill",
     "team_skills",
 ]
@@ -253,6 +255,25 @@ def routing_skill(ws: Workspace) -> dict[str, dict[int, float | None]]:
             counts = s.per_class[c].counts if s and c in s.per_class else None
             known = counts is not None and counts.objects > 0
             out[row.name][c] = (1 + counts.found) / (2 + counts.objects) if known else None
+    return out
+
+
+def recall_by_round(ws: Workspace, name: str) -> list[tuple[int, Estimate]]:
+    """``(round id, recall over every class)`` of ``name`` on the gold items of each round
+    they answered any, oldest first: the trend of their skill (contested items left out)."""
+    from hitl_active.workforce.gold import ALL
+
+    skip = excluded(gold_contests(ws))
+    gold = gold_by_path(ws)
+    mine: dict[int, list[_Record]] = {}
+    for r in _records(ws):
+        if r.answer.annotator == name and r.honeypot and r.assignment.round_id is not None:
+            mine.setdefault(r.assignment.round_id, []).append(r)
+    out = []
+    for rid in sorted(mine):
+        s = _score(mine[rid], gold, skip).get(name)
+        if s is not None and ALL in s.per_class:
+            out.append((rid, s.per_class[ALL].recall))
     return out
 
 

@@ -4,7 +4,7 @@
 loaded in the app's lifespan, never at import. It refuses to be built without a shared
 secret. Routes:
 
-* ``GET /health`` – liveness and the model version; the only route open without the secret;
+* ``GET /health`` – liveness and the model version; the only route open without a credential;
 * ``POST /setup`` – Label Studio sends the project's labeling config; labels that do not
   match the model's classes are refused with both lists. The host and token Label Studio
   sends along are ignored: the server talks only to the Label Studio it was started with;
@@ -13,10 +13,13 @@ secret. Routes:
   at most ``max_tasks`` tasks per call (see :mod:`hitl_active.server.predict`);
 * ``POST /webhook`` – Label Studio webhook events, recorded once in the annotation sink.
   Nothing here ever trains: new annotations only touch ``settings.annotations_flag`` for
-  the loop to pick up.
+  the loop to pick up;
+* ``GET /manager`` (and ``/manager/transparency.csv|.html``), ``GET /me`` – the people's
+  pages of a workspace: the manager's, and each annotator's own, opened by their personal
+  page key instead of the shared secret (see :mod:`hitl_active.server.pages`).
 
-Every route but ``/health`` needs the shared secret (``X-Hitl-Secret`` header, or the
-password of HTTP basic auth, which is what Label Studio sends to an ML backend), and every
+Every route but ``/health`` and ``/me`` needs the shared secret (``X-Hitl-Secret`` header, or
+the password of HTTP basic auth, which is what Label Studio sends to an ML backend), and every
 body is capped (see :mod:`hitl_active.server.guard`). Task images come only from the
 configured Label Studio and the local-files root (see :mod:`hitl_active.labelstudio.media`);
 without a configured Label Studio, only from the local-files root.
@@ -37,6 +40,7 @@ from hitl_active.labelstudio.project import LabelMismatchError
 from hitl_active.labelstudio.sink import AnnotationSink
 from hitl_active.labelstudio.webhook import handle_event
 from hitl_active.server.guard import Guard
+from hitl_active.server.pages.routes import add_page_routes
 from hitl_active.server.predict import RequestError, check_schema, parse_tasks, predict_tasks
 from hitl_active.server.settings import AppSettings
 from hitl_active.server.state import ServerState
@@ -130,6 +134,7 @@ def create_app(
             return JSONResponse({"detail": f"unreadable event: {exc}"}, status_code=400)
         return JSONResponse({"status": "ok", **result})
 
+    add_page_routes(app, state)
     return app
 
 

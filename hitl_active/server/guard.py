@@ -6,6 +6,9 @@
   header (what ``label-studio connect`` registers for webhooks) or as the password of HTTP
   basic auth (what it registers for the ML backend; any user name). Secrets are compared
   as bytes in constant time, so a header that is not ASCII is a 401 like any wrong one;
+* ``/me``, an annotator's own page, is the one exception: it opens with the person's page key
+  (HTTP basic auth ``NAME:KEY``), checked by the route (:mod:`hitl_active.server.pages.keys`),
+  and the shared secret does not open it;
 * a body larger than ``max_body_bytes`` is a 413 naming the limit: refused up front when
   ``Content-Length`` says so, otherwise counted while it streams in, before any parsing.
 """
@@ -25,6 +28,7 @@ __all__ = ["Guard", "authorized"]
 
 _SECRET_NAME = SECRET_HEADER.lower().encode()  # ASGI gives header names in lower case
 OPEN_ROUTES = {("GET", "/health"), ("HEAD", "/health")}
+PERSON_ROUTES = {("GET", "/me"), ("HEAD", "/me")}  # a page key, not the shared secret
 
 Scope = dict[str, Any]
 
@@ -88,7 +92,8 @@ class Guard:
         if (scope["method"], scope["path"]) in OPEN_ROUTES:
             await self.app(scope, receive, send)
             return
-        if not authorized(scope["headers"], self.secret):
+        person = (scope["method"], scope["path"]) in PERSON_ROUTES
+        if not person and not authorized(scope["headers"], self.secret):
             await _reply(
                 send,
                 401,

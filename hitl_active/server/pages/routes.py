@@ -1,0 +1,93 @@
+"""The pages' routes on the server app.
+
+* ``GET /manager``, ``/manager/transparency.csv``, ``/manager/transparency.html``: behind the
+  shared secret like every route (:mod:`hitl_active.server.guard`);
+* ``GET /me``: the annotator's own page, opened by their personal page key as HTTP basic auth
+  ``NAME:KEY`` (:mod:`.keys`). The guard lets ``/me`` through without the shared secret, and
+  the shared secret does not open it: a manager has ``/manager``.
+
+Pages need a workspace (``hitl-active serve -w WS``); every answer is marked private and
+no-store, and its content security policy allows no script and no outside fetch.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+
+from hitl_active.server.pages.keys import page_person
+
+__all__ = ["add_page_routes"]
+
+logger = logging.getLogger(__name__)
+
+HEADERS = {
+    "Cache-Control": "private, no-store",
+    "Content-Security-Policy": "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+    "frame-ancestors 'none'; form-action 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+NO_KEY = (
+    "this page opens with your own page key: user name = your annotator name, password = the "
+    "key from `hitl-active annotators key NAME` (ask your manager for one)"
+)
+
+
+def _workspace(state: Any) -> Any:
+    if state.workspace is None:
+        raise HTTPException(404, "the people's pages need a workspace: `hitl-active serve -w WS`")
+    return state.workspace
+
+
+def _work(ws: Any) -> Any:
+    """The workspace's fair-work figures; a config they cannot be read with is a 500 that
+    says what to fix (the floor table, a pay model)."""
+    from hitl_active.loop.config import WorkspaceError
+    from hitl_active.loop.team_work import team_work
+
+    try:
+        return team_work(ws)
+    except WorkspaceError as exc:
+        raise HTTPException(500, str(exc)) from None
+
+
+def _html(text: str) -> HTMLResponse:
+    return HTMLResponse(text, headers=HEADERS)
+
+
+def add_page_routes(app: FastAPI, state: Any) -> None:
+    """Add ``/me`` and ``/manager`` (and the transparency exports) to ``app``."""
+    from hitl_active.server.pages.annotator import annotator_page
+    from hitl_active.server.pages.manager import manager_page
+    from hitl_active.server.pages.report import transparency_csv, transparency_html
+
+    @app.get("/me", response_class=HTMLResponse)
+    def me(request: Request) -> HTMLResponse:
+        ws = _workspace(state)
+        person = page_person(ws.store, request.headers.raw)
+        if person is None:
+            raise HTTPException(
+                401, NO_KEY, headers={"WWW-Authenticate": 'Basic realm="hitl-active: your page"'}
+            )
+        logger.info("page of %s", person.name)
+        return _html(annotator_page(ws, person.name, _work(ws)))
+
+    @app.get("/manager", response_class=HTMLResponse)
+    def manager() -> HTMLResponse:
+        ws = _workspace(state)
+        return _html(manager_page(ws, _work(ws)))
+
+    @app.get("/manager/transparency.html", response_class=HTMLResponse)
+    def transparency_page() -> HTMLResponse:
+        ws = _workspace(state)
+        return _html(transparency_html(ws, _work(ws)))
+
+    @app.get("/manager/transparency.csv")
+    def transparency_table() -> Response:
+        ws = _workspace(state)
+        headers = {**HEADERS, "Content-Disposition": 'attachment; filename="transparency.csv"'}
+        return Response(transparency_csv(_work(ws)), media_type="text/csv", headers=headers)

@@ -1,0 +1,96 @@
+"""The training track as the pages show it: mastery per skill over paid practice minutes,
+the practice set waiting for the trainee with the reason each task was chosen, peer tips.
+
+Mastery is the training track's own (:meth:`hitl_active.loop.practice_track.PracticeTrack.mastery`,
+Bayesian Knowledge Tracing over the graded attempts, in order); the reasons are the ones the
+curriculum recorded when it pushed each task.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from hitl_active.loop.workspace import Workspace
+
+__all__ = ["PendingTask", "Progress", "peer_tips", "progress"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PendingTask:
+    task_type: str
+    skills: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One person's practice: ``paths[skill]`` is ``[(paid minutes, P(learned)), ...]``."""
+
+    name: str
+    minutes: float
+    tasks_done: int
+    threshold: float
+    mastery: dict[str, float]
+    paths: dict[str, list[tuple[float, float]]]
+    pending: list[PendingTask] = field(default_factory=list)
+    problem: str = ""  # why mastery could not be read, if it could not
+
+    def ready(self, skill: str) -> bool:
+        return self.mastery.get(skill, 0.0) >= self.threshold
+
+
+def _paths(state: Any) -> dict[str, list[tuple[float, float]]]:
+    """Replay the attempts one by one, noting each skill's mastery after each of its attempts."""
+    from hitl_active.workforce.mastery import Mastery
+
+    replay = Mastery(state.trainee, state.params, default=state.default, threshold=state.threshold)
+    minutes = 0.0
+    paths: dict[str, list[tuple[float, float]]] = {}
+    for a in state.attempts:
+        if a.skill not in paths:
+            paths[a.skill] = [(minutes, replay.p_learned(a.skill))]
+        replay.add(a)
+        minutes += a.minutes
+        paths[a.skill].append((minutes, replay.p_learned(a.skill)))
+    return paths
+
+
+def progress(ws: Workspace, person: Any) -> Progress | None:
+    """``person``'s practice so far; ``None`` when they have no practice task at all."""
+    from hitl_active.loop.practice_track import PracticeTrack
+    from hitl_active.workforce.mastery import READY
+
+    rows = ws.store.practice(person.id)
+    if not rows:
+        return None
+    pending = [
+        PendingTask(r.task_type, tuple(r.skills), str(r.feedback.get("reason", "")))
+        for r in rows
+        if r.outcome is None
+    ]
+    try:
+        state = PracticeTrack(ws, None, None).mastery(person)
+    except ValueError as exc:  # e.g. the labelled images practice tasks come from are gone
+        logger.warning("mastery of %s: %s", person.name, exc)
+        return Progress(person.name, 0.0, 0, READY, {}, {}, pending, str(exc))
+    skills = {s: state.p_learned(s) for s in sorted({a.skill for a in state.attempts})}
+    return Progress(
+        person.name,
+        state.minutes,
+        state.tasks_done,
+        state.threshold,
+        skills,
+        _paths(state),
+        pending,
+    )
+
+
+def peer_tips(ws: Workspace) -> list[dict]:
+    """Every peer tip, newest first: who gave it, the skill, the task type and the words."""
+    names = {a.id: a.name for a in ws.store.annotators()}
+    tips = [{**tip, "name": names.get(tip["annotator_id"], "")} for tip in ws.store.peer_tips()]
+    return tips[::-1]
