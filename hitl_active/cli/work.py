@@ -10,8 +10,6 @@ report per project (``--csv`` / ``--html`` export it). ``--week`` is this ISO we
 from __future__ import annotations
 
 import argparse
-import csv
-import html
 import json
 from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
@@ -19,9 +17,6 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["delivered_sources", "register"]
-
-COLUMNS = ("project", "currency", "people", "hours", "pay", "training_paid", "wage",
-           "lowest_wage")  # fmt: skip
 
 
 def _error(message: str) -> Exception:
@@ -83,19 +78,23 @@ def _people(work: Any) -> list[str]:
 
 def _roi_line(work: Any) -> str:
     r = work.roi
-    per_point = "-" if r.hours_per_point is None else f"{r.hours_per_point:.2f}"
-    box = r.cost_per_accepted_box
-    share = r.human_verified_share
+    cur = r.currency or ""
+    if r.hours_per_point is not None:
+        per_point = f"{r.hours_per_point:.2f} annotator-hours per gold mAP point"
+    elif r.steps:
+        per_point = "no gold mAP gained yet"
+    else:
+        per_point = "hours per gold mAP point after two evaluated model versions"
+    box, share = r.cost_per_accepted_box, r.human_verified_share
     return (
-        f"ROI: {per_point} annotator-hours per gold mAP point over {len(r.steps) + 1} "
-        f"evaluated versions; pay {r.cost:.2f} {r.currency or ''}; cost per accepted box "
-        f"{_money(box)}; human-verified share of delivered boxes "
+        f"ROI: {per_point}; pay to date {r.cost:.2f} {cur}; cost per accepted box "
+        f"{_money(box)} {cur}; human-verified share of delivered boxes "
         f"{'-' if share is None else f'{share:.0%}'}"
     )
 
 
 def _rows(work: Any) -> list[dict[str, Any]]:
-    return [{k: r.to_dict()[k] for k in COLUMNS} for r in work.transparency]
+    return [r.to_dict() for r in work.transparency]
 
 
 def _transparency(work: Any) -> list[str]:
@@ -107,32 +106,6 @@ def _transparency(work: Any) -> list[str]:
             f"{_money(r.lowest_wage):>8} {r.training_paid:>13.2f}  {r.currency}"
         )
     return lines
-
-
-def _html(work: Any, period: str) -> str:
-    cells = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in COLUMNS)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_cell(row[c]))}</td>" for c in COLUMNS) + "</tr>"
-        for row in _rows(work)
-    )
-    floors = "".join(
-        f"<li>{html.escape(f.location)}: {f.hourly:.2f} {html.escape(f.currency)}/h "
-        f"({html.escape(f.source)}, {html.escape(f.date)})</li>"
-        for f in work.floors.values()
-    )
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Transparency report</title>"
-        "</head><body><h1>Transparency report</h1>"
-        f"<p>{html.escape(period)}. Hours are active working time, including time between "
-        "tasks, practice and skipped tasks; wages are pay per active hour.</p>"
-        f"<table border='1'><tr>{cells}</tr>{body}</table>"
-        f"<h2>Living-wage floors</h2><ul>{floors or '<li>none configured</li>'}</ul>"
-        "</body></html>\n"
-    )
-
-
-def _cell(v: Any) -> str:
-    return f"{v:.2f}" if isinstance(v, float) else "" if v is None else str(v)
 
 
 def _json(work: Any) -> dict[str, Any]:
@@ -160,26 +133,25 @@ def _json(work: Any) -> dict[str, Any]:
                 "currency": r.currency, "cost_per_accepted_box": r.cost_per_accepted_box,
                 "human_verified_share": r.human_verified_share},
         "transparency": _rows(work),
+        "estimate": None if work.estimate is None else asdict(work.estimate),
     }  # fmt: skip
 
 
 def _work(args: argparse.Namespace) -> int:
     from hitl_active.cli.loop import _open
     from hitl_active.loop.team_work import team_work
+    from hitl_active.server.pages.report import transparency_csv, transparency_html
 
     now = datetime.now(timezone.utc)
     with _open(args) as ws:
         days = _period(args, now.astimezone(ws.config.work.tz()).date())
         boxes, human = delivered_sources(ws)
         work = team_work(ws, days, now, boxes, human)
+        if args.csv:  # the same exports as the manager's page
+            Path(args.csv).write_text(transparency_csv(work), encoding="utf-8")
+        if args.html:
+            Path(args.html).write_text(transparency_html(ws, work), encoding="utf-8")
     period = "all time" if days is None else f"{days[0]} to {days[1]}"
-    if args.csv:
-        with Path(args.csv).open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(_rows(work))
-    if args.html:
-        Path(args.html).write_text(_html(work, f"Period: {period}"), encoding="utf-8")
     if args.json:
         print(json.dumps(_json(work), indent=2))
         return 0
@@ -194,6 +166,8 @@ def _work(args: argparse.Namespace) -> int:
     print("\nsignals about the task design (never about a person):")
     print("\n".join(f"  {s.message}" for s in work.signals) or "  none")
     print(f"\n{_roi_line(work)}")
+    if work.estimate is not None:
+        print(f"before a batch (shown to the annotator): {work.estimate.message()}")
     print(f"\ntransparency report, {period}:")
     print("\n".join(_transparency(work)))
     for path in (args.csv, args.html):

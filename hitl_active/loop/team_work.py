@@ -26,7 +26,14 @@ from hitl_active.loop.config import WorkspaceError
 from hitl_active.loop.workspace import Workspace
 from hitl_active.workforce.flags import WorkFlag
 from hitl_active.workforce.hours import Hours, Session, sessions
-from hitl_active.workforce.pay import Pay, PayModel, WageFloor, load_floors, task_times
+from hitl_active.workforce.pay import (
+    BatchEstimate,
+    Pay,
+    PayModel,
+    WageFloor,
+    load_floors,
+    task_times,
+)  # fmt: skip
 from hitl_active.workforce.roi import Roi
 from hitl_active.workforce.signals import Signal
 from hitl_active.workforce.transparency import ProjectFigures
@@ -226,6 +233,9 @@ class TeamWork:
     roi: Roi
     transparency: list[ProjectFigures]
     floors: dict[str, WageFloor]
+    # what to show an annotator before a batch of ``batch_size`` tasks of the workspace's
+    # project: the time it takes at the median task time so far, and the wage its pay implies
+    estimate: BatchEstimate | None = None
 
     @property
     def signals(self) -> list[Signal]:

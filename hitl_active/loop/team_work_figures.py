@@ -13,13 +13,22 @@ from hitl_active.loop.team_work import (
     TeamWork,
     floors,
     pay_models,
+    pay_project,
     task_seconds,
     work_events,
     work_sessions,
 )  # fmt: skip
 from hitl_active.loop.workspace import Workspace
 from hitl_active.workforce.hours import Hours, Session
-from hitl_active.workforce.pay import Pay, pay_for_period, wage_flags
+from hitl_active.workforce.pay import (
+    BatchEstimate,
+    Pay,
+    PayModel,
+    batch_estimate,
+    pay_for_period,
+    task_times,
+    wage_flags,
+)  # fmt: skip
 from hitl_active.workforce.roi import Roi, roi
 from hitl_active.workforce.signals import Signal, disagreement_signals, skip_signals
 from hitl_active.workforce.transparency import transparency
@@ -163,6 +172,21 @@ def _roi(ws: Workspace, found: list[Session], pays: Mapping[str, Pay],
     return roi(curve, cost, currency, dict(provenance or {}), human)
 
 
+def _estimate(ws: Workspace, found: list[Session], events: list[WorkEvent],
+              models: Mapping[int, PayModel]) -> BatchEstimate | None:  # fmt: skip
+    """A batch of the workspace's project at the median task time measured so far (the
+    tasks done are its pilot), and the wage its pay implies."""
+    model = models.get(pay_project(ws, ws.config.label_studio_project))
+    if model is None:
+        return None
+    times = [t for t in task_times(found, model.project) if t > 0]
+    if not times:
+        return None
+    done = [e for e in latest_versions(events) if e.kind == "annotation" and not e.practice]
+    boxes = [e.boxes for e in done if e.project == model.project]
+    return batch_estimate(model, times, ws.config.batch_size, boxes)
+
+
 def build(
     ws: Workspace, days: tuple[date, date] | None, now: datetime,
     provenance: Mapping[str, int] | None, human: Collection[str],
@@ -209,4 +233,5 @@ def build(
         days, now, work.timezone, currencies.pop() if len(currencies) == 1 else None,
         task_seconds(ws, found), people, flags, skips, disagreements,
         _roi(ws, found, pays_all, provenance, human), transparency(pays), table,
+        _estimate(ws, found, events, models),
     )  # fmt: skip

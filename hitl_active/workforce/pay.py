@@ -250,13 +250,13 @@ def wage_flags(
     return out
 
 
-def task_times(found: Iterable[Session]) -> list[float]:
-    """Seconds per submitted client task, with its share of the time around it (a pilot's
-    figures "including associated activities")."""
+def task_times(found: Iterable[Session], project: int | None = None) -> list[float]:
+    """Seconds per submitted client task (of ``project``, or of every project), with its share
+    of the time around it (a pilot's figures "including associated activities")."""
     per: dict[tuple[str, int], float] = {}
     for s in found:
         for p, share in s.shares():
-            if p.kind == "annotation" and not p.practice:
+            if p.kind == "annotation" and not p.practice and project in (None, p.project):
                 per[(p.annotator, p.task)] = per.get((p.annotator, p.task), 0.0) + share
     return list(per.values())
 

@@ -124,6 +124,7 @@ def test_a_week_of_ten_people_stops_at_the_caps_and_pays_every_second(label_stud
             # each submitted second once (a draft's lead time is inside its annotation's)
             assert p.hours.tasks == pytest.approx(submitted * lead)
             assert p.hours.skipped == pytest.approx(skipped * lead)
+            assert p.hours.drafts == 0  # every draft was matched to what it became
             assert p.hours.active >= worked[name] - 1e-6
             assert (p.tasks, p.skipped) == (submitted, skipped)
             if not worked[name]:

@@ -152,6 +152,15 @@ def test_hours_pay_and_wage_written_by_hand(ws):
     assert rows[HOURLY].pay == pytest.approx(2.5) and work.currency == "EUR"
 
 
+def test_the_time_and_wage_shown_before_a_batch(ws):
+    est = team_work(ws, now=NOW).estimate
+    # task 101 took 130 of session 1's 150 lead seconds, so 208 of its 240 active ones; task
+    # 103 50 of 80, so 87.5 of 140: the median is 147.75 s, and 0.50 a task is 12.18 an hour
+    assert est.pilot_tasks == 2 and est.task_seconds == pytest.approx(147.75)
+    assert est.total_seconds == pytest.approx(1477.5)  # a batch of 10
+    assert est.wage == pytest.approx(0.5 * 3600 / 147.75)
+
+
 def test_caps_leave_room_in_tasks_and_stop_at_the_cap(ws):
     rooms = room_left_today(ws, NOW)
     # cap 540 s a day: ana worked 500 s, room for one 30 s task; ben 600 s, none
