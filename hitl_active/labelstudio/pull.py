@@ -51,6 +51,21 @@ class DraftSink(Protocol):
         """Keep the draft's latest state; True when new or changed."""
 
 
+def _tasks_with_drafts(client: LabelStudioClient, project_id: int, size: int = 1000) -> set[int]:
+    """Ids of the project's tasks that hold a draft (anyone's), two columns a task."""
+    out: set[int] = set()
+    seen, page = 0, 1
+    while True:
+        params = {"project": project_id, "fields": "all", "include": "id,draft_exists",
+                  "page": page, "page_size": size}  # fmt: skip
+        body = client.request("GET", "/api/tasks", params=params)
+        tasks = body.get("tasks") or []
+        out |= {int(t["id"]) for t in tasks if t.get("draft_exists")}
+        seen, page = seen + len(tasks), page + 1
+        if not tasks or seen >= int(body.get("total") or 0):
+            return out
+
+
 def pull_drafts(
     client: LabelStudioClient,
     project: ProjectInfo,
@@ -59,9 +74,14 @@ def pull_drafts(
 ) -> int:
     """Record the drafts of the project's open tasks. Label Studio deletes a draft when it is
     submitted, and saving one does not mark its task updated, so drafts are read here, on
-    every pull, while they exist; returns how many were new or changed."""
+    every pull, while they exist: one listing says which tasks hold one, then each of those
+    that is still open is read. Returns how many drafts were new or changed."""
     n = 0
-    for task_id in sink.open_task_ids(project.id):
+    open_ids = sink.open_task_ids(project.id)
+    if not open_ids:
+        return 0
+    with_drafts = _tasks_with_drafts(client, project.id)
+    for task_id in (t for t in open_ids if t in with_drafts):
         for draft in client.request("GET", f"/api/tasks/{task_id}/drafts") or []:
             who = draft.get("user")  # Label Studio names the user by e-mail here
             if isinstance(who, int):

@@ -55,6 +55,9 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 def test_the_table_the_flags_and_the_transparency_report(root, capsys, tmp_path):
     assert run(capsys, "annotators", "set", "ana", "--location", "Berlin",
                "--sensitive-opt-out", "yes", "-w", str(root))[0] == 0  # fmt: skip
+    with Workspace.open(root) as ws:
+        row = ws.store.annotator("ana")
+        assert (row.location, row.sensitive_opt_out) == ("Berlin", 1)
     code, out, _ = run(capsys, "work", "-w", str(root), "--from", "2026-03-02", "--to",
                        "2026-03-02", "--csv", str(tmp_path / "t.csv"), "--html",
                        str(tmp_path / "t.html"))  # fmt: skip

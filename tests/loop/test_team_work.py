@@ -183,6 +183,23 @@ def test_routing_capacity_leaves_room_for_the_honeypots_too(ws):
     assert capacities(ws, 0.1, tomorrow)["ben"] == 16
 
 
+def test_a_draft_keeps_its_latest_state_and_open_tasks_are_where_drafts_wait(ws):
+    draft = {"id": 2, "task": 104, "annotation": None, "lead_time": 45.0,
+             "created_at": at("10:01:00"), "updated_at": at("10:01:45")}  # fmt: skip
+    assert ws.store.record_draft(MAIN, draft, "ana@x.org")  # saved again, 15 s more
+    older = draft | {"lead_time": 30.0, "updated_at": at("10:01:30")}
+    assert not ws.store.record_draft(MAIN, older, "ana@x.org")  # a late copy changes nothing
+    assert not ws.store.record_draft(MAIN, draft, "ana@x.org")
+    (row,) = [d for d in ws.store.drafts() if d["draft_id"] == 2]
+    assert row["lead_time"] == 45.0
+    ws.store.add_task(ws.store.images()[0].id, None, 104, MAIN, None)
+    assert ws.store.open_task_ids(MAIN) == [104] and ws.store.open_task_ids(HOURLY) == []
+    record(ws, MAIN, 104, ann(14, 60.0, "10:02:00", draft_created_at=at("10:01:00")), 1)
+    assert ws.store.open_task_ids(MAIN) == []
+    # the draft's 45 s are inside the annotation's 60: session 2 ends at 10:02:00 now
+    assert team_work(ws, now=NOW).people["ana"].hours.drafts == 0
+
+
 def test_a_period_counts_only_its_days(ws):
     work = team_work(ws, days=(date(2026, 3, 3), date(2026, 3, 8)), now=NOW)
     assert work.people["ana"].hours.active == 0 and work.people["ana"].tasks == 0
