@@ -200,6 +200,25 @@ def test_a_draft_keeps_its_latest_state_and_open_tasks_are_where_drafts_wait(ws)
     assert team_work(ws, now=NOW).people["ana"].hours.drafts == 0
 
 
+def test_roi_hours_per_gold_map_point_and_cost_per_accepted_box(ws):
+    mv = t.model_versions
+    for name, clock, gold in (("v1", "09:30:00", 0.10), ("v2", "12:00:00", 0.15)):
+        ws.store.add_model_version(name, None, "candidate")
+        ws.store.update_model_version(name, metrics={"gold": {"map50_95": gold}})
+        created = datetime.fromisoformat(at(clock)).timestamp()
+        with ws.store.transaction() as c:
+            c.execute(sa.update(mv).where(mv.c.name == name).values(created_at=created))
+    boxes = {"human": 3, "human_accepted": 1, "model": 4}
+    work = team_work(ws, now=NOW, provenance=boxes, human_sources=("human", "human_accepted"))
+    r = work.roi
+    # by 09:30 ana's first session (240 s) and ben's (600 s) had ended; by 12:00 all 1100 s:
+    # 260 s for 5 points of mAP
+    assert r.hours_per_point == pytest.approx(260 / 3600 / 5)
+    pay = 1.0 + (32 + 120) / 3600 * 12.0 + 2.5  # ana's and ben's, all time
+    assert r.cost == pytest.approx(pay) and r.cost_per_accepted_box == pytest.approx(pay / 4)
+    assert r.human_verified_share == pytest.approx(0.5)
+
+
 def test_a_period_counts_only_its_days(ws):
     work = team_work(ws, days=(date(2026, 3, 3), date(2026, 3, 8)), now=NOW)
     assert work.people["ana"].hours.active == 0 and work.people["ana"].tasks == 0
