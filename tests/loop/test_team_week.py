@@ -2,11 +2,12 @@
 their own Label Studio user with their own queue, work four rounds (the week's work days,
 run back to back: the daily cap is the one that binds). Some save a draft first (read by the
 pull while it exists), some skip tasks (``was_cancelled``); fast and slow people take 150 s
-and 420 s a task. Caps are low, so people reach them mid-week.
+and 420 s a task; after the first day the trainees practise on the training track (paid
+practice tasks in their own practice projects). Caps are low, so people reach them mid-week.
 
 Checked: no task is routed to anyone at a cap, nobody gets more tasks than fit under it
 (from the test's own tally of the seconds each person submitted), some people do reach it,
-and every skipped and drafted second appears in the hours and in the pay.
+and every skipped, drafted and practice second appears in the hours and in the pay.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ import numpy as np
 import pytest
 from loop_helpers import tiny_dataset, tiny_workspace
 
+from hitl_active.formats.labelstudio import to_ls_results
 from hitl_active.labelstudio.client import LabelStudioClient
 from hitl_active.labelstudio.users import invite_link, signup
+from hitl_active.loop.backends import load_truths
+from hitl_active.loop.practice_track import PracticeTrack
 from hitl_active.loop.team import TeamBackend
 from hitl_active.loop.team_work import team_work
 
@@ -33,6 +37,19 @@ PEOPLE = {
     "tr0": ("trainee", 300.0), "tr1": ("trainee", 300.0),
 }  # fmt: skip
 ROUNDS, FRAMES = 4, 20
+PRACTICE_S = 200.0
+
+
+def _practise(track: PracticeTrack, name: str, url: str, token: str) -> float:
+    """Two practice tasks answered (empty) in PRACTICE_S each and graded; the seconds."""
+    pushed = track.push_next(name, n=2)
+    with LabelStudioClient(url, token) as c:
+        for p in pushed:
+            c.request("POST", f"/api/tasks/{p.ls_task_id}/annotations",
+                      json={"result": [], "lead_time": PRACTICE_S})  # fmt: skip
+    graded, _ = track.grade(name)
+    assert graded == len(pushed) > 0
+    return PRACTICE_S * len(pushed)
 
 
 def _submit(url: str, token: str, tasks: list[int], lead: float, rng, draft_share: float,
@@ -50,10 +67,11 @@ def _submit(url: str, token: str, tasks: list[int], lead: float, rng, draft_shar
 
 
 def _finish(url: str, token: str, tasks: list[int], lead: float, drafts: dict[int, int],
-            skips: int) -> None:  # fmt: skip
+            skips: int, results: dict[int, list]) -> None:  # fmt: skip
     with LabelStudioClient(url, token) as c:
         for k, task in enumerate(tasks):
-            body = {"result": [], "lead_time": lead, "was_cancelled": k < skips}
+            body = {"result": [] if k < skips else results[task], "lead_time": lead,
+                    "was_cancelled": k < skips}  # fmt: skip
             if task in drafts:
                 body["draft_id"] = drafts[task]
             c.request("POST", f"/api/tasks/{task}/annotations", json=body)
@@ -85,6 +103,15 @@ def test_a_week_of_ten_people_stops_at_the_caps_and_pays_every_second(label_stud
     done = {n: [0, 0] for n in PEOPLE}  # submitted, skipped
     n_drafts, capped_seen = 0, set()
     pool = [img.id for img in ws.store.images("pool")]
+    truths = load_truths(ws, data / "labels")
+    names = ws.config.classes
+
+    def truth_of(a) -> list:
+        return to_ls_results(truths[ws.store.image(a.image_id).path], names)
+
+    admin = LabelStudioClient(label_studio.url, label_studio.token)
+    track = PracticeTrack(ws, admin, label_studio.files_root, project_title=f"week-{RUN}")
+    practised: dict[str, float] = {}
     try:
         ids = {p.name: p.id for p in ws.store.annotators()}
         for day in range(ROUNDS):
@@ -109,12 +136,18 @@ def test_a_week_of_ten_people_stops_at_the_caps_and_pays_every_second(label_stud
             for name, tasks in queues.items():
                 drafts, skips, submitted = plans[name]
                 lead = PEOPLE[name][1]
-                _finish(label_studio.url, tokens[name], tasks, lead, dict(drafts), skips)
+                results = {a.ls_task_id: truth_of(a) for a in ws.store.assignments(
+                    round_id=round_id, annotator_id=ids[name])}  # fmt: skip
+                _finish(label_studio.url, tokens[name], tasks, lead, dict(drafts), skips, results)
                 worked[name] += lead * len(tasks)
                 done[name][0] += submitted
                 done[name][1] += skips
             backend.pull(ws)
             assert not ws.store.open_assignments(round_id)
+            if day == 0:  # the trainees practise (paid) on what the team labelled today
+                for name in ("tr0", "tr1"):
+                    practised[name] = _practise(track, name, label_studio.url, tokens[name])
+                    worked[name] += practised[name]
 
         assert len(capped_seen) >= 3, capped_seen  # the caps were reached, not just set
         assert len(ws.store.drafts()) == n_drafts > 0
@@ -134,6 +167,12 @@ def test_a_week_of_ten_people_stops_at_the_caps_and_pays_every_second(label_stud
             # every skipped second is paid, at least its own lead time at the time rate
             assert parts.get("skipped", 0.0) >= skipped * lead / 3600 * TIME_RATE - 1e-9
             assert p.pay.active_seconds == pytest.approx(p.hours.active)
+            # every practice second counts and is paid, at least at the time rate
+            assert p.hours.practice == pytest.approx(practised.get(name, 0.0))
+            assert parts.get("practice", 0.0) >= practised.get(name, 0.0) / 3600 * TIME_RATE - 1e-9
+        assert all(practised.values()) and len(practised) == 2
+        paid = sum(p.pay.parts.get("practice", 0.0) for p in work.people.values() if p.pay)
+        assert sum(r.training_paid for r in work.transparency) == pytest.approx(paid)
         capped = {n for n, p in work.people.items() if p.capped}
         assert capped >= {n for n in PEOPLE if worked[n] >= CAP_S}
         flagged = {f.annotator for f in work.flags if f.kind == "hours_per_day"}
@@ -142,5 +181,6 @@ def test_a_week_of_ten_people_stops_at_the_caps_and_pays_every_second(label_stud
         total = sum(p.hours.active for p in work.people.values()) / 3600
         assert sum(r.hours for r in work.transparency) == pytest.approx(total)
     finally:
+        admin.close()
         backend.close()
         ws.close()
