@@ -1,9 +1,10 @@
 """A simulated team written into a real workspace store, for the people's pages.
 
 Four annotators with planted skills (one of them weak, so a flag is raised) and one trainee
-answer three rounds: gold images served as honeypots, pool tasks, and one overlapped image a
-round, each answer recorded as Label Studio's sink records it (assignment with its task id,
-annotation by the annotator's e-mail with its lead time and times). The trainee has graded
+answer three rounds: gold images served as honeypots, pool tasks, and (all but the trainee)
+one overlapped image a round, each answer recorded as Label Studio's sink records it
+(assignment with its task id, annotation by the annotator's e-mail with its lead time and
+times). The trainee has graded
 practice, a practice set waiting with the curriculum's reasons, and peers left tips. Every
 person gets a page key. Used by ``tests/server/test_pages.py``, the browser test and
 ``scripts/page_screenshots.py``.
@@ -121,8 +122,8 @@ def build_team(root: Path, seed: int = 7, now: datetime | None = None) -> TeamSi
             for k, person in enumerate(team):
                 start = ROUNDS + (r * len(team) + k) * TASKS_PER_ROUND
                 mine = [(img, t, "task") for img, t in pool[start : start + TASKS_PER_ROUND]]
+                mine += [(img, t, "honeypot") for img, t in served]  # the trainee's too
                 if person.name != TRAINEE:
-                    mine += [(img, t, "honeypot") for img, t in served]
                     mine.append((*overlap, "overlap"))
                 order = rng.permutation(len(mine))
                 for i in order:

@@ -152,6 +152,8 @@ def test_the_manager_page_shows_the_team(site, client):
     assert html.count("data:image/png;base64,") >= 2  # the heat map and the mastery chart
     assert "dalia: recall of all classes" in html  # the weak annotator's flag, with evidence
     assert f'<div class="v">{len(site.honeypot_tasks)}</div>' in html  # gold items served
+    # no model pre-labelled anything: every delivered box was drawn by a person
+    assert '<div class="v">100%</div><div class="k">boxes verified by people' in html
 
 
 def test_request_limits_still_hold(site, client):

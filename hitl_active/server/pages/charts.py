@@ -68,7 +68,7 @@ def skill_chart(per_class: Mapping[str, Mapping[str, Mapping | None]], title: st
             ax.errorbar(
                 e["value"],
                 y,
-                xerr=[[e["value"] - e["low"]], [e["high"] - e["value"]]],
+                xerr=[[max(0.0, e["value"] - e["low"])], [max(0.0, e["high"] - e["value"])]],
                 fmt="o",
                 color=colour,
                 capsize=3,
@@ -81,7 +81,14 @@ def skill_chart(per_class: Mapping[str, Mapping[str, Mapping | None]], title: st
     handles, labels = ax.get_legend_handles_labels()
     if handles:
         seen = dict(zip(labels, handles, strict=True))
-        ax.legend(seen.values(), seen.keys(), loc="lower right", fontsize=8)
+        ax.legend(
+            seen.values(),
+            seen.keys(),
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.2),
+            ncols=2,
+            fontsize=8,
+        )
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(title, fontsize=10)
     return _encode(fig)

@@ -44,13 +44,16 @@ def _workspace(state: Any) -> Any:
 
 
 def _work(ws: Any) -> Any:
-    """The workspace's fair-work figures; a config they cannot be read with is a 500 that
-    says what to fix (the floor table, a pay model)."""
+    """The workspace's fair-work figures, the ROI's with the dataset a delivery would hold; a
+    config they cannot be read with is a 500 that says what to fix (floors, a pay model)."""
+    from hitl_active.delivery.export import HUMAN_SOURCES, collect_labels, dataset_card
     from hitl_active.loop.config import WorkspaceError
     from hitl_active.loop.team_work import team_work
 
     try:
-        return team_work(ws)
+        # the delivered boxes per source: the ROI's cost per accepted box and human share
+        boxes = dataset_card(ws, collect_labels(ws))["boxes_per_source"]
+        return team_work(ws, provenance=boxes, human_sources=HUMAN_SOURCES)
     except WorkspaceError as exc:
         raise HTTPException(500, str(exc)) from None
 
