@@ -17,13 +17,14 @@ def _basic(name: str, key: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{name}:{key}".encode()).decode()}
 
 
-def _workspace(tmp_path) -> Workspace:
+def _workspace(tmp_path, **config) -> Workspace:
     from PIL import Image
 
     images = tmp_path / "images"
     images.mkdir()
     Image.new("RGB", (64, 48), (120, 80, 40)).save(images / "one.jpg")
-    return Workspace.create(tmp_path / "ws", LoopConfig(images=str(images), classes=["a", "b"]))
+    cfg = LoopConfig(images=str(images), classes=["a", "b"], **config)
+    return Workspace.create(tmp_path / "ws", cfg)
 
 
 def _issue(ws_root, name: str, capsys) -> str:
@@ -64,3 +65,15 @@ def test_key_for_an_unknown_annotator_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["annotators", "key", "nobody", "-w", str(tmp_path / "ws")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no annotator 'nobody'" in err[0]
+
+
+def test_a_fair_work_config_that_cannot_be_read_says_what_to_fix(tmp_path):
+    ws = _workspace(tmp_path, work={"floors": "floors.csv"})  # the table was never written
+    ws.store.add_annotator("amina", email="amina@example.org")
+    ws.close()
+    app = create_app(AppSettings(workspace=tmp_path / "ws", webhook_secret="s"))
+    with TestClient(app, headers={"X-Hitl-Secret": "s"}) as client:
+        r = client.get("/manager")
+    assert r.status_code == 500
+    detail = r.json()["detail"]
+    assert "work.floors" in detail and "floors.csv" in detail and "\n" not in detail

@@ -43,7 +43,7 @@ def _workspace(state: Any) -> Any:
     return state.workspace
 
 
-def _work(ws: Any) -> Any:
+def _work(ws: Any, delivered: bool = True) -> Any:
     """The workspace's fair-work figures, the ROI's with the dataset a delivery would hold; a
     config they cannot be read with is a 500 that says what to fix (floors, a pay model)."""
     from hitl_active.delivery.export import HUMAN_SOURCES, collect_labels, dataset_card
@@ -51,6 +51,8 @@ def _work(ws: Any) -> Any:
     from hitl_active.loop.team_work import team_work
 
     try:
+        if not delivered:  # the annotator's page shows no ROI
+            return team_work(ws)
         # the delivered boxes per source: the ROI's cost per accepted box and human share
         boxes = dataset_card(ws, collect_labels(ws))["boxes_per_source"]
         return team_work(ws, provenance=boxes, human_sources=HUMAN_SOURCES)
@@ -77,7 +79,7 @@ def add_page_routes(app: FastAPI, state: Any) -> None:
                 401, NO_KEY, headers={"WWW-Authenticate": 'Basic realm="hitl-active: your page"'}
             )
         logger.info("page of %s", person.name)
-        return _html(annotator_page(ws, person.name, _work(ws)))
+        return _html(annotator_page(ws, person.name, _work(ws, delivered=False)))
 
     @app.get("/manager", response_class=HTMLResponse)
     def manager() -> HTMLResponse:
@@ -87,10 +89,11 @@ def add_page_routes(app: FastAPI, state: Any) -> None:
     @app.get("/manager/transparency.html", response_class=HTMLResponse)
     def transparency_page() -> HTMLResponse:
         ws = _workspace(state)
-        return _html(transparency_html(ws, _work(ws)))
+        return _html(transparency_html(ws, _work(ws, delivered=False)))
 
     @app.get("/manager/transparency.csv")
     def transparency_table() -> Response:
         ws = _workspace(state)
         headers = {**HEADERS, "Content-Disposition": 'attachment; filename="transparency.csv"'}
-        return Response(transparency_csv(_work(ws)), media_type="text/csv", headers=headers)
+        csv = transparency_csv(_work(ws, delivered=False))
+        return Response(csv, media_type="text/csv", headers=headers)
