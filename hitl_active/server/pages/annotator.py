@@ -112,13 +112,9 @@ def _training(ws: Workspace, person: Any) -> str:
         ]
     )
     chart = ""
-    if p.paths:
-        chart = png_img(
-            charts.mastery_chart(
-                p.paths, p.threshold, "Your mastery per skill over paid practice minutes"
-            ),
-            "your mastery per skill",
-        )
+    if p.state is not None and p.state.attempts:
+        title = "Your mastery per skill over paid practice minutes"
+        chart = png_img(charts.progress_chart(p.state, title), "your mastery per skill")
     if p.pending:
         rows = [[x.task_type, ", ".join(x.skills), x.reason] for x in p.pending]
         nxt = "<h3>Your next practice set</h3>" + table(["task", "skills", "why this one"], rows)

@@ -18,9 +18,9 @@ import numpy as np
 
 __all__ = [
     "hours_chart",
-    "mastery_chart",
     "mastery_heat",
     "matrix_chart",
+    "progress_chart",
     "skill_chart",
     "trend_chart",
 ]
@@ -121,23 +121,14 @@ def trend_chart(points: Sequence[tuple[str, Mapping | None]], title: str) -> str
     return _encode(fig)
 
 
-def mastery_chart(
-    paths: Mapping[str, Sequence[tuple[float, float]]], threshold: float, title: str
-) -> str:
-    """Mastery P(learned) per skill over paid practice minutes, the ready line dashed."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 3.0), constrained_layout=True)
-    for skill, path in sorted(paths.items()):
-        if path:
-            ax.plot([m for m, _ in path], [p for _, p in path], marker=".", label=skill)
-    ax.axhline(threshold, color="#1d2430", ls="--", lw=1, label=f"ready ({threshold:.2f})")
-    ax.set_ylim(0, 1.02)
-    ax.set_xlabel("paid practice minutes")
-    ax.set_ylabel("mastery P(learned)")
-    ax.legend(fontsize=7, loc="lower right", ncols=2)
-    ax.grid(alpha=0.3)
-    ax.set_title(title, fontsize=10)
-    return _encode(fig)
+def progress_chart(state: Any, title: str) -> str:
+    """A trainee's mastery per skill over paid practice minutes
+    (:func:`hitl_active.loop.practice_plot.progress_png`)."""
+    from hitl_active.loop.practice_plot import progress_png
+
+    with tempfile.TemporaryDirectory(prefix="hitl-page-") as tmp:
+        png = progress_png(state, Path(tmp) / "progress.png", title)
+        return base64.b64encode(png.read_bytes()).decode("ascii")
 
 
 def mastery_heat(

@@ -1,9 +1,10 @@
 """The training track as the pages show it: mastery per skill over paid practice minutes,
 the practice set waiting for the trainee with the reason each task was chosen, peer tips.
 
-Mastery is the training track's own (:meth:`hitl_active.loop.practice_track.PracticeTrack.mastery`,
-Bayesian Knowledge Tracing over the graded attempts, in order); the reasons are the ones the
-curriculum recorded when it pushed each task.
+Mastery and its chart are the training track's own
+(:meth:`hitl_active.loop.practice_track.PracticeTrack.mastery`, Bayesian Knowledge Tracing over
+the graded attempts in order; :func:`hitl_active.loop.practice_plot.progress_png`); the
+reasons are the ones the curriculum recorded when it pushed each task.
 """
 
 from __future__ import annotations
@@ -28,35 +29,20 @@ class PendingTask:
 
 @dataclass(frozen=True)
 class Progress:
-    """One person's practice: ``paths[skill]`` is ``[(paid minutes, P(learned)), ...]``."""
+    """One person's practice; ``state`` is their replayed mastery (``None`` when it could not
+    be read, ``problem`` then says why)."""
 
     name: str
     minutes: float
     tasks_done: int
     threshold: float
     mastery: dict[str, float]
-    paths: dict[str, list[tuple[float, float]]]
+    state: Any = None
     pending: list[PendingTask] = field(default_factory=list)
-    problem: str = ""  # why mastery could not be read, if it could not
+    problem: str = ""
 
     def ready(self, skill: str) -> bool:
         return self.mastery.get(skill, 0.0) >= self.threshold
-
-
-def _paths(state: Any) -> dict[str, list[tuple[float, float]]]:
-    """Replay the attempts one by one, noting each skill's mastery after each of its attempts."""
-    from hitl_active.workforce.mastery import Mastery
-
-    replay = Mastery(state.trainee, state.params, default=state.default, threshold=state.threshold)
-    minutes = 0.0
-    paths: dict[str, list[tuple[float, float]]] = {}
-    for a in state.attempts:
-        if a.skill not in paths:
-            paths[a.skill] = [(minutes, replay.p_learned(a.skill))]
-        replay.add(a)
-        minutes += a.minutes
-        paths[a.skill].append((minutes, replay.p_learned(a.skill)))
-    return paths
 
 
 def progress(ws: Workspace, person: Any) -> Progress | None:
@@ -76,7 +62,7 @@ def progress(ws: Workspace, person: Any) -> Progress | None:
         state = PracticeTrack(ws, None, None).mastery(person)
     except ValueError as exc:  # e.g. the labelled images practice tasks come from are gone
         logger.warning("mastery of %s: %s", person.name, exc)
-        return Progress(person.name, 0.0, 0, READY, {}, {}, pending, str(exc))
+        return Progress(person.name, 0.0, 0, READY, {}, None, pending, str(exc))
     skills = {s: state.p_learned(s) for s in sorted({a.skill for a in state.attempts})}
     return Progress(
         person.name,
@@ -84,7 +70,7 @@ def progress(ws: Workspace, person: Any) -> Progress | None:
         state.tasks_done,
         state.threshold,
         skills,
-        _paths(state),
+        state,
         pending,
     )
 
