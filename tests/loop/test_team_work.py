@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from PIL import Image
 
+from hitl_active.detections import Detections
 from hitl_active.labelstudio.project import ProjectInfo
 from hitl_active.labelstudio.records import build_record
 from hitl_active.loop import schema as t
@@ -229,3 +231,32 @@ def test_a_project_without_pay_is_a_clear_error(ws):
     ws.config.work = {"pay": {HOURLY: {"kind": "hourly", "rate": 15.0, "currency": "EUR"}}}
     with pytest.raises(WorkspaceError, match=f"project {MAIN} has work but no pay model"):
         team_work(ws, now=NOW)
+
+
+def test_skips_per_class_are_signalled_from_the_classes_each_task_showed(tmp_path):
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    Image.new("RGB", (100, 100)).save(pool / "a.png")
+    cfg = LoopConfig(images=str(pool), classes=["car", "bus"], label_studio_project=MAIN)
+    with Workspace.create(tmp_path / "ws", cfg) as ws:
+        ws.store.add_annotator("ana", email="ana@x.org")
+        ws.store.add_images([(f"/img/{i}.png", 100, 100, None, "pool") for i in range(60)])
+        images = [img for img in ws.store.images() if img.path.startswith("/img/")]
+        rows = []
+        for i, img in enumerate(images):  # the first 30 show a car, the others a bus
+            probs = np.array([[0.9, 0.1] if i < 30 else [0.1, 0.9]], np.float32)
+            box = np.array([[10, 10, 50, 50]], np.float32)
+            dets = Detections.from_class_probs(box, probs, image_size=(100, 100))
+            rows.append((img.id, dets, None, None))
+            ws.store.add_task(img.id, None, 1000 + i, MAIN, "v1", image_key=img.path)
+        ws.store.put_predictions("v1", rows)
+        for i, img in enumerate(images):  # half the car tasks are skipped, no bus task
+            info = ProjectInfo(MAIN, "p", ("car", "bus"))
+            data = {"id": 1000 + i, "data": {"image": img.path, "width": 100, "height": 100}}
+            a = ann(2000 + i, 30.0, f"09:{i // 2:02d}:{30 * (i % 2):02d}", boxes=0,
+                    was_cancelled=i < 15, task=1000 + i, completed_by=1)  # fmt: skip
+            assert ws.store.record_annotation(build_record(info, data, a, [], {1: "ana@x.org"}))
+        (signal,) = team_work(ws, now=NOW).skip_signals
+    assert signal.classes == (0,) and signal.n == 30
+    assert (signal.value, signal.baseline) == pytest.approx((0.5, 0.0))
+    assert "'car'" in signal.message and "ana" not in signal.message
