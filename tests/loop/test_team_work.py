@@ -221,6 +221,20 @@ def test_roi_hours_per_gold_map_point_and_cost_per_accepted_box(ws):
     assert r.human_verified_share == pytest.approx(0.5)
 
 
+def test_sensitive_work_is_never_routed_to_who_opted_out_and_its_minutes_are_capped(ws):
+    ws.config.work = {**WORK, "sensitive": True, "caps": {"sensitive_minutes_per_day": 5}}
+    ana = ws.store.annotator("ana")
+    tomorrow = NOW.replace(day=3)
+    assert capacities(ws, 0.0, tomorrow) == {"ana": 10, "ben": 10}  # 5 min in tasks of 30 s
+    ws.store.update_annotator(ana.id, sensitive_opt_out=1)
+    assert capacities(ws, 0.0, tomorrow) == {"ana": 0, "ben": 10}
+    # today ana spent 230 s on sensitive client work: tasks 180, the skip 20, the draft 30
+    # (her practice is not sensitive content)
+    work = team_work(ws, now=NOW)
+    assert work.people["ana"].workload.sensitive_seconds == pytest.approx(180 + 20 + 30)
+    assert "sensitive_opt_out" in [f.kind for f in work.people["ana"].flags]
+
+
 def test_a_period_counts_only_its_days(ws):
     work = team_work(ws, days=(date(2026, 3, 3), date(2026, 3, 8)), now=NOW)
     assert work.people["ana"].hours.active == 0 and work.people["ana"].tasks == 0
