@@ -228,3 +228,18 @@ def test_transparency_exports_match_the_figures(work, client):
     page = client.get("/manager/transparency.html", headers={SECRET_HEADER: SECRET}).text
     for x in rows:
         assert f"<td>{x['pay']}</td>" in page
+
+
+def test_recall_by_round_splits_the_gold_objects_by_round(site):
+    from hitl_active.loop.team_skill import recall_by_round, team_skills
+    from hitl_active.loop.workspace import Workspace
+    from hitl_active.workforce.gold import ALL
+
+    with Workspace.open(site.ws) as ws:
+        skills = team_skills(ws)
+        rounds = [r.id for r in ws.store.rounds()]
+        for name in [*PEOPLE, TRAINEE]:
+            trend = recall_by_round(ws, name)
+            assert [rid for rid, _ in trend] == rounds
+            overall = skills.gold[name].per_class[ALL].recall
+            assert sum(e.n for _, e in trend) == overall.n
