@@ -10,7 +10,7 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["card", "esc", "meter", "page", "png_img", "section", "table"]
+__all__ = ["card", "cards", "esc", "meter", "page", "png_img", "section", "table"]
 
 CSS = """
 *{box-sizing:border-box}
