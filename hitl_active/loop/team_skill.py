@@ -219,9 +219,12 @@ def team_skills(ws: Workspace, rng_seed: int = 0) -> TeamSkills:
     scored = _score(records, gold, skip)
     answers = [r.answer for r in records]
     kept = [a for a in answers if (a.annotator, a.image) not in skip]
+    # skill without gold and agreement rest on overlapped client tasks only: honeypots that
+    # several people answered are gold's business, and must not show up as "shared images"
+    overlap = [r.answer for r in records if not r.honeypot]
     n_classes = len(ws.config.classes)
-    latent = estimate_without_gold(answers, n_classes, rng=np.random.default_rng(rng_seed))
-    team, mine = _agreement(answers)
+    latent = estimate_without_gold(overlap, n_classes, rng=np.random.default_rng(rng_seed))
+    team, mine = _agreement(overlap)
     flags = flag_skills(scored) + flag_spammers(kept, gold)
     people = {}
     for row in ws.store.annotators():
