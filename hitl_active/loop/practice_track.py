@@ -31,12 +31,47 @@ import numpy as np
 from hitl_active.loop.store_team import AnnotatorRow
 from hitl_active.loop.workspace import Workspace
 
-__all__ = ["PracticeTrack", "Pushed"]
+__all__ = ["PracticeTrack", "Pushed", "task_from_dict", "task_to_dict"]
 
 logger = logging.getLogger(__name__)
 
 PRACTICE_VERSION = "practice"  # the model_version of the boxes a practice task shows
 KEY_VERSION = "answer key"  # the model_version of the truth drawn after grading
+
+
+def _labels_dict(labels: Any) -> dict[str, Any]:
+    return {"image": labels.image, "width": labels.width, "height": labels.height,
+            "xyxy": np.asarray(labels.xyxy).tolist(),
+            "class_id": np.asarray(labels.class_id).tolist()}  # fmt: skip
+
+
+def _labels(d: dict[str, Any]) -> Any:
+    from hitl_active.formats.core import ImageLabels
+
+    xyxy = np.asarray(d["xyxy"], np.float64).reshape(-1, 4)
+    return ImageLabels(d["image"], d["width"], d["height"], xyxy, np.asarray(d["class_id"], int))
+
+
+def task_to_dict(task: Any) -> dict[str, Any]:
+    """A practice task as it was shown, so it is graded against what the trainee saw even if
+    the practice pool is made again from more labelled images later."""
+    return {
+        "id": task.id, "type": task.type.value, "image": task.image, "prompt": task.prompt,
+        "shown": _labels_dict(task.shown), "truth": _labels_dict(task.truth),
+        "skills": list(task.skills), "difficulty": task.difficulty,
+        "target_class": task.target_class, "targets": list(task.targets),
+        "choices": list(task.choices),
+    }  # fmt: skip
+
+
+def task_from_dict(d: dict[str, Any]) -> Any:
+    from hitl_active.workforce.practice import PracticeTask, TaskType
+
+    return PracticeTask(
+        d["id"], TaskType.from_value(d["type"]), d["image"], d["prompt"], _labels(d["shown"]),
+        _labels(d["truth"]), tuple(d["skills"]), float(d["difficulty"]), d["target_class"],
+        tuple(d["targets"]), tuple(d["choices"]),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -107,6 +142,11 @@ class PracticeTrack:
         return f"hitl-active {self.ws.root.name}"
 
     # ------------------------------------------------------------------ mastery and choice
+    def _task_of(self, row: Any) -> Any:
+        """The task as pushed (stored with it), else as the pool makes it now."""
+        stored = row.feedback.get("task")
+        return task_from_dict(stored) if stored else self.tasks()[row.task_key]
+
     def mastery(self, person: AnnotatorRow, bandit: Any = None) -> Any:
         """The trainee's mastery, replayed from their graded attempts in order; with
         ``bandit``, each task's learning progress is credited to it along the way."""
@@ -115,8 +155,8 @@ class PracticeTrack:
 
         state = Mastery(person.name)
         for no, row in enumerate(self.ws.store.practice(person.id, graded=True)):
-            task = self.tasks().get(row.task_key)
-            difficulty = task.difficulty if task is not None else 0.5
+            stored = row.feedback.get("task")
+            difficulty = float(stored["difficulty"]) if stored else 0.5
             correct = {k: bool(v) for k, v in (row.outcome or {}).items()}
             minutes = (row.seconds or 0.0) / 60.0
             for skill, ok in correct.items():
@@ -188,6 +228,7 @@ class PracticeTrack:
         self.ws.store.add_practice(
             person.id, task.id, task.type.value, list(task.skills),
             None if img is None else img.id, person.practice_project_id, ls_id, reason,
+            task=task_to_dict(task),
         )  # fmt: skip
         return Pushed(task.id, ls_id, reason)
 
@@ -221,7 +262,7 @@ class PracticeTrack:
         from hitl_active.workforce.grading import grade
 
         names = self.ws.config.classes
-        task = self.tasks()[row.task_key]
+        task = self._task_of(row)
         seconds = float(annotation.get("lead_time") or 0.0)
         if answered:
             answer = from_ls_results(annotation.get("result") or [], names, task.image,

@@ -310,15 +310,17 @@ class TeamMixin:
     def add_practice(
         self, annotator_id: int, task_key: str, task_type: str, skills: list[str],
         image_id: int | None, project_id: int | None, ls_task_id: int | None, reason: str,
+        task: dict[str, Any] | None = None,
     ) -> None:  # fmt: skip
-        """Record a practice task pushed to a trainee, with why it was chosen."""
+        """Record a practice task pushed to a trainee, with why it was chosen (and the task
+        as shown, ``task``)."""
         with self.transaction() as c:
             c.execute(
                 sa.insert(t.practice_attempts).values(
                     annotator_id=annotator_id, task_key=task_key, task_type=task_type,
                     skills_json=json.dumps(skills), image_id=image_id, project_id=project_id,
                     ls_task_id=ls_task_id, pushed_at=time.time(),
-                    feedback_json=json.dumps({"reason": reason}),
+                    feedback_json=json.dumps({"reason": reason, "task": task}),
                 )
             )  # fmt: skip
 
