@@ -57,7 +57,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("peer_tips")
     op.drop_table("practice_attempts")
-    with op.batch_alter_table("annotators") as batch:
+    # SQLite drops columns by copying the table: keep its (unnamed) tier check on the copy
+    tiers = sa.CheckConstraint("tier IN ('trainee', 'annotator', 'reviewer')")
+    with op.batch_alter_table("annotators", table_args=(tiers,)) as batch:
         batch.drop_column("practice_project_id")
         batch.drop_column("sensitive_opt_out")
         batch.drop_column("page_key_hash")
