@@ -280,6 +280,19 @@ def recall_by_round(ws: Workspace, name: str) -> list[tuple[int, Estimate]]:
     return out
 
 
+def _countless(x: Any) -> Any:
+    """``x`` with every estimate's count ``n`` left out, and "not enough data" without the
+    count it names."""
+    if isinstance(x, list):
+        return [_countless(v) for v in x]
+    if not isinstance(x, dict):
+        return x
+    out = {k: _countless(v) for k, v in x.items() if k != "n"}
+    if "n" in x and x.get("reason"):
+        out["reason"] = "not enough data yet"
+    return out
+
+
 def annotator_view(ws: Workspace, name: str, skills: TeamSkills | None = None) -> dict:
     """Every figure about one annotator, for them to see: their skill with intervals, what
     overlap says, their flags with evidence, tasks and hours. No gold item is named, nor how
@@ -294,6 +307,11 @@ def annotator_view(ws: Workspace, name: str, skills: TeamSkills | None = None) -
     view = annotator_report(row.name, skills.gold, skills.latent, skills.flags, classes)
     if view["gold"] is not None:
         view["gold"].pop("images", None)  # the count of honeypots they answered
+        view["gold"] = _countless(view["gold"])  # each figure's n: their gold objects
+    # a flag's evidence without its count: on gold figures, how many gold objects they had
+    for shown, flag in zip(view["flags"], skills.flags_of(row.name), strict=True):
+        shown["estimate"] = _countless(shown["estimate"])
+        shown["message"] = flag.message(counts=False)
     me = skills.people[row.name]
     hours = round(me.hours, 3)
     return {**view, "tier": row.tier, "tasks": me.tasks, "hours": hours, "agreement": me.agreement}

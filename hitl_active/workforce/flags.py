@@ -39,12 +39,15 @@ class Flag:
     look_at: str
     after_tasks: int | None = None  # spammer flags: tasks done when the test crossed
 
-    def message(self) -> str:
+    def message(self, counts: bool = True) -> str:
+        """The flag in one line; ``counts=False`` leaves out how many items it rests on (for
+        the person themselves: on gold figures that count would say how much was gold)."""
         e = self.estimate
         team = "" if self.team_value is None else f"; team median {self.team_value:.2f}"
+        n = f", {e.n} items" if counts else ""
         return (
             f"{self.annotator}: {self.figure} {e.value:.2f} "
-            f"({int(e.level * 100)}% interval {e.low:.2f}–{e.high:.2f}, {e.n} items{team}). "
+            f"({int(e.level * 100)}% interval {e.low:.2f}–{e.high:.2f}{n}{team}). "
             f"Look at: {self.look_at}"
         )
 

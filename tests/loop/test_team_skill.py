@@ -5,6 +5,7 @@ them share an overlapped task, and one contests gold items."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -158,6 +159,10 @@ def test_an_annotator_sees_every_figure_about_them_and_nothing_else(ws):
     for other in ("annie", "bruno", "dara"):
         assert other not in text
     assert "frame-" not in text and "honeypot" not in text and "images" not in view["gold"]
+    # no count of gold objects: neither a figure's n nor a flag's "N items"
+    gold_text = json.dumps([view["gold"], view["flags"]])
+    assert '"n":' not in gold_text and not re.search(r"\d+ items", text)
+    assert "need at least" not in text
     with pytest.raises(ValueError, match="no annotator 'nobody'"):
         annotator_view(ws, "nobody")
 

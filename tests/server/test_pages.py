@@ -126,6 +126,14 @@ def test_the_annotator_page_never_reveals_honeypots(site, pages):
         assert "gold items served" not in text and "gold answers" not in text
 
 
+def test_the_annotator_page_never_counts_gold_objects(pages):
+    """A flag on a gold figure is shown with its interval but not the count it rests on
+    (the number of gold objects that person answered)."""
+    text = _visible(pages[PEOPLE[-1]])  # the weak annotator: flagged on recall
+    assert f'<div class="flag">{PEOPLE[-1]}: recall of' in text
+    assert not re.search(r"\d+ items", text)
+
+
 def test_the_annotator_page_shows_charts_training_and_tips(pages):
     amina, efua = pages["amina"], pages[TRAINEE]
     assert amina.count("data:image/png;base64,") >= 2  # skill per class and its trend
