@@ -42,13 +42,13 @@ def at(clock: str) -> str:
     return f"{DAY}T{clock}Z"
 
 
-def record(ws, project, task, ann, who):
+def record(ws, project, task, ann, who, recorded=True):
     info = ProjectInfo(project, "p", ("car",))
     path = str(ws.store.images()[0].path)
     data = {"id": task, "data": {"image": path, "width": 100, "height": 100}}
     ann = {"task": task, "completed_by": who, **ann}
     users = {1: "ana@x.org", 2: "ben@x.org"}
-    assert ws.store.record_annotation(build_record(info, data, ann, [], users))
+    assert ws.store.record_annotation(build_record(info, data, ann, [], users)) is recorded
 
 
 def ann(record_id, lead_time, clock, boxes=1, **more):
@@ -86,14 +86,14 @@ def ws(tmp_path):
     ws.store.record_draft(MAIN, {"id": 2, "task": 104, "annotation": None, "lead_time": 30.0,
                                  "created_at": at("10:01:00"), "updated_at": at("10:01:30")},
                           "ana@x.org")  # fmt: skip
-    # practice: 120 s graded at 11:00 (its answer also pulled from the practice project)
+    # practice: 120 s graded at 11:00 (its answer pulled from the practice project is refused)
     with ws.store.transaction() as c:
         c.execute(sa.insert(t.practice_attempts).values(
             annotator_id=ana.id, task_key="verify-1", task_type="verify", project_id=PRACTICE,
             ls_task_id=301, pushed_at=0.0, answered_at=NOW.replace(hour=11).timestamp(),
             seconds=120.0, outcome_json="{}",
         ))  # fmt: skip
-    record(ws, PRACTICE, 301, ann(31, 120.0, "11:00:00"), 1)
+    record(ws, PRACTICE, 301, ann(31, 120.0, "11:00:00"), 1, recorded=False)
     # ben: 600 s on the hourly project
     record(ws, HOURLY, 201, ann(21, 600.0, "09:10:00"), 2)
     yield ws
@@ -121,6 +121,13 @@ def test_the_log_holds_each_revision_draft_and_practice_task_once(ws):
     assert practice.practice and practice.task == 301
     first = next(e for e in events if e.record == 11)
     assert first.draft_created == datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+
+def test_a_practice_answer_is_never_recorded_as_an_annotation_nor_trained_on(ws):
+    from hitl_active.loop.steps import training_items
+
+    assert not [a for a in ws.store.annotations() if a.external_id.startswith(f"{PRACTICE}:")]
+    assert all(not e["annotation"].startswith(f"{PRACTICE}:") for _, _, e in training_items(ws))
 
 
 def test_hours_pay_and_wage_written_by_hand(ws):
