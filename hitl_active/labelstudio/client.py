@@ -41,7 +41,12 @@ TASK_OMIT = (
 
 
 class LabelStudioError(RuntimeError):
-    """Label Studio answered, but not with what was asked for."""
+    """Label Studio answered, but not with what was asked for (``status``: the HTTP status of
+    a refused request, when there was one)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class LabelStudioUnavailable(LabelStudioError):
@@ -219,7 +224,8 @@ class LabelStudioClient:
         if resp.status_code >= 400:
             raise LabelStudioError(
                 f"Label Studio {method} {path} failed with HTTP {resp.status_code}: "
-                f"{resp.text[:500]}"
+                f"{resp.text[:500]}",
+                status=resp.status_code,
             )
         return resp
 

@@ -238,11 +238,22 @@ class PracticeTrack:
         person = self.ws.store.annotator(name)
         if person is None:
             raise KeyError(f"no annotator {name!r}")
+        from hitl_active.labelstudio.client import LabelStudioError
+
         graded = 0
         for row in self.ws.store.practice(person.id):
             if row.outcome is not None or row.ls_task_id is None:
                 continue
-            remote = self.client.request("GET", f"/api/tasks/{row.ls_task_id}")
+            try:
+                remote = self.client.request("GET", f"/api/tasks/{row.ls_task_id}")
+            except LabelStudioError as exc:
+                if exc.status != 404:
+                    raise
+                logger.warning(
+                    "practice task %s of %s (Label Studio task %d) was deleted before it was "
+                    "graded: left ungraded", row.task_key, person.name, row.ls_task_id,
+                )  # fmt: skip
+                continue
             answers = [a for a in remote.get("annotations") or [] if not a.get("was_cancelled")]
             skipped = [a for a in remote.get("annotations") or [] if a.get("was_cancelled")]
             if not answers and not skipped:

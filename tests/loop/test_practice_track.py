@@ -35,3 +35,41 @@ def test_a_stored_task_is_the_task_that_was_shown_and_grades_alike():
         )  # fmt: skip
         # the truth itself as the answer grades the same on both
         assert grade(back, task.truth).correct == grade(task, task.truth).correct
+
+
+class _Client:
+    """Label Studio as grading sees it: task 501 was deleted, task 502 answered."""
+
+    def request(self, method: str, path: str, **kwargs):
+        from hitl_active.labelstudio.client import LabelStudioError
+
+        if path == "/api/tasks/501":
+            raise LabelStudioError(f"Label Studio {method} {path} failed with HTTP 404", 404)
+        if method == "GET" and path == "/api/tasks/502":
+            answer = {"id": 9, "result": [], "lead_time": 30.0, "was_cancelled": False}
+            return {"id": 502, "data": {"image": "x"}, "annotations": [answer]}
+        return {}
+
+
+def test_grading_goes_past_a_practice_task_deleted_in_label_studio(tmp_path):
+    from PIL import Image as PILImage
+
+    from hitl_active.loop.practice_track import PracticeTrack
+    from hitl_active.loop.workspace import LoopConfig, Workspace
+
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    PILImage.new("RGB", (200, 200)).save(pool / "img0.png")
+    cfg = LoopConfig(images=str(pool), classes=["a", "b", "c"])
+    with Workspace.create(tmp_path / "ws", cfg) as ws:
+        tia = ws.store.add_annotator("tia", tier="annotator", practice_project_id=7)
+        task = make_practice_tasks(_labelled(), ["a", "b", "c"], np.random.default_rng(1))[0]
+        for ls_id in (501, 502):
+            ws.store.add_practice(tia.id, f"{task.id}:{ls_id}", task.type.value,
+                                  list(task.skills), None, 7, ls_id, "why",
+                                  task=task_to_dict(task))  # fmt: skip
+        graded, graduated = PracticeTrack(ws, _Client(), None).grade("tia")
+        assert (graded, graduated) == (1, False)
+        rows = {r.ls_task_id: r for r in ws.store.practice(tia.id)}
+        assert rows[501].outcome is None and rows[502].outcome is not None
+        assert rows[502].seconds == 30.0
