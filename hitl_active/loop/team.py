@@ -217,8 +217,10 @@ class TeamBackend(LabelStudioBackend):
             rng=np.random.default_rng([cfg.seed, round_id]),
         )  # fmt: skip
         ids = {p.name: p.id for p in people_rows}
-        for a in plan:
-            ws.store.add_assignment(round_id, a.image_id, ids[a.annotator], a.kind, None, None)
+        with ws.store.transaction():  # the whole plan or none: a push resumes only a whole one
+            for a in plan:
+                ws.store.add_assignment(round_id, a.image_id, ids[a.annotator], a.kind, None,
+                                        None)  # fmt: skip
         pots = [a.image_id for a in plan if a.kind == "honeypot"]
         if pots and version is not None:  # honeypots carry the round's pre-labels too
             steps.prelabel(ws, ws.store.model_version(version), [ws.store.image(i) for i in pots])
