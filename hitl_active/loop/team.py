@@ -100,6 +100,7 @@ class TeamBackend(LabelStudioBackend):
             return super().push(ws, round_id, image_ids, version)
         if not ws.store.assignments(round_id=round_id):
             self._plan(ws, round_id, image_ids, version)
+        _prelabel_honeypots(ws, round_id, version)  # a resumed push may find them missing
         created = 0
         people = {p.id: p for p in ws.store.annotators()}
         by_person: dict[int, list[AssignmentRow]] = {}
@@ -222,8 +223,6 @@ class TeamBackend(LabelStudioBackend):
                 ws.store.add_assignment(round_id, a.image_id, ids[a.annotator], a.kind, None,
                                         None)  # fmt: skip
         pots = [a.image_id for a in plan if a.kind == "honeypot"]
-        if pots and version is not None:  # honeypots carry the round's pre-labels too
-            steps.prelabel(ws, ws.store.model_version(version), [ws.store.image(i) for i in pots])
         logger.info("round %d: %d assignments for %d annotators (%d honeypots)",
                     round_id, len(plan), len(people), len(pots))  # fmt: skip
 
@@ -287,6 +286,14 @@ class _QueueSink:
         if img is None:
             raise KeyError(f"pushed task {task_id} names {image_key!r}, not in the pool")
         self.ws.store.set_assignment_task(img.id, self.annotator_id, project_id, task_id)
+
+
+def _prelabel_honeypots(ws: Workspace, round_id: int, version: str | None) -> None:
+    """The round's pre-labels on its honeypots too (those not yet pre-labelled), so a
+    honeypot shows boxes like any task, also when a stopped push resumes a stored plan."""
+    pots = [a.image_id for a in ws.store.assignments(round_id=round_id, kind="honeypot")]
+    if pots and version is not None:
+        steps.prelabel(ws, ws.store.model_version(version), [ws.store.image(i) for i in pots])
 
 
 def _is_gold_round(ws: Workspace, round_id: int) -> bool:
