@@ -166,11 +166,17 @@ class TeamMixin:
         return found
 
     def annotator(self, key: int | str) -> AnnotatorRow | None:
-        """An annotator by id, name or e-mail."""
+        """An annotator by id, name or e-mail (a name before another person's e-mail)."""
         a = t.annotators
-        by_name = sa.or_(a.c.name == key, a.c.email == key)
-        where = a.c.id == key if isinstance(key, int) else by_name
-        row = self._one(sa.select(a).where(where))
+        if isinstance(key, int):
+            q = sa.select(a).where(a.c.id == key)
+        else:
+            q = (
+                sa.select(a)
+                .where(sa.or_(a.c.name == key, a.c.email == key))
+                .order_by(sa.case((a.c.name == key, 0), else_=1))
+            )
+        row = self._one(q)
         return None if row is None else _annotator(row._mapping)
 
     def annotators(self) -> list[AnnotatorRow]:

@@ -328,3 +328,13 @@ def test_opening_an_up_to_date_database_does_not_wait_for_a_writer(tmp_path):
         reader.close()
     assert writer.get("busy") is True
     writer.close()
+
+
+def test_an_annotator_is_found_by_their_name_before_anyone_elses_email(store):
+    """One person's name may be another's e-mail: a name is theirs first (a page key opens
+    the page of the person it names, and that person's page is the one shown)."""
+    bo = store.add_annotator("bo", email="x@example.org")
+    x = store.add_annotator("x@example.org")
+    assert store.annotator("x@example.org").id == x.id
+    assert store.annotator("bo").id == bo.id
+    assert store.annotator(bo.id).id == bo.id
