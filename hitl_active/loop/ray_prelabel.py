@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from hitl_active.loop.config import WorkspaceError
@@ -95,13 +94,10 @@ def prelabel_on_ray(
 def _check_version(version: ModelVersionRow, classes: list[str]) -> None:
     """Refuse a version without its ONNX file or of other classes, from its metadata alone
     (the driver loads no engine: its CPU is better left to the actors starting up)."""
+    from hitl_active.loop.steps import require_onnx
     from hitl_active.serving.metadata import check_class_names, read_model_metadata
 
-    if not version.onnx or not Path(version.onnx).is_file():
-        raise FileNotFoundError(
-            f"model version {version.name} has no ONNX file ({version.onnx}); re-export it "
-            "or roll back to a complete version"
-        )
+    require_onnx(version)
     names = read_model_metadata(version.onnx).class_names
     check_class_names(version.onnx, names, classes, "the workspace")
 

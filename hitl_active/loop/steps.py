@@ -38,16 +38,21 @@ CHUNK = 32  # images per stored chunk (one transaction)
 PRELABEL_BATCH = 256  # images per call of prediction_rows
 
 
-def _engine(version: ModelVersionRow, classes: Sequence[str]) -> Any:
-    """The engine of ``version``, refused (ModelLoadError) when its classes are not ``classes``."""
-    from hitl_active.serving.engine import Engine, EngineConfig
-    from hitl_active.serving.metadata import check_class_names
-
+def require_onnx(version: ModelVersionRow) -> None:
+    """Refuse a version whose ONNX file is missing (FileNotFoundError naming the fix)."""
     if not version.onnx or not Path(version.onnx).is_file():
         raise FileNotFoundError(
             f"model version {version.name} has no ONNX file ({version.onnx}); re-export it "
             "or roll back to a complete version"
         )
+
+
+def _engine(version: ModelVersionRow, classes: Sequence[str]) -> Any:
+    """The engine of ``version``, refused (ModelLoadError) when its classes are not ``classes``."""
+    from hitl_active.serving.engine import Engine, EngineConfig
+    from hitl_active.serving.metadata import check_class_names
+
+    require_onnx(version)
     engine = Engine(version.onnx, EngineConfig(), model_version=version.name)
     check_class_names(version.onnx, engine.class_names, classes, "the workspace")
     return engine
