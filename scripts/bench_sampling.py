@@ -92,7 +92,10 @@ def main() -> None:
         t, _ = timed(lambda s=strategy: s.scores(pool, ctx))
         scoring[name] = round(t, 3)
     result["score_s"] = scoring
-    for name in ("random", "entropy-mean", "entropy-mean+class-balance", "time-aware", "hybrid"):
+    for name in (
+        "random", "entropy-mean", "entropy-mean+class-balance", "time-aware",
+        "entropy-sum+knapsack", "hybrid",
+    ):  # fmt: skip
         strategy = get_strategy(name)
         t, sel = timed(
             lambda s=strategy: select_batch(s, pool, args.budget, ctx, dedup_threshold=0.95),

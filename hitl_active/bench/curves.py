@@ -178,11 +178,12 @@ def summarise(
         info["annotator_hours_std"] = curve.std("annotator_hours").round(3).tolist()
         out["strategies"][name] = info
     if base is not None and base.rounds:
-        from hitl_active.bench.hours import rare_at_equal_hours, sensitivity
+        from hitl_active.bench.hours import per_seed_ratios, rare_at_equal_hours, sensitivity
 
         for name, curve in curves.items():
             info = out["strategies"][name]
             info[f"to {baseline}'s mAP50-95 by budget"] = needs_by_budget(curve, base)
+            info[f"to {baseline}'s final mAP50-95 per seed"] = per_seed_ratios(curve, base)
             if rare_class is not None and f"ap50_95:{rare_class}" in curve._rows[0][0]:
                 key = f"rare class {rare_class} AP50-95 at {baseline}'s hours"
                 info[key] = rare_at_equal_hours(curve, base, rare_class)

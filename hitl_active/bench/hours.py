@@ -22,6 +22,7 @@ from hitl_active.sampling.cost import CostModel
 __all__ = [
     "DRAW_SECONDS",
     "needs_by_budget",
+    "per_seed_ratios",
     "rare_at_equal_hours",
     "repriced_hours",
     "sensitivity",
@@ -75,4 +76,31 @@ def sensitivity(
             got = crossing(hours, curve.mean(column), target)
             row[name] = None if got is None else round(got / base_hours, 3)
         out[f"draw_s={draw:g}"] = row
+    return out
+
+
+def per_seed_ratios(
+    curve: Curve, baseline: Curve, column: str = "map50_95"
+) -> dict[str, dict[str, float | None]]:
+    """Per seed, paired with the baseline's run of the same seed (same seed set): the labels
+    and hours ``curve`` needs to reach that run's final ``column``, over what the baseline
+    spent on it. ``{seed: {"labels_ratio", "hours_ratio"}}``; None where ``curve`` never
+    gets there, seeds the baseline lacks are left out."""
+    out: dict[str, dict[str, float | None]] = {}
+    base_seeds = list(baseline.seeds)
+    for i, seed in enumerate(curve.seeds):
+        if seed not in base_seeds:
+            continue
+        j = base_seeds.index(seed)
+        target = float(baseline.values(column)[j, -1])
+        base_labels = float(baseline.values("labelled_images")[j, -1])
+        base_hours = float(baseline.values("annotator_hours")[j, -1])
+        y = curve.values(column)[i]
+        labels = crossing(curve.values("labelled_images")[i], y, target)
+        hours = crossing(curve.values("annotator_hours")[i], y, target)
+        out[str(seed)] = {
+            "target": round(target, 4),
+            "labels_ratio": None if labels is None else round(labels / base_labels, 3),
+            "hours_ratio": None if hours is None else round(hours / base_hours, 3),
+        }
     return out

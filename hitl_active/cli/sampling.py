@@ -118,6 +118,7 @@ def _strategies(args: argparse.Namespace) -> int:
         print(name + ("  (default)" if name == DEFAULT_STRATEGY else ""))
     print("any score strategy or hybrid may end in +class-balance")
     print("any score strategy may then end in +per-second (information per annotator-second)")
+    print("or in +knapsack[-SHARE] (most information within SHARE x an average batch's seconds)")
     return 0
 
 

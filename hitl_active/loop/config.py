@@ -46,7 +46,8 @@ def check_strategy(name: str) -> str:
             raise
         valid = ", ".join(available_strategies())
         raise ValueError(
-            f"{name!r} is not a strategy; valid: {valid} (each may end in '+class-balance')"
+            f"{name!r} is not a strategy; valid: {valid} (each may end in '+class-balance', "
+            "a score strategy then in '+per-second' or '+knapsack')"
         ) from None
     return name
 

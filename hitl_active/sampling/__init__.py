@@ -2,7 +2,9 @@
 
 Strategies turn a pool's predictions (:class:`PackedDetections`) into a ranking; the
 registry maps names to strategies; :func:`select_batch` applies a budget (images or
-annotator seconds from :class:`CostModel`) and drops near-duplicates.
+annotator seconds from :class:`CostModel`) and drops near-duplicates. The default,
+``entropy-sum+knapsack`` (:class:`Knapsack`), weighs each image's information against its
+expected annotator-seconds.
 """
 
 from hitl_active.boxes import box_iou, match_boxes
@@ -17,6 +19,7 @@ from hitl_active.sampling.base import (
 from hitl_active.sampling.cost import CorrectionCost, CostModel
 from hitl_active.sampling.dedup import DuplicateFilter, drop_near_duplicates
 from hitl_active.sampling.diversity import CoreSet, Hybrid, k_center_greedy
+from hitl_active.sampling.knapsack import Knapsack
 from hitl_active.sampling.packed import PackedDetections
 from hitl_active.sampling.registry import DEFAULT_STRATEGY, available_strategies, get_strategy
 from hitl_active.sampling.select import Budget, BudgetUnit, Selection, select_batch
@@ -43,6 +46,7 @@ __all__ = [
     "DuplicateFilter",
     "FlipStability",
     "Hybrid",
+    "Knapsack",
     "PackedDetections",
     "PerSecond",
     "RandomStrategy",

@@ -31,6 +31,8 @@ class SelectionContext:
         estimated_seconds: ``(n_images,)`` expected annotator seconds of each pool image
             (:meth:`~hitl_active.sampling.cost.CostModel.estimate_costs`); filled in by
             :func:`~hitl_active.sampling.select.select_batch` for time-aware strategies.
+        batch_images, batch_seconds: the batch being chosen (one of them), set by
+            :func:`~hitl_active.sampling.select.select_batch` for knapsack strategies.
     """
 
     rng: np.random.Generator
@@ -38,6 +40,8 @@ class SelectionContext:
     labelled_embeddings: np.ndarray | None = None
     flipped: PackedDetections | None = None
     estimated_seconds: np.ndarray | None = None
+    batch_images: int | None = None
+    batch_seconds: float | None = None
 
 
 def top_k(scores: np.ndarray, k: int, rng: np.random.Generator | None = None) -> np.ndarray:

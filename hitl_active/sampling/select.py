@@ -120,7 +120,10 @@ def select_batch(
         budget = Budget.images(int(budget))
     cost_model = cost_model or CostModel()
     n = pool.n_images
-    est = cost_model.estimate_costs(pool, display_threshold)
+    if context.estimated_seconds is None:
+        est = cost_model.estimate_costs(pool, display_threshold)
+    else:  # prices given (e.g. fitted elsewhere): the budget spends the same prices
+        est = np.asarray(context.estimated_seconds, dtype=np.float64)
     if budget.unit is BudgetUnit.IMAGES:
         want = min(int(budget.amount), n)
     else:
@@ -136,6 +139,10 @@ def select_batch(
         )
     if context.estimated_seconds is None:  # time-aware strategies price with the same model
         context = replace(context, estimated_seconds=est)
+    if budget.unit is BudgetUnit.IMAGES:  # a knapsack strategy fills this batch
+        context = replace(context, batch_images=want, batch_seconds=None)
+    else:
+        context = replace(context, batch_images=None, batch_seconds=budget.amount)
     scores = strategy.scores(pool, context)
     chosen: list[int] = []
     considered: set[int] = set()

@@ -9,6 +9,7 @@ import pytest
 from hitl_active.bench.curves import Curve, format_summary, summarise
 from hitl_active.bench.hours import (
     needs_by_budget,
+    per_seed_ratios,
     rare_at_equal_hours,
     repriced_hours,
     sensitivity,
@@ -96,3 +97,18 @@ def test_rare_class_at_equal_hours_and_the_summary_reports_it():
     assert set(summary["sensitivity"]) == {"what", "draw_s=7", "draw_s=25.5", "draw_s=35"}
     text = format_summary(summary)
     assert "h (" in text and "draw_s=35" in text
+
+
+def test_per_seed_ratios_pair_each_seed_with_the_baselines_same_seed():
+    base = _curve("random", [[0.1, 0.2, 0.3, 0.4], [0.1, 0.2, 0.3, 0.3]], BUSY)
+    fast = _curve("fast", [[0.1, 0.3, 0.4, 0.5], [0.1, 0.15, 0.2, 0.25]], LIGHT)
+    got = per_seed_ratios(fast, base)
+    assert set(got) == {"0", "1"}
+    assert got["0"]["target"] == pytest.approx(0.4)
+    labels = base.values("labelled_images")
+    assert got["0"]["labels_ratio"] == pytest.approx(labels[0, 2] / labels[0, -1], abs=1e-3)
+    hours = fast.values("annotator_hours")[0, 2] / base.values("annotator_hours")[0, -1]
+    assert got["0"]["hours_ratio"] == pytest.approx(hours, abs=1e-3)
+    assert got["1"] == {"target": 0.3, "labels_ratio": None, "hours_ratio": None}  # never there
+    summary = summarise({"random": base, "fast": fast}, {})
+    assert summary["strategies"]["fast"]["to random's final mAP50-95 per seed"] == got

@@ -36,7 +36,9 @@ def _workspace(tmp_path, tiny_model, strategy: str) -> tuple[Workspace, object]:
     return ws, ws.store.model_version(name)
 
 
-@pytest.mark.parametrize("strategy", ["entropy-sum", "hybrid", "flip-stability", "random"])
+@pytest.mark.parametrize(
+    "strategy", ["entropy-sum", "hybrid", "flip-stability", "random", "entropy-sum+knapsack"]
+)
 def test_loop_and_benchmark_pick_the_same_images(tmp_path, tiny_model, strategy):
     ws, version = _workspace(tmp_path, tiny_model, strategy)
     with ws:
