@@ -11,11 +11,12 @@ needed to reach random's mAP50-95, the rare class's AP50-95 at random's hours, a
 hours ratios with the selections re-priced at draw_s 7, 25.5 and 35 s (``--draw-s`` runs
 the whole benchmark, selection included, at another drawing time).
 
-The defaults are the protocol of docs/learning_curve_synthetic.png: 10 random seed labels,
-then 10 rounds of 10; every round's model is trained afresh from the base (25 epochs, SGD),
-so it reflects its labelled set and not how many rounds came before; the test split is
-held-out scenes, one frame each. About 11 minutes per strategy and seed on 2 CPU cores
-(5 for the first 6 rounds).
+The defaults are the protocol of docs/learning_curve_hours_synthetic.png: 10 random seed
+labels, then 10 rounds of 10; every round's model is trained afresh from the base (25
+epochs, SGD), so it reflects its labelled set and not how many rounds came before; the test
+split is held-out scenes, one frame each; 5 seeds of ``random``, ``entropy-sum`` and the
+default ``entropy-sum+knapsack``. About 8 minutes per strategy and seed on 2 CPU cores;
+every finished round is kept, so a stopped run resumes.
 
 No pretrained weights can be downloaded, and YOLO trained from random weights on 20
 images learns nothing in a few epochs, so every strategy starts from the same *generic*
@@ -63,7 +64,7 @@ def main() -> None:
     p.add_argument("--dataset", default="synthetic", help="'synthetic' or a dataset folder")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--base", type=Path, default=None, help="base .pt (default: pre-train one)")
-    p.add_argument("--strategies", default="random,entropy-sum,time-aware")
+    p.add_argument("--strategies", default="random,entropy-sum,entropy-sum+knapsack")
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--initial", type=int, default=10)

@@ -105,7 +105,9 @@ def get_strategy(name: str, **options: Any) -> Strategy:
         return strategy
     knapsack = _KNAPSACK.search(name)
     if knapsack:
-        share = float(knapsack.group(1)) if knapsack.group(1) else options.pop("share", 1.0)
+        share = options.pop("share", 1.0)
+        if knapsack.group(1):  # the share written in the name wins
+            share = float(knapsack.group(1))
         base = get_strategy(name[: knapsack.start()], **options)
         if not isinstance(base, ScoreStrategy) or base.name == "random":
             raise ValueError(
