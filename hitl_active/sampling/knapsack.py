@@ -27,6 +27,7 @@ import numpy as np
 from hitl_active.sampling.base import ScoreStrategy, SelectionContext, top_k
 from hitl_active.sampling.cost import CostModel
 from hitl_active.sampling.packed import PackedDetections
+from hitl_active.sampling.time_aware import Priced
 
 __all__ = ["Knapsack", "exchange_rate"]
 
@@ -63,7 +64,7 @@ def exchange_rate(
     return hi
 
 
-class Knapsack(ScoreStrategy):
+class Knapsack(Priced):
     """``base``'s information, chosen as a knapsack over the batch's annotator-seconds.
 
     Args:
@@ -84,25 +85,12 @@ class Knapsack(ScoreStrategy):
     ) -> None:
         if not 0.0 < share <= 10.0:
             raise ValueError(f"knapsack share must lie in (0, 10], got {share}")
-        self.base = base
+        super().__init__(base, f"+knapsack-{share:g}", cost_model, display_threshold)
         self.share = float(share)
-        self.cost_model = cost_model or CostModel()
-        self.display_threshold = float(display_threshold)
-        self.name = f"{base.name}+knapsack-{share:g}"
-        self.extra_passes = base.extra_passes
-        self.needs_embeddings = base.needs_embeddings
 
     def compute_score(self, pool: PackedDetections, context: SelectionContext) -> np.ndarray:
         value = np.maximum(self.base.scores(pool, context), 0.0)
-        seconds = context.estimated_seconds
-        if seconds is None:
-            seconds = self.cost_model.estimate_costs(pool, self.display_threshold)
-        seconds = np.maximum(np.asarray(seconds, np.float64), 1e-3)
-        if seconds.shape != (pool.n_images,):
-            raise ValueError(
-                f"estimated_seconds has shape {seconds.shape}, expected ({pool.n_images},): "
-                "one price per pool image"
-            )
+        seconds = np.maximum(self.prices(pool, context), 1e-3)
         if pool.n_images == 0:
             return value
         if context.batch_seconds is not None:

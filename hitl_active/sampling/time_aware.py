@@ -25,10 +25,50 @@ from hitl_active.sampling.base import ScoreStrategy, SelectionContext
 from hitl_active.sampling.cost import CostModel
 from hitl_active.sampling.packed import PackedDetections
 
-__all__ = ["PerSecond"]
+__all__ = ["PerSecond", "Priced"]
 
 
-class PerSecond(ScoreStrategy):
+class Priced(ScoreStrategy):
+    """A score strategy that weighs ``base``'s information against each image's expected
+    annotator-seconds (:class:`PerSecond`, :class:`~hitl_active.sampling.knapsack.Knapsack`).
+
+    Args:
+        base: the score strategy giving the information of each image.
+        suffix: appended to ``base``'s name.
+        cost_model, display_threshold: price images when the context has no
+            ``estimated_seconds`` (a strategy used on its own).
+    """
+
+    def __init__(
+        self,
+        base: ScoreStrategy,
+        suffix: str,
+        cost_model: CostModel | None = None,
+        display_threshold: float = 0.25,
+    ) -> None:
+        self.base = base
+        self.cost_model = cost_model or CostModel()
+        self.display_threshold = float(display_threshold)
+        self.name = f"{base.name}{suffix}"
+        self.extra_passes = base.extra_passes
+        self.needs_embeddings = base.needs_embeddings
+
+    def prices(self, pool: PackedDetections, context: SelectionContext) -> np.ndarray:
+        """``(n_images,)`` expected seconds: the context's (those the budget spends), else
+        the strategy's own cost model's."""
+        seconds = context.estimated_seconds
+        if seconds is None:
+            seconds = self.cost_model.estimate_costs(pool, self.display_threshold)
+        seconds = np.asarray(seconds, np.float64)
+        if seconds.shape != (pool.n_images,):
+            raise ValueError(
+                f"estimated_seconds has shape {seconds.shape}, expected ({pool.n_images},): "
+                "one price per pool image"
+            )
+        return seconds
+
+
+class PerSecond(Priced):
     """``base``'s score per expected annotator-second (to the power ``beta``).
 
     Args:
@@ -47,23 +87,9 @@ class PerSecond(ScoreStrategy):
     ) -> None:
         if not 0.0 <= beta <= 2.0:
             raise ValueError(f"beta must lie in [0, 2], got {beta}")
-        self.base = base
+        super().__init__(base, "+per-second", cost_model, display_threshold)
         self.beta = float(beta)
-        self.cost_model = cost_model or CostModel()
-        self.display_threshold = float(display_threshold)
-        self.name = f"{base.name}+per-second"
-        self.extra_passes = base.extra_passes
-        self.needs_embeddings = base.needs_embeddings
 
     def compute_score(self, pool: PackedDetections, context: SelectionContext) -> np.ndarray:
         info = self.base.scores(pool, context)
-        seconds = context.estimated_seconds
-        if seconds is None:
-            seconds = self.cost_model.estimate_costs(pool, self.display_threshold)
-        seconds = np.asarray(seconds, np.float64)
-        if seconds.shape != (pool.n_images,):
-            raise ValueError(
-                f"estimated_seconds has shape {seconds.shape}, expected ({pool.n_images},): "
-                "one price per pool image"
-            )
-        return info / np.maximum(seconds, 1e-3) ** self.beta
+        return info / np.maximum(self.prices(pool, context), 1e-3) ** self.beta
