@@ -88,16 +88,17 @@ def per_seed_ratios(
     gets there, seeds the baseline lacks are left out."""
     out: dict[str, dict[str, float | None]] = {}
     base_seeds = list(baseline.seeds)
+    columns = (column, "labelled_images", "annotator_hours")
+    base_y, base_n, base_h = (baseline.values(c) for c in columns)
+    y_all, n_all, h_all = (curve.values(c) for c in columns)
     for i, seed in enumerate(curve.seeds):
         if seed not in base_seeds:
             continue
         j = base_seeds.index(seed)
-        target = float(baseline.values(column)[j, -1])
-        base_labels = float(baseline.values("labelled_images")[j, -1])
-        base_hours = float(baseline.values("annotator_hours")[j, -1])
-        y = curve.values(column)[i]
-        labels = crossing(curve.values("labelled_images")[i], y, target)
-        hours = crossing(curve.values("annotator_hours")[i], y, target)
+        target = float(base_y[j, -1])
+        base_labels, base_hours = float(base_n[j, -1]), float(base_h[j, -1])
+        labels = crossing(n_all[i], y_all[i], target)
+        hours = crossing(h_all[i], y_all[i], target)
         out[str(seed)] = {
             "target": round(target, 4),
             "labels_ratio": None if labels is None else round(labels / base_labels, 3),

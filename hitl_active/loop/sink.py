@@ -92,16 +92,23 @@ class LabelStudioSinkMixin:
         round_id, version = self.push_context
         self.add_task(image_id, round_id, task_id, project_id, version, image_key=image_key)  # type: ignore[attr-defined]
 
+    def _is_practice(self, project_id: int) -> bool:
+        """Whether ``project_id`` is a trainee's practice project. Asked only of tasks the
+        workspace never pushed (practice tasks are kept apart, in practice_attempts), so a
+        pull of client work reads no annotator rows."""
+        a = t.annotators
+        hit = self._one(sa.select(a.c.id).where(a.c.practice_project_id == project_id).limit(1))  # type: ignore[attr-defined]
+        return hit is not None
+
     def record_annotation(self, record: AnnotationRecord) -> bool:
-        practice = {a.practice_project_id for a in self.annotators()}  # type: ignore[attr-defined]
-        if record.project_id in practice:  # pulled or sent from a trainee's practice project
+        task = self.task_by_ls_id(record.task_id)  # type: ignore[attr-defined]
+        if task is None and self._is_practice(record.project_id):
             logger.info(
                 "annotation %d of task %d is practice (project %d): the training track grades "
                 "it from Label Studio; it is never recorded as an annotation nor trained on",
                 record.annotation_id, record.task_id, record.project_id,
             )  # fmt: skip
             return False
-        task = self.task_by_ls_id(record.task_id)  # type: ignore[attr-defined]
         image_id = task.image_id if task is not None else self._image_for_key(record.image)
         if image_id is None:
             logger.warning(
