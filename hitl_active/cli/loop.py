@@ -196,13 +196,20 @@ def _round(args: argparse.Namespace) -> int:
             row = loop.round_until_pushed()
         except _label_studio_errors() as exc:
             raise _cli_error(str(exc)) from None
-        print(f"round {row.id}: {row.step} ({row.info.get('selected', 0)} images selected)")
-        if isinstance(loop.backend, LocalBackend) and loop.backend.annotator is None:
-            print(
-                "no Label Studio: the tasks wait in the state database; set LABEL_STUDIO_URL "
-                "and LABEL_STUDIO_API_KEY (README: Annotating in Label Studio) and re-run, or "
-                f"answer them with `hitl-active loop -w {args.workspace} --simulate-labels DIR`"
-            )
+        waiting = isinstance(loop.backend, LocalBackend) and loop.backend.annotator is None
+        hint = (
+            "no Label Studio: the tasks wait in the state database; set LABEL_STUDIO_URL "
+            "and LABEL_STUDIO_API_KEY (README: Annotating in Label Studio) and re-run, or "
+            f"answer them with `hitl-active loop -w {args.workspace} --simulate-labels DIR`"
+        )
+        selected = int(row.info.get("selected", 0))
+        if args.json:
+            out = {"round": row.id, "step": row.step, "selected": selected}
+            print(json.dumps({**out, "next": hint if waiting else None}, indent=1))
+            return 0
+        print(f"round {row.id}: {row.step} ({selected} images selected)")
+        if waiting:
+            print(hint)
     return 0
 
 
@@ -392,6 +399,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_workspace(p)
     _add_backend(p)
     _add_wait(p)
+    p.add_argument("--json", action="store_true", help="the round as JSON on standard output")
     p.set_defaults(func=_round)
 
     p = subparsers.add_parser("loop", help="run rounds: push, wait, retrain, evaluate, promote")

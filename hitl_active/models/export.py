@@ -14,7 +14,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from hitl_active.models.train import quiet_ultralytics, ultralytics_yolo
+from hitl_active.models.ultra import quiet_ultralytics, ultralytics_yolo
 from hitl_active.serving.metadata import EMBEDDING_OUTPUT, META_EMBEDDING_LAYER, META_MODEL_VERSION
 
 __all__ = ["add_embedding_output", "export_onnx"]

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
-import os
 import time
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hitl_active.models.device import resolve_device
+from hitl_active.models.ultra import quiet_ultralytics, ultralytics_yolo
 from hitl_active.models.watchdog import TrainingTimeoutError, train_watched
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingTimeoutError", "train_detector"]
@@ -77,27 +75,6 @@ class TrainResult:
     metrics: dict[str, float]
     epochs_run: int
     seconds: float
-
-
-def ultralytics_yolo() -> Any:
-    """Ultralytics' ``YOLO`` class, imported with network access off unless the user set it."""
-    os.environ.setdefault("YOLO_OFFLINE", "1")  # read by Ultralytics when first imported
-    from ultralytics import YOLO
-
-    return YOLO
-
-
-@contextlib.contextmanager
-def quiet_ultralytics() -> Iterator[None]:
-    """Silence Ultralytics' console logs and progress bars unless we log at DEBUG."""
-    ulog = logging.getLogger("ultralytics")
-    previous = ulog.level
-    if not logger.isEnabledFor(logging.DEBUG):
-        ulog.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        ulog.setLevel(previous)
 
 
 def _resolve_model(model: str) -> str:

@@ -1,0 +1,73 @@
+"""The one door to Ultralytics: imported offline, quietly, with settings of its own.
+
+Ultralytics reads a settings file from the user's config folder (``~/.config/Ultralytics``)
+when it is first imported, creates it with a banner on a machine where it never ran, and
+binds its log handler to standard output. Through :func:`ultralytics_yolo`:
+
+* nothing is downloaded (``YOLO_OFFLINE=1`` unless the user set it);
+* the settings live in hitl-active's own cache (``$XDG_CACHE_HOME/hitl-active/ultralytics``,
+  or ``~/.cache/...``) unless the user set ``YOLO_CONFIG_DIR``, so what earlier Ultralytics
+  runs on the machine configured (integrations, folders) does not change ours;
+* the first-run banner is dropped and Ultralytics' log lines go to standard error, so our
+  tables and ``--json`` output on standard output are ours alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["quiet_ultralytics", "ultralytics_config_dir", "ultralytics_yolo"]
+
+logger = logging.getLogger(__name__)
+
+_HANDLER = "ultralytics.utils.set_logging"  # the name Ultralytics gives its stream handler
+
+
+def ultralytics_config_dir() -> Path:
+    """Where Ultralytics keeps its settings when we import it (the user's choice first)."""
+    if os.environ.get("YOLO_CONFIG_DIR"):
+        return Path(os.environ["YOLO_CONFIG_DIR"])
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "hitl-active" / "ultralytics"
+
+
+def _warnings_only(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING
+
+
+def ultralytics_yolo() -> Any:
+    """Ultralytics' ``YOLO`` class, first imported as the module docstring says."""
+    if "ultralytics" not in sys.modules:
+        os.environ.setdefault("YOLO_OFFLINE", "1")  # read by Ultralytics when first imported
+        os.environ.setdefault("YOLO_CONFIG_DIR", str(ultralytics_config_dir()))
+        ulog = logging.getLogger("ultralytics")
+        ulog.addFilter(_warnings_only)  # the import's own notes (the settings banner)
+        try:
+            import ultralytics  # noqa: F401
+        finally:
+            ulog.removeFilter(_warnings_only)
+        for handler in ulog.handlers:
+            if handler.get_name() == _HANDLER and isinstance(handler, logging.StreamHandler):
+                handler.setStream(sys.stderr)
+    from ultralytics import YOLO
+
+    return YOLO
+
+
+@contextlib.contextmanager
+def quiet_ultralytics() -> Iterator[None]:
+    """Silence Ultralytics' console logs and progress bars unless we log at DEBUG."""
+    ulog = logging.getLogger("ultralytics")
+    previous = ulog.level
+    if not logger.isEnabledFor(logging.DEBUG):
+        ulog.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        ulog.setLevel(previous)
