@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from hitl_active.formats.core import ImageLabels
+from hitl_active.safeyaml import load_yaml
 
 __all__ = [
     "default_labels_dir",
@@ -195,9 +196,7 @@ def read_class_names(path: str | Path) -> list[str]:
     """
     path = Path(path)
     if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
-
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path) or {}
         names = data.get("names") if isinstance(data, dict) else None
         if isinstance(names, dict):
             keys = sorted(int(k) for k in names)

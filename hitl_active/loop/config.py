@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from hitl_active.loop.work_config import WorkConfig
+from hitl_active.safeyaml import short_repr
 from hitl_active.sampling.registry import DEFAULT_STRATEGY, available_strategies, get_strategy
 
 __all__ = ["CONFIG_NAME", "LoopConfig", "WorkspaceError"]
@@ -46,7 +47,8 @@ def check_strategy(name: str) -> str:
             raise
         valid = ", ".join(available_strategies())
         raise ValueError(
-            f"{name!r} is not a strategy; valid: {valid} (each may end in '+class-balance', "
+            f"{short_repr(name)} is not a strategy; valid: {valid} "
+            "(each may end in '+class-balance', "
             "a score strategy then in '+per-second' or '+knapsack')"
         ) from None
     return name
@@ -136,7 +138,8 @@ class LoopConfig(BaseModel):
     def _database_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("sqlite:", "postgresql:", "postgresql+")):
             raise ValueError(
-                f"{value!r} is not a SQLite or PostgreSQL URL; write postgresql://USER@HOST/DB "
+                f"{short_repr(value)} is not a SQLite or PostgreSQL URL; "
+                "write postgresql://USER@HOST/DB "
                 "(or leave it out for the workspace's state.db)"
             )
         return value
@@ -146,7 +149,7 @@ class LoopConfig(BaseModel):
     def _classes_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             raise ValueError(
-                f"{value!r} is a string, not a list; write a YAML list ([car, bus]) "
+                f"{short_repr(value)} is a string, not a list; write a YAML list ([car, bus]) "
                 "or pass --classes car,bus"
             )
         return value
@@ -155,9 +158,9 @@ class LoopConfig(BaseModel):
     @classmethod
     def _classes_names(cls, value: list[str]) -> list[str]:
         if not value or any(not c.strip() for c in value):
-            raise ValueError(f"{value!r}: need a non-empty list of non-empty names")
+            raise ValueError(f"{short_repr(value)}: need a non-empty list of non-empty names")
         if len(set(value)) != len(value):
-            raise ValueError(f"{value!r}: class names must be unique")
+            raise ValueError(f"{short_repr(value)}: class names must be unique")
         return value
 
     @field_validator("strategy")
@@ -169,7 +172,9 @@ class LoopConfig(BaseModel):
     @classmethod
     def _device(cls, value: str | None) -> str | None:
         if value is not None and not _DEVICE.match(value.strip()):
-            raise ValueError(f"{value!r} is not a device; write cpu, 0 or 0,1 (or leave it out)")
+            raise ValueError(
+                f"{short_repr(value)} is not a device; write cpu, 0 or 0,1 (or leave it out)"
+            )
         return None if value is None else value.strip()
 
     @classmethod
@@ -227,10 +232,12 @@ def describe(exc: ValidationError) -> str:
         if kind == "value_error":
             reason = str(ctx.get("error", err["msg"]))
         elif kind in _REASONS:
-            reason = f"{value!r} {_REASONS[kind]}"
+            reason = f"{short_repr(value)} {_REASONS[kind]}"
         elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "literal_error"):
-            reason = f"{value!r}: {err['msg'].lower().replace('input should be', 'must be')}"
+            reason = (
+                f"{short_repr(value)}: {err['msg'].lower().replace('input should be', 'must be')}"
+            )
         else:
-            reason = f"{value!r}: {err['msg']}"
+            reason = f"{short_repr(value)}: {err['msg']}"
         lines.append(f"field '{loc}': {reason}")
     return "\n".join(lines)

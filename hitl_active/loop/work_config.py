@@ -36,6 +36,7 @@ from pydantic import (
     model_validator,
 )
 
+from hitl_active.safeyaml import short_repr
 from hitl_active.workforce.pay import PayModel
 from hitl_active.workforce.workload import Caps
 
@@ -120,7 +121,7 @@ class WorkConfig(BaseModel):
             name = str(key).strip()
             if name != DEFAULT_PAY and not name.isdigit():
                 raise ValueError(
-                    f"pay key {key!r} is neither 'default' nor a Label Studio project id"
+                    f"pay key {short_repr(key)} is neither 'default' nor a Label Studio project id"
                 )
             out[name] = pay
         return out
@@ -132,7 +133,8 @@ class WorkConfig(BaseModel):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(
-                f"{value!r} is not a time zone; write an IANA name such as UTC or Europe/Berlin"
+                f"{short_repr(value)} is not a time zone; "
+                "write an IANA name such as UTC or Europe/Berlin"
             ) from None
         return value
 
@@ -140,7 +142,7 @@ class WorkConfig(BaseModel):
     @classmethod
     def _finite(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
-            raise ValueError(f"{value!r} must be a finite number")
+            raise ValueError(f"{short_repr(value)} must be a finite number")
         return value
 
     def tz(self) -> ZoneInfo:

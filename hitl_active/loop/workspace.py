@@ -22,6 +22,7 @@ import yaml
 from hitl_active.loop.config import CONFIG_NAME, LoopConfig, WorkspaceError
 from hitl_active.loop.lock import LOCK_NAME, WorkspaceLock
 from hitl_active.loop.store import Store
+from hitl_active.safeyaml import YamlFileError, load_yaml
 
 __all__ = ["CONFIG_NAME", "LoopConfig", "Workspace", "WorkspaceError"]
 
@@ -101,14 +102,13 @@ class Workspace:
                 f"create one with: hitl-active init {root} --images DIR --classes a,b,c"
             )
         try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or type(exc).__name__
-            raise WorkspaceError(f"{path} is not valid YAML{where}: {problem}") from None
+            data = load_yaml(path) or {}
+        except YamlFileError as exc:
+            raise WorkspaceError(str(exc)) from None
         if not isinstance(data, dict):
-            raise WorkspaceError(f"{path} must hold a mapping of settings, got {type(data)}")
+            raise WorkspaceError(
+                f"{path} must hold a mapping of settings, got {type(data).__name__}"
+            )
         return cls(root, LoopConfig.from_dict(data, source=str(path)))
 
     @classmethod

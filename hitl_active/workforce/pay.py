@@ -21,8 +21,8 @@ from datetime import date, timezone, tzinfo
 from pathlib import Path
 
 import numpy as np
-import yaml
 
+from hitl_active.safeyaml import load_yaml
 from hitl_active.workforce.flags import WorkFlag
 from hitl_active.workforce.hours import Session
 from hitl_active.workforce.worklog import WorkEvent, latest_versions
@@ -84,11 +84,10 @@ def load_floors(path: str | Path) -> dict[str, WageFloor]:
     """Floors per location from a CSV (header ``location,currency,hourly,source,date``) or a
     YAML list of mappings with those keys."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
     if path.suffix in (".yaml", ".yml"):
-        rows = yaml.safe_load(text) or []
+        rows = load_yaml(path) or []
     else:
-        rows = list(csv.DictReader(text.splitlines()))
+        rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
     out: dict[str, WageFloor] = {}
     for i, row in enumerate(rows, start=1):
         missing = [c for c in FLOOR_COLUMNS if not str((row or {}).get(c, "")).strip()]
