@@ -9,8 +9,30 @@ Follows the COCO evaluation protocol (``pycocotools`` ``COCOeval``) for one area
 - precision is made monotone (running maximum from the right) and sampled at 101 recall
   points ``0, 0.01, ..., 1`` (zero beyond the highest recall reached); AP is the mean;
 - a class with no ground-truth box in the evaluated images is left out of the mean (its
-  AP is ``NaN`` in the per-class tables); a class with ground truth but no prediction
-  has AP 0.
+  AP is ``NaN`` in the per-class tables, ``-1`` in ``COCOeval``); a class with ground truth
+  but no prediction has AP 0.
+
+``COCOeval``'s numerical conventions are kept too, so the results equal ``pycocotools``'
+(``stats[0]``, ``stats[1]`` and per-class means of ``eval["precision"]``) to within 1e-15,
+the rounding of different orders of summation (``tests/models/test_evaluate_parity.py``):
+
+- the thresholds are ``np.linspace(0.5, 0.95, 10)``, whose ninth value is
+  ``0.8999999999999999`` rather than ``0.9``;
+- equal scores keep their order (stable sort): images in input order, then boxes in
+  input order;
+- when several unmatched ground-truth boxes share the highest IoU with a prediction, the
+  later one (in input order) is taken.
+
+Two deliberate differences:
+
+- precision is ``tp / (tp + fp)``, where ``COCOeval`` divides by ``tp + fp +
+  np.spacing(1)``. Only a denominator of 1 is affected (``1 + 2**-52`` is the one such
+  sum that does not round back), so a best-scored true positive has precision 1 rather
+  than ``1 - 2**-52``: perfect predictions score exactly 1.0 here and
+  ``0.9999999999999998`` in ``COCOeval``, and no AP differs by more than ``2**-52``;
+- an inverted prediction (``x2 < x1`` or ``y2 < y1``, which detectors do not produce) is
+  a false positive here; ``COCOeval`` ignores one with a negative area ``w * h`` (one
+  side inverted) and counts one with both sides inverted as a false positive.
 
 Differences from Ultralytics' ``val``: Ultralytics integrates the interpolated curve with
 the trapezoidal rule instead of averaging 101 points, matches by IoU rather than by
@@ -31,7 +53,7 @@ from hitl_active.formats.core import ImageLabels
 
 __all__ = ["IOU_THRESHOLDS", "EvalResult", "average_precision", "evaluate"]
 
-IOU_THRESHOLDS = np.round(np.arange(0.5, 0.951, 0.05), 2)
+IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
 _RECALL_POINTS = np.linspace(0.0, 1.0, 101)
 
 
@@ -83,7 +105,7 @@ def _match_image(
     for j in range(d):
         ok = (iou[j][None, :] >= limit) & ~taken
         cand = np.where(ok, iou[j][None, :], -1.0)
-        best = cand.argmax(axis=1)
+        best = g - 1 - cand[:, ::-1].argmax(axis=1)  # the last of equal IoUs, as COCOeval
         hit = cand[rows, best] >= 0
         tp[hit, j] = True
         taken[rows[hit], best[hit]] = True
