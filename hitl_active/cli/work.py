@@ -4,7 +4,8 @@ A table per person (active hours, the invisible share of them, tasks, practice h
 pay, effective hourly wage against the floor of their location, room left today under the
 caps, flags), the signals about the task design, the client's ROI, and the transparency
 report per project (``--csv`` / ``--html`` export it). ``--week`` is this ISO week,
-``--from``/``--to`` any period (local dates, inclusive); without them, all time.
+``--from``/``--to`` any period (local dates, inclusive); without them, all time. Stored rows
+the figures cannot use (an impossible time or lead time) are left out and named first.
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ def _json(work: Any) -> dict[str, Any]:
                 "human_verified_share": r.human_verified_share},
         "transparency": _rows(work),
         "estimate": None if work.estimate is None else asdict(work.estimate),
+        "skipped": [s.reason for s in work.skipped],
     }  # fmt: skip
 
 
@@ -152,6 +154,8 @@ def _work(args: argparse.Namespace) -> int:
         if args.html:
             Path(args.html).write_text(transparency_html(ws, work), encoding="utf-8")
     period = "all time" if days is None else f"{days[0]} to {days[1]}"
+    if work.skipped and not args.json:
+        print(work.skipped_note(shown=len(work.skipped)))
     if args.json:
         print(json.dumps(_json(work), indent=2))
         return 0

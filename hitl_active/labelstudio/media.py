@@ -14,7 +14,9 @@ served from:
 Everything else (other hosts, other ports of this host, ``file://`` outside the root, other
 schemes) is refused without being contacted. Errors carry one of two public messages,
 :data:`REFUSED` and :data:`UNREADABLE`, so a caller cannot tell an open port from a closed
-one; what actually happened is in :attr:`TaskImageError.detail` for the server's log.
+one; what actually happened is in :attr:`TaskImageError.detail` for the server's log. A URL
+holding a control character (a tab, a line break, NUL) is refused before anything else
+(:data:`CONTROL`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ REFUSED = (
     "(LABEL_STUDIO_URL, its /data/ and /tasks/ paths) and the local-files root"
 )
 UNREADABLE = "image could not be fetched or is not a readable image"
+CONTROL = "image URL refused: it holds a control character (a tab, line break or NUL)"
 
 
 class TaskImageError(ValueError):
@@ -160,6 +163,8 @@ def fetch_task_image(
         TaskImageError: the URL is not one this server serves from, or the image cannot be
             read; the message is safe to return to the requester.
     """
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):  # urlsplit drops some, httpx not
+        raise TaskImageError(CONTROL, f"{url!r}: a control character")
     parsed = urllib.parse.urlsplit(url)
     if parsed.path.endswith("/data/local-files/") and files_root is not None:
         try:

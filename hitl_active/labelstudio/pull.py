@@ -5,7 +5,9 @@ The cursor is a server timestamp. Each pull asks Label Studio for the tasks whos
 minus a small overlap, ordered by id so concurrent updates cannot shift pages. The new
 cursor is the server's clock (``Date`` header) when the pull started, minus the overlap, so
 an update that lands while a pull runs is fetched by the next one. Re-fetching is harmless:
-the sink ignores versions it already has.
+the sink ignores versions it already has. An annotation or draft that holds what no real one
+has (see :class:`~hitl_active.labelstudio.sink.InvalidRecordError`) is left out with a
+warning naming it, and the pull goes on.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from tqdm.auto import tqdm
 
 from hitl_active.labelstudio.client import LabelStudioClient
 from hitl_active.labelstudio.project import ProjectInfo
-from hitl_active.labelstudio.records import build_record, normalize_timestamp
-from hitl_active.labelstudio.sink import AnnotationSink
+from hitl_active.labelstudio.records import normalize_timestamp
+from hitl_active.labelstudio.sink import AnnotationRecord, AnnotationSink, InvalidRecordError
 
 __all__ = ["DraftSink", "PullReport", "pull_annotations", "pull_drafts"]
 
@@ -37,6 +39,7 @@ class PullReport:
     skipped_tasks: int = 0  # cancelled annotations among the recorded
     deleted: int = 0
     drafts: int = 0  # drafts new or changed (read from open tasks)
+    refused: int = 0  # annotations and drafts left out: they hold what no real one has
     cursor: str | None = None
 
 
@@ -66,16 +69,25 @@ def _tasks_with_drafts(client: LabelStudioClient, project_id: int, size: int = 1
             return out
 
 
+def _refused(project: ProjectInfo, task_id: Any, exc: InvalidRecordError) -> None:
+    logger.warning(
+        "project %d, task %s: %s; not recorded: correct it in Label Studio", project.id,
+        task_id, exc,
+    )  # fmt: skip
+
+
 def pull_drafts(
     client: LabelStudioClient,
     project: ProjectInfo,
     sink: DraftSink,
     users: Mapping[int, str] | None = None,
+    report: PullReport | None = None,
 ) -> int:
     """Record the drafts of the project's open tasks. Label Studio deletes a draft when it is
     submitted, and saving one does not mark its task updated, so drafts are read here, on
     every pull, while they exist: one listing says which tasks hold one, then each of those
-    that is still open is read. Returns how many drafts were new or changed."""
+    that is still open is read. Returns how many drafts were new or changed; ``report``
+    counts the drafts refused."""
     n = 0
     open_ids = sink.open_task_ids(project.id)
     if not open_ids:
@@ -86,7 +98,12 @@ def pull_drafts(
             who = draft.get("user")  # Label Studio names the user by e-mail here
             if isinstance(who, int):
                 who = (users or {}).get(who, f"user-{who}")
-            n += sink.record_draft(project.id, draft, str(who or "unknown"))
+            try:
+                n += sink.record_draft(project.id, draft, str(who or "unknown"))
+            except InvalidRecordError as exc:
+                _refused(project, task_id, exc)
+                if report is not None:
+                    report.refused += 1
     return n
 
 
@@ -139,22 +156,30 @@ def pull_annotations(
             report.deleted += sink.record_deletion(project.id, gone)
         for annotation in annotations:
             report.annotations_seen += 1
-            record = build_record(project, task, annotation, task.get("predictions") or [], users)
+            try:
+                record = AnnotationRecord.from_label_studio(
+                    project, task, annotation, task.get("predictions") or [], users
+                )
+            except InvalidRecordError as exc:
+                _refused(project, task.get("id"), exc)
+                report.refused += 1
+                continue
             if sink.record_annotation(record):
                 report.recorded += 1
                 report.skipped_tasks += int(record.was_cancelled)
     bar.close()
     if isinstance(sink, DraftSink):
-        report.drafts = pull_drafts(client, project, sink, users)
+        report.drafts = pull_drafts(client, project, sink, users, report)
     new_cursor = normalize_timestamp(started.isoformat())
     if cursor is None or new_cursor > cursor:
         sink.set_cursor(project.id, new_cursor)
     report.cursor = sink.get_cursor(project.id)
     logger.info(
-        "pulled project %d: %d tasks changed, %d annotations recorded, %d deleted",
+        "pulled project %d: %d tasks changed, %d annotations recorded, %d deleted, %d refused",
         project.id,
         report.tasks_seen,
         report.recorded,
         report.deleted,
+        report.refused,
     )
     return report

@@ -10,6 +10,13 @@ state store implements it, and :class:`SQLiteSink` is a small standalone impleme
 * a skipped/cancelled task is an :class:`AnnotationRecord` with ``was_cancelled=True``;
 * a deleted annotation is removed (``record_deletion``);
 * pushed tasks are remembered per image key, so a push never creates a duplicate task.
+
+No record holds what no real annotation has (:class:`InvalidRecordError`, checked when a
+record is made, so the webhook, the pull and every sink see the same rule): ids beyond 64
+bits, times before 2000 or more than a day ahead of now (:func:`check_time`), and a lead
+time that is negative, not finite, or longer than the annotation's own span from first start
+to last save plus a day (:func:`check_lead_time`). Work figures read stored rows with the
+same checks (:func:`check_work`).
 """
 
 from __future__ import annotations
@@ -18,14 +25,93 @@ import hashlib
 import json
 import sqlite3
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from hitl_active.formats.core import ImageLabels
 from hitl_active.labelstudio.diff import BoxDiff
 
-__all__ = ["AnnotationRecord", "AnnotationSink", "SQLiteSink"]
+if TYPE_CHECKING:
+    from hitl_active.labelstudio.project import ProjectInfo
+
+__all__ = [
+    "AnnotationRecord", "AnnotationSink", "InvalidRecordError", "SQLiteSink", "check_id",
+    "check_lead_time", "check_time", "check_work",
+]  # fmt: skip
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+AHEAD = timedelta(days=1)  # clocks drift; a day ahead of now is no clock's
+LEAD_TIME_MARGIN = timedelta(days=1)  # a task open for up to a day before its first save
+ID_RANGE = (-(2**63), 2**63 - 1)  # what SQLite and PostgreSQL BIGINT hold
+
+
+class InvalidRecordError(ValueError):
+    """A value no real annotation has (the message names the field): refused, never stored."""
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 32 else f"{text[:29]}..."
+
+
+def check_id(field: str, value: Any) -> int:
+    """``value`` as an integer id inside the 64-bit range, else :class:`InvalidRecordError`."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidRecordError(f"{field} {_short(value)!r} is not an integer id") from None
+    if not ID_RANGE[0] <= number <= ID_RANGE[1]:
+        raise InvalidRecordError(f"{field} {_short(number)} is outside the 64-bit id range")
+    return number
+
+
+def check_time(field: str, value: str | datetime, now: datetime | None = None) -> datetime:
+    """An ISO time (naive means UTC) inside 2000-01-01 .. now plus a day, else
+    :class:`InvalidRecordError` naming ``field``."""
+    try:
+        when = (
+            value
+            if isinstance(value, datetime)
+            else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        )
+    except ValueError:
+        raise InvalidRecordError(f"{field} {_short(value)!r} is not an ISO-8601 time") from None
+    when = when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+    latest = (now or datetime.now(timezone.utc)) + AHEAD
+    if not EARLIEST <= when <= latest:
+        raise InvalidRecordError(
+            f"{field} {_short(value)} is outside {EARLIEST:%Y-%m-%d} to "
+            f"{latest:%Y-%m-%d %H:%M} UTC (now plus a day)"
+        )
+    return when
+
+
+def check_lead_time(seconds: float | None, times: Sequence[datetime] = ()) -> None:
+    """A lead time (``None``: not measured) between 0 and the span of ``times`` (the record's
+    own times: first start to last save) plus a day, else :class:`InvalidRecordError`."""
+    if seconds is None:
+        return
+    span = max(times) - min(times) if times else timedelta(0)
+    limit = (span + LEAD_TIME_MARGIN).total_seconds()
+    if not 0 <= seconds <= limit:  # False for NaN too
+        raise InvalidRecordError(
+            f"lead_time {_short(seconds)} s is not between 0 and {limit:.0f} s (the "
+            "record's own span from first start to last save, plus a day)"
+        )
+
+
+def check_work(
+    lead_time: float | None,
+    times: Mapping[str, str | datetime | None],
+    now: datetime | None = None,
+) -> None:
+    """Check a record's times by field name (``None``: unknown) and its lead time against
+    them: one rule for annotations as they arrive and as the work figures read them back."""
+    known = [check_time(name, value, now) for name, value in times.items() if value is not None]
+    check_lead_time(lead_time, known)
 
 
 @dataclass
@@ -46,6 +132,48 @@ class AnnotationRecord:
     extra: dict[str, Any] = field(default_factory=dict)
     created_at: str | None = None  # first submitted (working time, not content)
     draft_created_at: str | None = None  # the draft it was made from started then
+
+    def __post_init__(self) -> None:
+        try:
+            for name in ("project_id", "task_id", "annotation_id"):
+                check_id(name, getattr(self, name))
+            check_work(self.lead_time, self.times())
+        except InvalidRecordError as exc:
+            raise InvalidRecordError(f"annotation {_short(self.annotation_id)}: {exc}") from None
+
+    @classmethod
+    def from_label_studio(
+        cls,
+        project: ProjectInfo,
+        task: Mapping[str, Any],
+        annotation: Mapping[str, Any],
+        predictions: Sequence[Mapping[str, Any]] = (),
+        users: Mapping[int, str] | None = None,
+    ) -> AnnotationRecord:
+        """The record of an annotation as Label Studio sends it (a pull or a webhook; see
+        :func:`hitl_active.labelstudio.records.build_record`), refused with
+        :class:`InvalidRecordError` when it holds what no real annotation has."""
+        from hitl_active.labelstudio.records import build_record
+
+        name = f"annotation {_short(annotation.get('id'))}"
+        who = annotation.get("completed_by")
+        try:
+            if who is not None and not isinstance(who, Mapping):
+                check_id(f"{name}: completed_by", who)
+            return build_record(project, task, annotation, predictions, users)
+        except OverflowError as exc:  # a lead_time of 400 digits, an id of 1e400
+            raise InvalidRecordError(
+                f"{name}: a number is out of range ({exc}); id, task, completed_by and "
+                "lead_time must be numbers a float or a 64-bit id holds"
+            ) from None
+
+    def times(self) -> dict[str, str | None]:
+        """The record's times by field name (``None``: not sent)."""
+        return {
+            "updated_at": self.updated_at,
+            "created_at": self.created_at,
+            "draft_created_at": self.draft_created_at,
+        }
 
     def fingerprint(self) -> str:
         """Hash of what the annotator produced; equal fingerprints mean the same version."""

@@ -5,8 +5,10 @@ replace) and ``ANNOTATIONS_DELETED`` (forget). Every other event is acknowledged
 ignored. Recording is idempotent (see :mod:`hitl_active.labelstudio.sink`), so a
 redelivered event or a later pull never records an annotation twice. Nothing slow happens
 here: no training, at most one small request back to Label Studio per annotation (the
-prediction it started from, for the diff). Receiving (the shared secret in
-:data:`SECRET_HEADER`, body limits) is the HTTP server's job: :mod:`hitl_active.server`.
+prediction it started from, for the diff). An event holding an annotation no real one has
+(see :class:`~hitl_active.labelstudio.sink.InvalidRecordError`) is refused whole: nothing of
+it is recorded. Receiving (the shared secret in :data:`SECRET_HEADER`, body limits) is the
+HTTP server's job: :mod:`hitl_active.server`.
 """
 
 from __future__ import annotations
@@ -18,8 +20,7 @@ from typing import Any
 
 from hitl_active.labelstudio.client import LabelStudioClient, LabelStudioError
 from hitl_active.labelstudio.project import ProjectInfo, check_labels, parse_label_config
-from hitl_active.labelstudio.records import build_record
-from hitl_active.labelstudio.sink import AnnotationSink
+from hitl_active.labelstudio.sink import AnnotationRecord, AnnotationSink, check_id
 
 __all__ = [
     "SECRET_HEADER",
@@ -64,9 +65,9 @@ def _project(payload: Mapping[str, Any], class_names: Sequence[str] | None) -> P
     if class_names is not None:
         check_labels(labels, class_names)
     names = tuple(class_names) if class_names is not None else tuple(labels)
-    return ProjectInfo(
-        int(project["id"]), str(project.get("title", "")), names, from_name, to_name, value_key
-    )
+    project_id = check_id("project id", project["id"])
+    title = str(project.get("title", ""))
+    return ProjectInfo(project_id, title, names, from_name, to_name, value_key)
 
 
 def _predictions(client: LabelStudioClient | None, task_id: int) -> list[dict[str, Any]]:
@@ -86,16 +87,20 @@ def handle_event(
     client: LabelStudioClient | None = None,
     users: Mapping[int, str] | None = None,
 ) -> WebhookResult:
-    """Record what one webhook delivery says; unknown events are acknowledged only."""
+    """Record what one webhook delivery says; unknown events are acknowledged only.
+
+    Raises:
+        InvalidRecordError: an annotation holds what no real one has (nothing is recorded).
+    """
     action = str(payload.get("action", ""))
     if action in DELETE_EVENTS:
         project = payload.get("project") or {}
-        ids = [int(a["id"]) for a in payload.get("annotations") or [] if "id" in a]
+        ids = [check_id("annotation id", a["id"]) for a in payload.get("annotations") or []
+               if "id" in a]  # fmt: skip
         if not ids or "id" not in project:
             return WebhookResult(action, handled=True)
-        return WebhookResult(
-            action, handled=True, deleted=sink.record_deletion(int(project["id"]), ids)
-        )
+        deleted = sink.record_deletion(check_id("project id", project["id"]), ids)
+        return WebhookResult(action, handled=True, deleted=deleted)
     if action not in ANNOTATION_EVENTS:
         return WebhookResult(action, handled=False)
     project = _project(payload, class_names)
@@ -103,19 +108,21 @@ def handle_event(
     tasks = payload.get("task")
     annotations = annotations if isinstance(annotations, list) else [annotations]
     tasks = tasks if isinstance(tasks, list) else [tasks]
-    by_id = {int(t["id"]): t for t in tasks if isinstance(t, Mapping) and "id" in t}
-    result = WebhookResult(action, handled=True)
+    by_id = {check_id("task id", t["id"]): t for t in tasks if isinstance(t, Mapping) and "id" in t}
+    records = []
     for annotation in annotations:
         if not isinstance(annotation, Mapping):
             continue
-        task_id = int(annotation.get("task") or 0)
+        task_id = check_id("task id", annotation.get("task") or 0)
         task = by_id.get(task_id, {"id": task_id})
         predictions = task.get("predictions") or (
             _predictions(client, task_id) if len(annotations) <= MAX_LOOKUPS else []
         )
-        record = build_record(project, task, annotation, predictions, users)
-        result.recorded += int(sink.record_annotation(record))
-    return result
+        records.append(
+            AnnotationRecord.from_label_studio(project, task, annotation, predictions, users)
+        )
+    recorded = sum(int(sink.record_annotation(record)) for record in records)
+    return WebhookResult(action, handled=True, recorded=recorded)
 
 
 def register_webhook(client: LabelStudioClient, project_id: int, url: str, secret: str) -> int:

@@ -154,10 +154,23 @@ class LabelStudioSinkMixin:
 
     def record_draft(self, project_id: int, draft: dict[str, Any], annotator: str) -> bool:
         """Keep the latest state of a Label Studio draft (as ``GET /api/tasks/{id}/drafts``
-        returns it); True when it was new or changed."""
+        returns it); True when it was new or changed.
+
+        Raises:
+            InvalidRecordError: the draft holds what no real one has (see
+                :func:`~hitl_active.labelstudio.sink.check_work`); nothing is stored.
+        """
         from hitl_active.labelstudio.records import normalize_timestamp
+        from hitl_active.labelstudio.sink import InvalidRecordError, check_id, check_work
 
         d = t.drafts
+        try:
+            check_id("draft id", draft["id"])
+            check_id("task", draft["task"])
+            times = {"updated_at": draft["updated_at"], "created_at": draft.get("created_at")}
+            check_work(draft.get("lead_time"), times)
+        except (InvalidRecordError, TypeError) as exc:  # TypeError: a lead_time not a number
+            raise InvalidRecordError(f"draft {draft.get('id')!r:.32}: {exc}") from None
         values = {
             "ls_task_id": int(draft["task"]), "annotator": annotator,
             "annotation_id": None if draft.get("annotation") is None else int(draft["annotation"]),

@@ -11,6 +11,11 @@ practice projects count under the workspace's Label Studio project, paid by
 ``work.pay["default"]``. :func:`team_work` turns the log into everyone's hours, pay,
 effective wage against the floor of their location, today's workload and room left under the
 caps, and the team's signals, ROI and transparency rows (see :class:`TeamWork`).
+
+A stored row the figures cannot use (a time outside the sane window, an impossible lead
+time: :func:`hitl_active.labelstudio.sink.check_work`, the rule intake applies) is left out
+and named (:class:`SkippedRecord`, :meth:`TeamWork.skipped_note`), so one bad row never
+takes a page or a report down.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
+from hitl_active.labelstudio.sink import InvalidRecordError, check_work
 from hitl_active.loop.config import WorkspaceError
 from hitl_active.loop.workspace import Workspace
 from hitl_active.workforce.flags import WorkFlag
@@ -41,8 +47,9 @@ from hitl_active.workforce.workload import Workload
 from hitl_active.workforce.worklog import WorkEvent
 
 __all__ = [
-    "DEFAULT_TASK_SECONDS", "PersonWork", "TeamWork", "pay_models", "pay_project",
-    "practice_events", "team_work", "work_events", "work_sessions",
+    "DEFAULT_TASK_SECONDS", "PersonWork", "SkippedRecord", "TeamWork", "pay_models",
+    "pay_project", "practice_events", "team_work", "work_events", "work_log",
+    "work_sessions",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -102,28 +109,54 @@ def practice_events(ws: Workspace) -> list[WorkEvent]:
     return out
 
 
-def work_events(ws: Workspace) -> list[WorkEvent]:
-    """The workspace's work log: annotation and skip revisions, drafts, practice tasks."""
+@dataclass(frozen=True)
+class SkippedRecord:
+    """A stored row the work figures left out: whose it is and why, naming the row."""
+
+    annotator: str
+    reason: str  # e.g. "annotation 12: updated_at 9999-12-31... is outside ..."
+
+
+def _usable(
+    skipped: list[SkippedRecord], who: str, row: str, lead: float | None,
+    times: dict[str, str | None],
+) -> bool:  # fmt: skip
+    """Whether a stored row passes the intake checks; if not, it is noted in ``skipped``."""
+    try:
+        check_work(lead, times)
+    except InvalidRecordError as exc:
+        logger.warning("%s of %s left out of the work figures: %s", row, who, exc)
+        skipped.append(SkippedRecord(who, f"{row}: {exc}"))
+        return False
+    return True
+
+
+def work_log(ws: Workspace) -> tuple[list[WorkEvent], list[SkippedRecord]]:
+    """The workspace's work log (annotation and skip revisions, drafts, practice tasks) and
+    the stored rows left out of it."""
     store = ws.store
     names = _names(ws)
     practice = practice_events(ws)
     practice_tasks = {e.task for e in practice if e.task}
     practice_projects = {p.practice_project_id for p in store.annotators()} - {None}
     out: list[WorkEvent] = []
+    skipped: list[SkippedRecord] = []
     for r in store.annotation_log():
         if r["ls_task_id"] in practice_tasks or not r["annotator"]:
             continue
         project_id, _, record = r["external_id"].partition(":")
-        lead = r["lead_time"]
-        if lead is None or not (math.isfinite(lead) and lead >= 0):
-            lead = 0.0
+        who = names.get(r["annotator"], r["annotator"])
+        times = {k: r[k] for k in ("updated_at", "created_at", "draft_created_at")}
+        if not _usable(skipped, who, f"annotation {record}", r["lead_time"], times):
+            continue
         is_practice = int(project_id) in practice_projects
         project = pay_project(ws, int(project_id))
         ended = _when(r["updated_at"]) or datetime.fromtimestamp(r["recorded_at"], timezone.utc)
         out.append(
             WorkEvent(
-                names.get(r["annotator"], r["annotator"]), int(r["ls_task_id"] or 0), project,
-                "skip" if r["cancelled"] else "annotation", int(record), ended, float(lead),
+                who, int(r["ls_task_id"] or 0), project,
+                "skip" if r["cancelled"] else "annotation", int(record), ended,
+                float(r["lead_time"] or 0.0),
                 created=_when(r["created_at"]), draft_created=_when(r["draft_created_at"]),
                 practice=is_practice, sensitive=_sensitive(ws, int(project_id), is_practice),
                 boxes=len(json.loads(r["boxes_json"])),
@@ -132,17 +165,27 @@ def work_events(ws: Workspace) -> list[WorkEvent]:
     for d in store.drafts():
         if d["ls_task_id"] in practice_tasks:
             continue
+        who = names.get(d["annotator"], d["annotator"])
+        times = {k: d[k] for k in ("updated_at", "created_at")}
+        if not _usable(skipped, who, f"draft {d['draft_id']}", d["lead_time"], times):
+            continue
         is_practice = d["project_id"] in practice_projects
         project = pay_project(ws, d["project_id"])
         out.append(
             WorkEvent(
-                names.get(d["annotator"], d["annotator"]), int(d["ls_task_id"]), project,
+                who, int(d["ls_task_id"]), project,
                 "draft", int(d["draft_id"]), _when(d["updated_at"]), float(d["lead_time"]),  # type: ignore[arg-type]
                 created=_when(d["created_at"]), annotation=d["annotation_id"],
                 practice=is_practice, sensitive=_sensitive(ws, d["project_id"], is_practice),
             )
         )  # fmt: skip
-    return [*out, *practice]
+    return [*out, *practice], skipped
+
+
+def work_events(ws: Workspace) -> list[WorkEvent]:
+    """The workspace's work log: annotation and skip revisions, drafts, practice tasks (rows
+    the figures cannot use left out, see :func:`work_log`)."""
+    return work_log(ws)[0]
 
 
 def work_sessions(ws: Workspace, events: list[WorkEvent] | None = None) -> list[Session]:
@@ -236,6 +279,17 @@ class TeamWork:
     # what to show an annotator before a batch of ``batch_size`` tasks of the workspace's
     # project: the time it takes at the median task time so far, and the wage its pay implies
     estimate: BatchEstimate | None = None
+    skipped: list[SkippedRecord] = field(default_factory=list)  # stored rows left out
+
+    def skipped_note(self, annotator: str | None = None, shown: int = 5) -> str:
+        """One line naming the stored rows left out of the figures (only ``annotator``'s,
+        when given); ``""`` when there are none."""
+        mine = [s.reason for s in self.skipped if annotator is None or s.annotator == annotator]
+        if not mine:
+            return ""
+        more = f"; {len(mine) - shown} more in the log" if len(mine) > shown else ""
+        plural = "" if len(mine) == 1 else "s"
+        return f"{len(mine)} work record{plural} skipped: {'; '.join(mine[:shown])}{more}"
 
     @property
     def signals(self) -> list[Signal]:

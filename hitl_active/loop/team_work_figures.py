@@ -15,7 +15,7 @@ from hitl_active.loop.team_work import (
     pay_models,
     pay_project,
     task_seconds,
-    work_events,
+    work_log,
     work_sessions,
 )  # fmt: skip
 from hitl_active.loop.workspace import Workspace
@@ -193,7 +193,7 @@ def build(
 ) -> TeamWork:  # fmt: skip
     work = ws.config.work
     tz = work.tz()
-    events = work_events(ws)
+    events, skipped = work_log(ws)
     found = work_sessions(ws, events)
     models = pay_models(ws, {e.project for e in events})
     try:
@@ -233,5 +233,5 @@ def build(
         days, now, work.timezone, currencies.pop() if len(currencies) == 1 else None,
         task_seconds(ws, found), people, flags, skips, disagreements,
         _roi(ws, found, pays_all, provenance, human), transparency(pays), table,
-        _estimate(ws, found, events, models),
+        _estimate(ws, found, events, models), skipped,
     )  # fmt: skip

@@ -4,16 +4,19 @@
 loaded in the app's lifespan, never at import. It refuses to be built without a shared
 secret. Routes:
 
-* ``GET /health`` – liveness and the model version; the only route open without a credential;
+* ``GET /health`` – liveness and the model version; the only route open without a credential
+  (``HEAD /health``: the same answer without a body);
 * ``POST /setup`` – Label Studio sends the project's labeling config; labels that do not
   match the model's classes are refused with both lists. The host and token Label Studio
   sends along are ignored: the server talks only to the Label Studio it was started with;
 * ``POST /predict`` – Label Studio's request (``tasks``) and response (``results``: one
   prediction per task with ``result``, ``score``, ``model_version``) served by the engine,
   at most ``max_tasks`` tasks per call (see :mod:`hitl_active.server.predict`);
-* ``POST /webhook`` – Label Studio webhook events, recorded once in the annotation sink.
-  Nothing here ever trains: new annotations only touch ``settings.annotations_flag`` for
-  the loop to pick up;
+* ``POST /webhook`` – Label Studio webhook events (``Content-Type: application/json`` only, so
+  no cross-site form can carry a browser's remembered credentials here), recorded once in the
+  annotation sink; an annotation no real one can be is a 422 naming the field (see
+  :class:`~hitl_active.labelstudio.sink.InvalidRecordError`). Nothing here ever trains: new
+  annotations only touch ``settings.annotations_flag`` for the loop to pick up;
 * ``GET /manager`` (and ``/manager/transparency.csv|.html``), ``GET /me`` – the people's
   pages of a workspace: the manager's, and each annotator's own, opened by their personal
   page key instead of the shared secret (see :mod:`hitl_active.server.pages`).
@@ -33,11 +36,11 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hitl_active.labelstudio.project import LabelMismatchError
-from hitl_active.labelstudio.sink import AnnotationSink
+from hitl_active.labelstudio.sink import AnnotationSink, InvalidRecordError
 from hitl_active.labelstudio.webhook import handle_event
 from hitl_active.server.guard import Guard
 from hitl_active.server.pages.routes import add_page_routes
@@ -83,8 +86,10 @@ def create_app(
         # FastAPI's own answer echoes the input back; one line is enough.
         return JSONResponse({"detail": "the request body must be a JSON object"}, status_code=422)
 
-    @app.get("/health")
-    def health() -> dict[str, Any]:
+    @app.api_route("/health", methods=["GET", "HEAD"], response_model=None)
+    def health(request: Request) -> dict[str, Any] | Response:
+        if request.method == "HEAD":
+            return Response()
         return {
             "status": "UP",
             "model_class": "hitl-active",
@@ -120,9 +125,15 @@ def create_app(
 
     @app.post("/webhook")
     async def webhook(request: Request) -> JSONResponse:
+        media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if media_type != "application/json":
+            return JSONResponse(
+                {"detail": "send webhook events as Content-Type: application/json"},
+                status_code=415,
+            )
         try:
             payload = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a nesting bomb
             return JSONResponse({"detail": "body is not JSON"}, status_code=400)
         if not isinstance(payload, dict):
             return JSONResponse({"detail": "body must be a JSON object"}, status_code=400)
@@ -130,6 +141,11 @@ def create_app(
             result = await run_in_threadpool(_record, state, payload)
         except LabelMismatchError as exc:
             return JSONResponse({"detail": str(exc)}, status_code=422)
+        except InvalidRecordError as exc:
+            return JSONResponse(
+                {"detail": f"{exc}; nothing recorded: correct it in Label Studio"},
+                status_code=422,
+            )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return JSONResponse({"detail": f"unreadable event: {exc}"}, status_code=400)
         return JSONResponse({"status": "ok", **result})

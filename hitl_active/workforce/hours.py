@@ -215,7 +215,15 @@ def sessions(
         raise ValueError(f"idle_gap_s must be > 0, got {idle_gap_s}")
     items = list(events)
     pieces = work_pieces(items) if items and isinstance(items[0], WorkEvent) else items
-    cut = [q for p in pieces for q in _split_at_midnight(p, tz)]
+    cut: list[Piece] = []
+    for p in pieces:
+        try:
+            cut += _split_at_midnight(p, tz)
+        except OverflowError:  # a time at the end of the calendar, which no clock made
+            logger.warning(
+                "%s's %s on task %d (%s to %s) has no day after it: left out", p.annotator,
+                p.kind, p.task, p.start.isoformat(), p.end.isoformat(),
+            )  # fmt: skip
     out: list[Session] = []
     current: list[Piece] = []
     out_day = date.min

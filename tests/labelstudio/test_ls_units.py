@@ -46,7 +46,7 @@ def _event(
     action: str,
     result: list,
     annotation_id: int = 11,
-    updated: str = "2030-01-01T00:00:01Z",
+    updated: str = "2026-01-01T00:00:01Z",
     cancelled: bool = False,
 ) -> dict:
     return {
@@ -95,9 +95,9 @@ def test_sink_records_once_replaces_newer_and_ignores_older() -> None:
     record = build_record(PROJECT, ev["task"], ev["annotation"])
     assert sink.record_annotation(record) is True
     assert sink.record_annotation(record) is False  # the same version again
-    newer = _event("ANNOTATION_UPDATED", results[:1], updated="2030-01-01T00:00:05Z")
+    newer = _event("ANNOTATION_UPDATED", results[:1], updated="2026-01-01T00:00:05Z")
     assert sink.record_annotation(build_record(PROJECT, newer["task"], newer["annotation"]))
-    older = _event("ANNOTATION_UPDATED", results[:2], updated="2030-01-01T00:00:03Z")
+    older = _event("ANNOTATION_UPDATED", results[:2], updated="2026-01-01T00:00:03Z")
     assert not sink.record_annotation(build_record(PROJECT, older["task"], older["annotation"]))
     (stored,) = sink.records(7)
     assert len(stored["xyxy"]) == 1 and stored["annotator"] == "user-1"

@@ -135,7 +135,7 @@ def _event(annotation_id: int = 1, action: str = "ANNOTATION_CREATED") -> dict:
             "completed_by": 1,
             "lead_time": 3.0,
             "was_cancelled": False,
-            "updated_at": "2030-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z",
         },
     }
 
@@ -159,7 +159,8 @@ def test_webhook_needs_the_secret_and_records_once(files_root, tmp_path) -> None
             "/webhook", json={"action": "START_TRAINING"}, headers={SECRET_HEADER: "s3cret"}
         )
         assert other.status_code == 200 and other.json()["handled"] is False
-        bad = client.post("/webhook", content=b"[1,", headers={SECRET_HEADER: "s3cret"})
+        json_type = {SECRET_HEADER: "s3cret", "Content-Type": "application/json"}
+        bad = client.post("/webhook", content=b"[1,", headers=json_type)
         assert bad.status_code == 400
     (record,) = sink.records(2)
     assert record["xyxy"] == [[10.0, 20.0, 60.0, 70.0]] and record["lead_time"] == 3.0

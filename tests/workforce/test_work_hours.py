@@ -154,3 +154,13 @@ def test_bad_records_are_refused(kw, message):
     base |= {"ended": t(9, 0), "lead_time": 10.0} | kw
     with pytest.raises(ValueError, match=message):
         WorkEvent(**base)
+
+
+def test_a_piece_at_the_end_of_the_calendar_is_left_out_not_raised(caplog):
+    """No clock makes 9999-12-31 23:59:59, but one such record must not stop everyone's hours."""
+    last = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    log = [ann(1, t(9, 1), 50), ann(2, last, 60)]
+    with caplog.at_level("WARNING"):
+        h = only(log)
+    assert h == Hours(active=50, tasks=50)
+    assert any("task 2" in r.getMessage() for r in caplog.records)

@@ -2,7 +2,8 @@
 under the caps, flags, signals about the task design, ROI and the transparency report.
 
 The figures are the workspace's (:func:`hitl_active.loop.team_work.team_work`, a
-:class:`~hitl_active.loop.team_work.TeamWork`); this module only lays them out.
+:class:`~hitl_active.loop.team_work.TeamWork`); this module only lays them out, with a note
+naming any stored row the figures left out (:func:`skipped`).
 """
 
 from __future__ import annotations
@@ -12,12 +13,19 @@ from typing import Any
 from hitl_active.server.pages import charts
 from hitl_active.server.pages.html import card, cards, esc, meter, png_img, section, table
 
-__all__ = ["annotator_work_sections", "manager_work_sections"]
+__all__ = ["annotator_work_sections", "manager_work_sections", "skipped"]
 
 NO_WORK = (
     '<p class="note">No working time recorded yet: hours and pay appear once '
     "annotations with their times are recorded.</p>"
 )
+
+
+def skipped(work: Any, annotator: str | None = None) -> str:
+    """The note naming the stored rows left out of the figures (``annotator``'s only, when
+    given); ``""`` when none were."""
+    note = "" if work is None else work.skipped_note(annotator)
+    return f'<div class="flag">{esc(note)}</div>' if note else ""
 
 
 def _money(value: float | None, currency: str | None) -> str:
@@ -64,7 +72,7 @@ def annotator_work_sections(ws: Any, work: Any, person: Any) -> list[str]:
     """Hours this week, effective wage against the floor, workload left today."""
     p = None if work is None else work.people.get(person.name)
     if p is None or (p.hours.active == 0 and p.week.active == 0):
-        return [section("Your hours and pay", NO_WORK, id="work")]
+        return [section("Your hours and pay", NO_WORK, skipped(work, person.name), id="work")]
     caps = ws.config.work.caps
     below = p.floor is not None and p.wage is not None and p.wage < p.floor.hourly
     glance = cards(
@@ -102,6 +110,7 @@ def annotator_work_sections(ws: Any, work: Any, person: Any) -> list[str]:
             '<p class="note">Every active minute counts: tasks, practice, skipped tasks and '
             "the time between them.</p>",
             _wage(p, work.currency),
+            skipped(work, person.name),
             id="work",
         ),
         section("Your workload today", load, *notes, id="workload"),
@@ -166,7 +175,7 @@ def manager_work_sections(ws: Any, work: Any) -> list[str]:
     from hitl_active.server.pages.report import transparency_table
 
     if work is None or not work.people:
-        return [section("Hours, pay and workload", NO_WORK, id="work")]
+        return [section("Hours, pay and workload", NO_WORK, skipped(work), id="work")]
     flags = [f'<div class="flag">{esc(f.message())}</div>' for f in work.flags]
     signals = [f'<div class="tip">{esc(s.message)}</div>' for s in work.signals]
     links = (
@@ -174,7 +183,7 @@ def manager_work_sections(ws: Any, work: Any) -> list[str]:
         '<a href="manager/transparency.html">HTML page</a></p>'
     )
     return [
-        section("Hours, pay and workload", _people(work), id="work"),
+        section("Hours, pay and workload", _people(work), skipped(work), id="work"),
         section(
             "Fair-work flags",
             *(

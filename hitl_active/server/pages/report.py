@@ -7,6 +7,7 @@ import csv
 import io
 from typing import Any
 
+from hitl_active.server.pages.fairwork import skipped
 from hitl_active.server.pages.html import page, section, table
 
 __all__ = ["COLUMNS", "transparency_csv", "transparency_html", "transparency_rows"]
@@ -63,7 +64,9 @@ def transparency_html(ws: Any, work: Any) -> str:
         "practice and skipped tasks included); the effective wage is pay ÷ active hours; "
         "training paid is the pay for practice tasks.</p>"
     )
-    body = section("Transparency report", note, transparency_table(work), id="transparency")
+    body = section(
+        "Transparency report", note, skipped(work), transparency_table(work), id="transparency"
+    )
     floors = [
         [f.location, f"{f.hourly:.2f}", f.currency, f.source, f.date]
         for f in (work.floors.values() if work is not None else ())
