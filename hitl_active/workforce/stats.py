@@ -83,9 +83,10 @@ def noise_estimate(
     ``min_count`` counts rows (boxes); the chi-square interval uses every coordinate.
     """
     d = np.asarray(deviations, dtype=np.float64)
-    d = d.reshape(len(d), -1) if d.ndim else d.reshape(0, 1)
-    if len(d) < max(min_count, 1):
-        return _too_few(len(d), min_count, level, what)
+    rows = len(d) if d.ndim else 0  # no matched box at all is "not enough data", not an error
+    if rows < max(min_count, 1) or d.size == 0:
+        return _too_few(rows, min_count, level, what)
+    d = d.reshape(rows, -1)
     dof = d.size
     ss = float(np.sum(d**2))
     sigma = float(np.sqrt(ss / dof))

@@ -118,3 +118,59 @@ def test_pooled_class_key_present():
         [annotator("a", 0.9).annotate(t, rng) for t in truths], {t.image: t for t in truths}
     )
     assert ALL in s["a"].per_class
+
+
+def _random_answer(rng, who, image, truth, kind):
+    """A honeypot answer of one kind: empty, all wrong, all right, duplicated, or random."""
+    if kind == "empty":
+        return _answer(who, image, np.zeros((0, 4)), [])
+    if kind == "wrong":  # boxes far from every gold box
+        n = int(rng.integers(1, 4))
+        return _answer(who, image, [[180, 180, 195, 195]] * n, [0] * n)
+    if kind == "right":
+        return _answer(who, image, truth.xyxy, list(truth.class_id))
+    if kind == "duplicates":
+        return _answer(who, image, np.vstack([truth.xyxy] * 3), list(truth.class_id) * 3)
+    n = int(rng.integers(0, 5))
+    xy = rng.uniform(0, 150, (n, 2))
+    boxes = np.hstack([xy, xy + rng.uniform(2, 50, (n, 2))])
+    return _answer(who, image, boxes, list(rng.integers(0, 3, n)))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_any_honeypot_answers_give_scores_flags_and_a_route(seed):
+    """No honeypot answer, however careless, can stop scoring, flagging or routing."""
+    from hitl_active.workforce.flags import flag_skills
+    from hitl_active.workforce.routing import POOLED, Frame, Person, plan_round
+
+    rng = np.random.default_rng(seed)
+    gold = {
+        f"g{i}": ImageLabels(f"g{i}", 200, 200, [[10, 10, 60, 60], [80, 90, 140, 150]], [0, 1])
+        for i in range(4)
+    }
+    kinds = ["empty", "wrong", "right", "duplicates", "random"]
+    people = [f"p{i}" for i in range(5)]
+    answers = [
+        _random_answer(rng, who, image, truth, kinds[int(rng.integers(len(kinds)))])
+        for who in people
+        for image, truth in gold.items()
+        if rng.random() < 0.8
+    ]
+    skills = score_gold(answers, gold, min_count=int(rng.integers(0, 4)))
+    for who, s in skills.items():
+        recall = s.overall.recall
+        assert recall.value is None or (
+            0 <= recall.value <= 1 and 0 <= recall.low <= recall.high <= 1
+        )
+        assert s.box_noise.value is None or np.isfinite(s.box_noise.value)
+        mine = [a for a in answers if a.annotator == who]
+        if all(len(a.labels.xyxy) == 0 for a in mine):
+            assert recall.value in (None, 0.0)  # missed every gold box: recall 0, not a crash
+    flag_skills(skills)
+    team = [
+        Person(who, skill={POOLED: skills[who].overall.recall.value} if who in skills else {})
+        for who in people
+    ]
+    frames = [Frame(i, float(rng.random()), (0,)) for i in range(10)]
+    plan = plan_round(frames, team, rng=np.random.default_rng(seed))
+    assert {a.image_id for a in plan if a.kind != "honeypot"} == set(range(10))
