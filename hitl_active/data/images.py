@@ -8,11 +8,12 @@ when only its last rows are missing, with a warning; otherwise it is refused.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import sys
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from hitl_active.data.discovery import IMAGE_SUFFIXES, SkippedEntry, discover_im
 __all__ = [
     "IMAGE_SUFFIXES",
     "MAX_IMAGE_PIXELS",
+    "DecodeBudget",
     "ImageReadError",
     "SkippedEntry",
     "discover_images",
@@ -32,6 +34,8 @@ __all__ = [
     "open_image",
     "read_image",
     "read_image_bgr",
+    "read_image_reduced",
+    "release_freed_pixels",
 ]
 
 logger = logging.getLogger(__name__)
@@ -127,7 +131,7 @@ def image_size(path: str | Path) -> tuple[int, int]:
         raise ImageReadError(path, _reason(exc)) from exc
 
 
-@contextmanager
+@contextlib.contextmanager
 def open_image(path: str | Path) -> Iterator[Image.Image]:
     """A lazily opened PIL image (header read, pixels not yet decoded), closed on exit.
 
@@ -182,6 +186,113 @@ def read_image(path: str | Path | io.BytesIO) -> np.ndarray:
                 logger.warning("%s: %s", path, note)
             return rgb
         raise
+
+
+class DecodeBudget:
+    """Bytes of full-size pixels a process decodes at once; a decode waits until it fits.
+
+    One decode larger than the whole budget still runs, alone. Share one budget between
+    the threads of a server, so that concurrent requests cannot multiply a large picture's
+    decoded size (a few KB of PNG can hold 9500x9500 pixels, 270 MB once decoded).
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        if max_bytes <= 0:
+            raise ValueError(f"a decode budget must be positive bytes, got {max_bytes}")
+        self.max_bytes = max_bytes
+        self._room = threading.Condition()
+        self._used = 0
+
+    @contextlib.contextmanager
+    def reserve(self, nbytes: int) -> Iterator[None]:
+        with self._room:
+            self._room.wait_for(lambda: self._used == 0 or self._used + nbytes <= self.max_bytes)
+            self._used += nbytes
+        try:
+            yield
+        finally:
+            with self._room:
+                self._used -= nbytes
+                self._room.notify_all()
+
+
+#: Pillow's allocation block for a long-running process (see :func:`release_freed_pixels`).
+LARGE_PIXEL_BLOCK = 64 * 2**20
+
+
+def release_freed_pixels() -> None:
+    """Make the memory of decoded pictures go back to the system once they are freed.
+
+    Pillow allocates a picture in 16 MB blocks. glibc serves blocks under 32 MB from a
+    per-thread heap once a first one was freed, and keeps them there: a server whose request
+    threads each decode one large picture in turn then holds one picture per thread. Blocks
+    of :data:`LARGE_PIXEL_BLOCK` are always mapped and unmapped whole. Call it from a server's
+    start-up (the setting is process-wide; ``PILLOW_BLOCK_SIZE`` sets the same).
+    """
+    core = Image.core
+    if hasattr(core, "get_block_size") and core.get_block_size() < LARGE_PIXEL_BLOCK:
+        core.set_block_size(LARGE_PIXEL_BLOCK)
+
+
+# Bytes per pixel of a decoded Pillow image, by mode (others: one byte per band).
+_MODE_BYTES = {"I;16": 2, "I;16B": 2, "I;16L": 2, "I": 4, "F": 4, "RGBA": 4, "CMYK": 4}
+_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}  # fmt: skip
+
+
+def read_image_reduced(
+    path: str | Path | io.BytesIO, max_side: int, budget: DecodeBudget | None = None
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """Decode to an RGB array whose long side is at most about ``max_side`` (never less).
+
+    For a detector that sees ``imgsz`` pixels, ``max_side = 2 * imgsz`` keeps every detail
+    it can use. A JPEG is decoded at 1/2 to 1/8 scale directly (Pillow's draft mode); other
+    formats are decoded whole, inside ``budget``, and shrunk by an integer factor at once.
+    EXIF orientation is applied. Pictures up to ``max_side`` decode exactly as
+    :func:`read_image` does.
+
+    Returns:
+        The pixels, and ``(width, height)`` of the whole picture as displayed: scale boxes
+        found on the pixels by ``width / pixels.shape[1]`` to place them on the original.
+
+    Raises:
+        ImageReadError: as :func:`read_image`.
+    """
+    if max_side < 1:
+        raise ValueError(f"max_side must be a positive number of pixels, got {max_side}")
+    name = path if isinstance(path, (str, Path)) else "<bytes>"
+    try:
+        with _open(path) as im:
+            _check_pixels(name, im.size)
+            w, h = im.size
+            if max(w, h) <= max_side:
+                orientation = exif_orientation(im)
+                full = (h, w) if orientation in _TRANSPOSING else (w, h)
+                return _to_rgb(ImageOps.exif_transpose(im)), full
+            scale = max_side / max(w, h)
+            im.draft("RGB", (max(1, int(w * scale + 1)), max(1, int(h * scale + 1))))
+            need = im.size[0] * im.size[1] * _MODE_BYTES.get(im.mode, len(im.getbands()))
+            # inside the budget: reading a PNG's EXIF decodes the whole picture
+            with budget.reserve(need) if budget is not None else contextlib.nullcontext():
+                orientation = exif_orientation(im)
+                im.load()
+                factor = max(1, max(im.size) // max_side)
+                small = im.reduce(factor) if factor > 1 else im.copy()
+            if orientation in _TRANSPOSE:
+                small = small.transpose(_TRANSPOSE[orientation])
+            full = (h, w) if orientation in _TRANSPOSING else (w, h)
+            return _to_rgb(small), full
+    except ImageReadError:
+        raise
+    except FileNotFoundError as exc:
+        raise ImageReadError(name, "file not found") from exc
+    except _DECODE_ERRORS as exc:
+        if isinstance(path, (str, Path)) and is_truncated_jpeg(path):
+            image = read_image(path)  # restored as read_image does, at full size
+            return image, (image.shape[1], image.shape[0])
+        raise ImageReadError(name, _reason(exc)) from exc
 
 
 # A JPEG whose end-of-image marker is missing from its tail was cut short (interrupted copy).

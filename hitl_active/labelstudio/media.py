@@ -25,15 +25,28 @@ import io
 import logging
 import urllib.parse
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import numpy as np
 
-from hitl_active.data.images import ImageReadError, read_image
+from hitl_active.data.images import (
+    DecodeBudget,
+    ImageReadError,
+    read_image,
+    read_image_reduced,
+)
 from hitl_active.labelstudio.client import LabelStudioError, auth_header, is_personal_access_token
 from hitl_active.labelstudio.project import local_path
 
-__all__ = ["DEFAULT_MAX_IMAGE_BYTES", "REFUSED", "UNREADABLE", "TaskImageError", "fetch_task_image"]
+__all__ = [
+    "DEFAULT_MAX_IMAGE_BYTES",
+    "REFUSED",
+    "UNREADABLE",
+    "TaskImage",
+    "TaskImageError",
+    "fetch_task_image",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +59,13 @@ REFUSED = (
 )
 UNREADABLE = "image could not be fetched or is not a readable image"
 CONTROL = "image URL refused: it holds a control character (a tab, line break or NUL)"
+
+
+class TaskImage(NamedTuple):
+    """A task's picture: its RGB pixels, perhaps decoded smaller, and its full displayed size."""
+
+    pixels: np.ndarray
+    size: tuple[int, int]  # (width, height) of the original, EXIF orientation applied
 
 
 class TaskImageError(ValueError):
@@ -102,9 +122,18 @@ def _inside(path: Path, files_root: str | Path | None) -> Path | None:
     return resolved if resolved == root or root in resolved.parents else None
 
 
-def _read_file(path: Path) -> np.ndarray:
+def _decode(
+    source: Path | io.BytesIO, max_side: int | None, budget: DecodeBudget | None
+) -> TaskImage:
+    if max_side is None:
+        pixels = read_image(source)
+        return TaskImage(pixels, (pixels.shape[1], pixels.shape[0]))
+    return TaskImage(*read_image_reduced(source, max_side, budget))
+
+
+def _read_file(path: Path, max_side: int | None, budget: DecodeBudget | None) -> TaskImage:
     try:
-        return read_image(path)
+        return _decode(path, max_side, budget)
     except (ImageReadError, OSError) as exc:
         raise TaskImageError(UNREADABLE, f"{path}: {exc}") from exc
 
@@ -156,8 +185,13 @@ def fetch_task_image(
     token: str | None,
     http: httpx.Client,
     max_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
-) -> np.ndarray:
+    max_side: int | None = None,
+    budget: DecodeBudget | None = None,
+) -> TaskImage:
     """Decode the image behind a task's ``data.image`` value (EXIF orientation applied).
+
+    With ``max_side``, a large picture is decoded smaller (see
+    :func:`~hitl_active.data.images.read_image_reduced`), within ``budget`` when given.
 
     Raises:
         TaskImageError: the URL is not one this server serves from, or the image cannot be
@@ -171,12 +205,12 @@ def fetch_task_image(
             path = local_path(url, files_root)  # refuses paths that resolve outside the root
         except ValueError as exc:
             raise TaskImageError(REFUSED, str(exc)) from exc
-        return _read_file(path)
+        return _read_file(path, max_side, budget)
     if parsed.scheme == "file" or (not parsed.scheme and not parsed.netloc):
         local = Path(urllib.parse.unquote(parsed.path))
         inside = _inside(local, files_root) if local.is_absolute() else None
         if inside is not None and inside.is_file():
-            return _read_file(inside)
+            return _read_file(inside, max_side, budget)
         if parsed.scheme == "file" or not ls_url:
             raise TaskImageError(REFUSED, f"{url}: a local path outside the local-files root")
         url = ls_url.rstrip("/") + "/" + url.lstrip("/")  # a path on the Label Studio server
@@ -187,6 +221,6 @@ def fetch_task_image(
     except httpx.HTTPError as exc:
         raise TaskImageError(UNREADABLE, f"{url}: {type(exc).__name__}: {exc}") from exc
     try:
-        return read_image(io.BytesIO(data))
+        return _decode(io.BytesIO(data), max_side, budget)
     except ImageReadError as exc:
         raise TaskImageError(UNREADABLE, f"{url}: {exc}") from exc

@@ -7,13 +7,15 @@ chunk of a large one, not for all of it, and only one chunk's images are in memo
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
 import numpy as np
 
+from hitl_active.detections import Detections
 from hitl_active.formats.labelstudio import to_ls_results
-from hitl_active.labelstudio.media import TaskImageError, fetch_task_image
+from hitl_active.labelstudio.media import TaskImage, TaskImageError, fetch_task_image
 from hitl_active.labelstudio.project import LabelMismatchError, check_labels, parse_label_config
 from hitl_active.server.state import ServerState
 
@@ -86,6 +88,8 @@ def predict_tasks(
         urls.append(url)
     names = list(engine.class_names)
     version = str(getattr(engine, "model_version", None) or state.model_version)
+    imgsz = getattr(engine, "imgsz", None)  # (H, W) the model sees; None: decode whole
+    max_side = 2 * max(imgsz) if imgsz else None
     results = []
     for start in range(0, len(tasks), CHUNK):
         images = []
@@ -99,16 +103,18 @@ def predict_tasks(
                         s.label_studio_token,
                         state.http,
                         s.max_image_bytes,
+                        max_side=max_side,
+                        budget=state.decode_budget,
                     )
                 )
             except TaskImageError as exc:
                 logger.debug("task %s: %s", _name(tasks[index], index), exc.detail)
                 raise RequestError(422, f"task {_name(tasks[index], index)}: {exc}") from exc
         with state.inference_lock:
-            detections = engine.predict(images)
+            detections = engine.predict([image.pixels for image in images])
         for image, det in zip(images, detections, strict=True):
-            shown = det.above(s.conf_threshold)
-            h, w = image.shape[:2]
+            shown = _on_original(det.above(s.conf_threshold), image)
+            w, h = image.size
             results.append(
                 {
                     "result": to_ls_results(shown, names, from_name, to_name, width=w, height=h),
@@ -117,6 +123,16 @@ def predict_tasks(
                 }
             )
     return results
+
+
+def _on_original(det: Detections, image: TaskImage) -> Detections:
+    """Boxes found on pixels decoded smaller, placed on the original picture."""
+    h, w = image.pixels.shape[:2]
+    if (w, h) == image.size:
+        return det
+    sx, sy = image.size[0] / w, image.size[1] / h
+    xyxy = (det.xyxy * np.array([sx, sy, sx, sy])).astype(det.xyxy.dtype)
+    return dataclasses.replace(det, xyxy=xyxy, image_size=image.size)
 
 
 def _uncertainty(confidence: np.ndarray) -> float:

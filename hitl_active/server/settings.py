@@ -13,12 +13,14 @@ __all__ = ["AppSettings"]
 
 DEFAULT_MAX_BODY_BYTES = 10 * 2**20
 DEFAULT_MAX_TASKS = 100
+DEFAULT_DECODE_BUDGET_BYTES = 256 * 2**20
 
 # setting -> environment variable, for messages that say how to change a limit
 LIMIT_VARIABLES = {
     "max_body_bytes": "HITL_MAX_BODY_BYTES",
     "max_tasks": "HITL_MAX_TASKS",
     "max_image_bytes": "HITL_MAX_IMAGE_BYTES",
+    "decode_budget_bytes": "HITL_DECODE_BUDGET_BYTES",
 }
 
 
@@ -48,6 +50,9 @@ class AppSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # any request body, webhooks included
     max_tasks: int = DEFAULT_MAX_TASKS  # tasks per /predict call
     max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES  # one task image downloaded
+    # full-size pixels being decoded at once, all requests together (one larger picture
+    # still decodes, alone); task images are then shrunk to twice the model's input size
+    decode_budget_bytes: int = DEFAULT_DECODE_BUDGET_BYTES
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -102,6 +107,7 @@ class AppSettings:
             "max_body_bytes": DEFAULT_MAX_BODY_BYTES,
             "max_tasks": DEFAULT_MAX_TASKS,
             "max_image_bytes": DEFAULT_MAX_IMAGE_BYTES,
+            "decode_budget_bytes": DEFAULT_DECODE_BUDGET_BYTES,
         }
         for name, variable in LIMIT_VARIABLES.items():
             values[name] = number(variable, int, defaults[name])

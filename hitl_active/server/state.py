@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from hitl_active.data.images import DecodeBudget, release_freed_pixels
 from hitl_active.labelstudio.client import LabelStudioClient, LabelStudioError
 from hitl_active.labelstudio.sink import AnnotationSink, SQLiteSink
 from hitl_active.server.settings import AppSettings
@@ -34,10 +35,13 @@ class ServerState:
         self.model_lock = threading.Lock()  # swapping in a newly promoted model
         # One inference at a time, taken per small chunk of tasks so that requests interleave.
         self.inference_lock = threading.Lock()
+        # Full-size pixels decoded at once across all requests (a small PNG can be huge inside).
+        self.decode_budget = DecodeBudget(settings.decode_budget_bytes)
         self.workspace: Any = None
 
     def open(self) -> None:
         s = self.settings
+        release_freed_pixels()  # request threads decode large pictures one after another
         if s.workspace is not None:
             from hitl_active.loop.workspace import Workspace
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import resource
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -13,11 +15,13 @@ from hitl_active.data import discovery
 from hitl_active.data.discovery import SkippedEntry, check_images
 from hitl_active.data.images import (
     MAX_IMAGE_PIXELS,
+    DecodeBudget,
     ImageReadError,
     discover_images,
     image_size,
     read_image,
     read_image_bgr,
+    read_image_reduced,
 )
 
 
@@ -218,3 +222,46 @@ def test_discovery_follows_a_symlinked_folder(tmp_path) -> None:
     (pool / "zz_again").symlink_to(outside)  # a second way into the same folder
     assert list(discover_images(pool, skipped=skipped)) == [pool / "linked" / "x.png"]
     assert [e.path.name for e in skipped] == ["zz_again"] and "listed once" in skipped[0].reason
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_reduced_decode_keeps_the_picture_and_tells_its_full_size(tmp_path, suffix) -> None:
+    """A 1600x1000 picture, white left quarter, EXIF orientation 6, decoded to ~256 px."""
+    pixels = np.zeros((1000, 1600, 3), np.uint8)
+    pixels[:, :400] = 255
+    image = Image.fromarray(pixels)
+    exif = image.getexif()
+    exif[0x0112] = 6
+    path = tmp_path / f"big{suffix}"
+    image.save(path, exif=exif)
+    small, full = read_image_reduced(path, max_side=256)
+    assert full == (1000, 1600) == image_size(path)  # as displayed: portrait
+    h, w = small.shape[:2]
+    assert 256 <= h < 512 and abs(w / h - 1000 / 1600) < 0.02  # never below max_side
+    assert small[: h // 4 - 2].mean() > 200 and small[h // 4 + 2 :].mean() < 50
+    tiny, tiny_full = read_image_reduced(path, max_side=4000)  # no larger than max_side
+    assert np.array_equal(tiny, read_image(path)) and tiny_full == (1000, 1600)
+
+
+def test_a_decode_budget_lets_one_large_decode_run_at_a_time() -> None:
+    budget, running, most = DecodeBudget(100), [0], [0]
+    lock = threading.Lock()
+
+    def decode(nbytes: int) -> None:
+        with budget.reserve(nbytes):
+            with lock:
+                running[0] += nbytes
+                most[0] = max(most[0], running[0])
+            time.sleep(0.05)
+            with lock:
+                running[0] -= nbytes
+
+    threads = [threading.Thread(target=decode, args=(n,)) for n in (150, 150, 60, 40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert not any(t.is_alive() for t in threads)
+    assert most[0] in (100, 150)  # never two of 150, nor 150 with anything else
+    with pytest.raises(ValueError, match="positive"):
+        DecodeBudget(0)

@@ -48,7 +48,7 @@ class Site:
 def _fetch(url, root=None, site=None, token="t0ken", max_bytes=10_000):
     site = site or Site({})
     with httpx.Client(transport=httpx.MockTransport(site)) as http:
-        return fetch_task_image(url, root, LS, token, http, max_bytes)
+        return fetch_task_image(url, root, LS, token, http, max_bytes).pixels
 
 
 def test_local_files_inside_the_root_are_read_from_disk(root) -> None:
