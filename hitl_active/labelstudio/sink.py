@@ -13,16 +13,18 @@ state store implements it, and :class:`SQLiteSink` is a small standalone impleme
 
 No record holds what no real annotation has (:class:`InvalidRecordError`, checked when a
 record is made, so the webhook, the pull and every sink see the same rule): ids beyond 64
-bits, times before 2000 or more than a day ahead of now (:func:`check_time`), and a lead
-time that is negative, not finite, or longer than the annotation's own span from first start
-to last save plus a day (:func:`check_lead_time`). Work figures read stored rows with the
-same checks (:func:`check_work`).
+bits, times before 2000 or more than a day ahead of now (:func:`check_time`). A lead time
+that is negative, not finite, or longer than the annotation's own span from first start to
+last save plus a day (:func:`check_lead_time`) is dropped with a warning, and the annotation
+kept: its boxes are real work. Work figures read stored rows with the same checks
+(:func:`check_work`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
@@ -41,6 +43,8 @@ __all__ = [
     "AnnotationRecord", "AnnotationSink", "InvalidRecordError", "SQLiteSink", "check_id",
     "check_lead_time", "check_time", "check_work",
 ]  # fmt: skip
+
+logger = logging.getLogger(__name__)
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 AHEAD = timedelta(days=1)  # clocks drift; a day ahead of now is no clock's
@@ -137,9 +141,18 @@ class AnnotationRecord:
         try:
             for name in ("project_id", "task_id", "annotation_id"):
                 check_id(name, getattr(self, name))
-            check_work(self.lead_time, self.times())
+            times = [check_time(k, v) for k, v in self.times().items() if v is not None]
         except InvalidRecordError as exc:
             raise InvalidRecordError(f"annotation {_short(self.annotation_id)}: {exc}") from None
+        try:
+            check_lead_time(self.lead_time, times)
+        except InvalidRecordError as exc:  # the boxes are real work: keep them, not the time
+            logger.warning(
+                "annotation %s: %s; recorded without a lead time",
+                _short(self.annotation_id),
+                exc,
+            )
+            self.lead_time = None
 
     @classmethod
     def from_label_studio(

@@ -11,6 +11,7 @@ intervals and keeps it in the workspace (store key ``cost_fit``).
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 
@@ -26,8 +27,11 @@ FIT_KEY = "cost_fit"
 
 
 def annotation_log(ws: Workspace) -> tuple[np.ndarray, np.ndarray]:
-    """``(counts (n, 6), seconds (n,))`` of the current annotations that have a lead time."""
-    rows = [a for a in ws.store.annotations() if a.lead_time is not None and a.lead_time > 0]
+    """``(counts (n, 6), seconds (n,))`` of the current annotations that have a lead time
+    (a positive, finite one: a row stored before the intake checks may hold anything)."""
+    rows = [
+        a for a in ws.store.annotations() if a.lead_time is not None and 0 < a.lead_time < math.inf
+    ]
     counts = np.array([counts_from_diff(a.diff, len(a.boxes)) for a in rows]).reshape(-1, 6)
     return counts, np.array([float(a.lead_time or 0.0) for a in rows], np.float64)
 

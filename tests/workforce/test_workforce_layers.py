@@ -7,7 +7,12 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "hitl_active"
-ALLOWED = ("hitl_active.boxes", "hitl_active.formats.core", "hitl_active.workforce")
+ALLOWED = (
+    "hitl_active.boxes",
+    "hitl_active.formats.core",
+    "hitl_active.safeyaml",
+    "hitl_active.workforce",
+)
 
 
 def test_workforce_imports_only_core_and_itself():
