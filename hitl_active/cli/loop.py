@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 __all__ = ["export_dataset_command", "register"]
+
+logger = logging.getLogger(__name__)
 
 
 def _cli_error(message: str) -> Exception:
@@ -115,13 +118,20 @@ def _init(args: argparse.Namespace) -> int:
 
     from hitl_active.loop.import_model import ModelImportError
     from hitl_active.loop.workspace import LoopConfig, Workspace, WorkspaceError
+    from hitl_active.models.start import StartModelError, resolve_start
 
     classes = [c.strip() for c in args.classes.split(",") if c.strip()]
-    bring = args.model if Path(args.model).suffix.lower() in (".pt", ".onnx") else None
+    start = args.model
+    if start.endswith(".pt") and not Path(start).is_file():
+        try:  # a name Ultralytics publishes: downloaded now, or one line saying what to pass
+            start = resolve_start(start)
+        except StartModelError as exc:
+            raise _cli_error(str(exc)) from None
+    bring = start if Path(start).suffix.lower() in (".pt", ".onnx") else None
     try:
         cfg = LoopConfig(
             images=args.images, classes=classes, imgsz=args.imgsz,
-            model=args.model if bring is None or bring.endswith(".pt") else "yolo11n.yaml",
+            model=start if bring is None or bring.endswith(".pt") else "yolo11n.yaml",
             epochs=args.epochs, batch_size=args.batch_size, gold_size=args.gold_size,
             retrain_every=args.retrain_every, seed=args.seed, database_url=args.database_url,
             **({"strategy": args.strategy} if args.strategy else {}),
@@ -142,22 +152,46 @@ def _init(args: argparse.Namespace) -> int:
     print(f"workspace {args.workspace}: {counts['pool']} pool images, {n_gold} gold images")
     if first:
         print(first)
+    _warn_random_start(cfg.model, Path(args.images))
     return 0
+
+
+def _warn_random_start(model: str, images: Path) -> None:
+    """Random weights on real photos learn slowly: say so when the workspace is made."""
+    from hitl_active.data.synthetic import is_synthetic_pool
+    from hitl_active.models.start import is_random_start
+
+    if is_random_start(model) and not is_synthetic_pool(images):
+        logger.warning(
+            "training starts from random weights (%s) and the pool holds real photos: expect "
+            "hundreds of labels before pre-labels help; start from the shipped photo base "
+            "(--model base) or a detector of your own (--model FILE.pt)",
+            model,
+        )
 
 
 def _init_extras(args: argparse.Namespace, ws: Any, bring: str | None) -> str:
     """``init --model FILE``: the first version; ``--project``/``--ls-url``: the project."""
     lines = []
     if bring is not None:
-        from hitl_active.loop.import_model import import_model
+        from hitl_active.loop.import_model import OtherClassesError, import_model
         from hitl_active.loop.registry import gold_map
 
-        version, promoted = import_model(ws, bring, progress=not args.quiet)
-        m = gold_map(version)
-        lines.append(
-            f"model {bring} is {version.name} ({'promoted' if promoted else 'candidate'}"
-            + ("" if m is None else f", gold mAP50-95 {m:.4f}") + ")"
-        )  # fmt: skip
+        try:
+            version, promoted = import_model(ws, bring, progress=not args.quiet)
+        except OtherClassesError as exc:
+            if not bring.endswith(".pt"):
+                raise
+            lines.append(
+                f"model {bring}: {str(exc).split(';')[0]}; training starts from it (its class "
+                "head re-made for the workspace's classes), so round 1 has no pre-labels yet"
+            )
+        else:
+            m = gold_map(version)
+            lines.append(
+                f"model {bring} is {version.name} ({'promoted' if promoted else 'candidate'}"
+                + ("" if m is None else f", gold mAP50-95 {m:.4f}") + ")"
+            )  # fmt: skip
     if args.project or args.ls_url:
         from hitl_active.labelstudio.client import LabelStudioClient
         from hitl_active.loop.ls_project import bind_project
@@ -371,8 +405,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--gold-images", default=None, help="a separate labelled gold image folder")
     p.add_argument(
         "--model", default="yolo11n.yaml",
-        help="model YAML to train from, or your detector (.pt or .onnx): it becomes v0001, "
-        "evaluated on the gold set and promoted, so round 1 has pre-labels",
+        help="where training starts: base (the shipped photo-trained detector), scratch or a "
+        "model YAML (random weights; the default), a name Ultralytics publishes (yolo11n.pt; "
+        "downloaded when online), or your detector (.pt or .onnx): one of the workspace's "
+        "classes becomes v0001, evaluated on the gold set and promoted, so round 1 has "
+        "pre-labels",
     )  # fmt: skip
     p.add_argument("--project", default=None, help="Label Studio project title to bind")
     p.add_argument(

@@ -30,9 +30,16 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from tqdm.auto import tqdm
 
-__all__ = ["SyntheticDataset", "SyntheticSpec", "make_synthetic_dataset"]
+__all__ = ["SyntheticDataset", "SyntheticSpec", "is_synthetic_pool", "make_synthetic_dataset"]
 
 logger = logging.getLogger(__name__)
+
+
+def is_synthetic_pool(images: str | Path) -> bool:
+    """Whether ``images`` (a dataset folder or its ``images/``) was made by this module."""
+    images = Path(images)
+    return any((d / "manifest.json").is_file() for d in (images, images.parent))
+
 
 SHAPES = ("circle", "square", "triangle", "cross", "diamond", "ring")
 

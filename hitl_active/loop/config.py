@@ -60,7 +60,10 @@ class LoopConfig(BaseModel):
     Attributes:
         images: folder of client images (the pool).
         classes: class names, in class-id order.
-        model: starting model, a YAML (``yolo11n.yaml``, trained from scratch) or weights.
+        model: where training starts (:mod:`hitl_active.models.start`): ``base``, the shipped
+            photo-trained detector; ``scratch`` or a model YAML (random weights, the default
+            ``yolo11n.yaml``); a local ``.pt``; or a name Ultralytics publishes (downloaded
+            when online).
         imgsz, epochs, batch: training settings for each retrain.
         device: training device: ``None`` (auto), ``"cpu"``, ``"0"`` or ``"0,1"`` (GPUs).
         train_timeout_s: wall-clock limit of one retrain; a later run is killed (``None``: none).

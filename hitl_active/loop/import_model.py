@@ -30,6 +30,10 @@ class ModelImportError(ValueError):
     """The file is not a detector this workspace can use."""
 
 
+class OtherClassesError(ModelImportError):
+    """A detector of other classes: a start for training, not a version of this workspace."""
+
+
 def _check_classes(onnx: Path, classes: list[str], source: Path) -> None:
     from hitl_active.serving.metadata import read_model_metadata
 
@@ -38,7 +42,7 @@ def _check_classes(onnx: Path, classes: list[str], source: Path) -> None:
     except (ValueError, OSError) as exc:
         raise ModelImportError(f"cannot read {source} as an ONNX detector: {exc}") from exc
     if names != list(classes):
-        raise ModelImportError(
+        raise OtherClassesError(
             f"{source} detects {names}, but the workspace's classes are {list(classes)}; "
             "bring a model trained on the workspace's classes in the same order, or create "
             "the workspace with --classes " + ",".join(names)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hitl_active.models.device import resolve_device
+from hitl_active.models.start import resolve_start
 from hitl_active.models.ultra import quiet_ultralytics, ultralytics_yolo
 from hitl_active.models.watchdog import TrainingTimeoutError, train_watched
 
@@ -27,8 +28,9 @@ class TrainConfig:
     """How to train.
 
     Attributes:
-        model: an Ultralytics model YAML (``yolo11n.yaml``: random init) or a ``.pt`` weights
-            file to fine-tune (warm start). Nothing is downloaded: a ``.pt`` must exist locally.
+        model: where training starts (see :mod:`hitl_active.models.start`): ``base`` (the
+            shipped photo-trained detector), ``scratch`` or a model YAML (random init), a local
+            ``.pt`` to fine-tune, or a name Ultralytics publishes (downloaded when online).
         epochs, imgsz, batch, seed, workers, patience, lr0: as in Ultralytics.
         device: ``None`` (every visible GPU, else the CPU; see
             :func:`~hitl_active.models.device.resolve_device`), ``"cpu"``, ``"0"`` or
@@ -77,22 +79,6 @@ class TrainResult:
     seconds: float
 
 
-def _resolve_model(model: str) -> str:
-    if model.endswith((".yaml", ".yml")):
-        return model  # Ultralytics resolves bundled names like ``yolo11n.yaml``
-    path = Path(model)
-    if path.suffix != ".pt":
-        raise ValueError(
-            f"model {model!r} is neither a model YAML (e.g. yolo11n.yaml) nor a .pt weights file"
-        )
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"weights file {model} not found; nothing is downloaded at run time, so give a "
-            "local .pt path or a model YAML such as yolo11n.yaml to start from scratch"
-        )
-    return str(path)
-
-
 def train_detector(data_yaml: Path, out_dir: Path, config: TrainConfig) -> TrainResult:
     """Train a detector on a YOLO ``data.yaml``; Ultralytics' run folder lives in ``out_dir``.
 
@@ -101,7 +87,8 @@ def train_detector(data_yaml: Path, out_dir: Path, config: TrainConfig) -> Train
         the final validation metrics (``metrics/mAP50-95(B)`` etc.), epochs run and wall time.
 
     Raises:
-        FileNotFoundError: ``data_yaml`` or a weights file given as ``config.model`` is missing.
+        FileNotFoundError: ``data_yaml`` is missing.
+        StartModelError: ``config.model`` cannot be had (a missing file; a download offline).
         ValueError: ``config.device`` names a device this machine lacks.
         RuntimeError: Ultralytics finished without writing weights.
         TrainingTimeoutError: training ran past ``config.timeout_s`` and was stopped.
@@ -109,7 +96,7 @@ def train_detector(data_yaml: Path, out_dir: Path, config: TrainConfig) -> Train
     data_yaml, out_dir = Path(data_yaml), Path(out_dir)
     if not data_yaml.is_file():
         raise FileNotFoundError(f"dataset file {data_yaml} not found; see prepare_yolo_dataset")
-    model_ref = _resolve_model(config.model)
+    model_ref = resolve_start(config.model)
     config = dataclasses.replace(config, device=resolve_device(config.device))
     out_dir.mkdir(parents=True, exist_ok=True)
     if config.timeout_s is not None:

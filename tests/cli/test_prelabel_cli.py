@@ -121,7 +121,7 @@ def test_train_cli_reports_missing_inputs(tmp_path, capsys) -> None:
     (tmp_path / "data.yaml").write_text("names: [a]\n")
     argv = ["train", str(tmp_path / "data.yaml"), "--out", str(tmp_path), "--model", "w.pt"]
     assert main(argv) == 2
-    assert "nothing is downloaded" in capsys.readouterr().err
+    assert "w.pt not found" in capsys.readouterr().err
 
 
 def test_prelabel_reports_hostile_pool_entries(tiny_model, tmp_path, capsys, caplog) -> None:

@@ -1,0 +1,114 @@
+"""Train hitl-active's photo base detector on the pre-training corpus, resumably.
+
+    .venv/bin/python scripts/train_base.py --data /work/corpus/data.yaml \
+        --out ~/.cache/hitl-active/base-train --epochs 40 --imgsz 320
+
+Every epoch leaves ``OUT/train/weights/last.pt`` (weights, optimiser state, epoch): run the
+same command again and training picks up where it stopped (Ultralytics' resume), across
+restarts and machines, as long as OUT is kept. ``--ship PATH`` then writes the best weights
+so far without the optimiser (what `init` starts from) and ``PATH.json`` with the held-out
+metrics of the corpus's own val split. docs/base_model.md lists the corpus and the command
+that made the shipped file. Prints a JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+from hitl_active.models import TrainConfig, train_detector
+
+logger = logging.getLogger("train_base")
+
+
+def last_checkpoint(out: Path) -> Path | None:
+    last = out / "train" / "weights" / "last.pt"
+    return last if last.is_file() else None
+
+
+def progress(out: Path) -> dict:
+    """Epochs done and the latest val metrics, from Ultralytics' results.csv."""
+    table = out / "train" / "results.csv"
+    if not table.is_file():
+        return {"epochs_done": 0}
+    rows = [r.split(",") for r in table.read_text().splitlines() if r.strip()]
+    head = [h.strip() for h in rows[0]]
+    last = dict(zip(head, (v.strip() for v in rows[-1]), strict=False))
+    keep = ("metrics/mAP50-95(B)", "metrics/mAP50(B)", "metrics/precision(B)", "metrics/recall(B)")
+    return {"epochs_done": len(rows) - 1, **{k: float(last[k]) for k in keep if k in last}}
+
+
+def ship(out: Path, target: Path, data: Path, imgsz: int) -> dict:
+    """The best weights so far, stripped of the optimiser, and their held-out metrics."""
+    from hitl_active.models.ultra import quiet_ultralytics, ultralytics_yolo
+
+    weights = out / "train" / "weights"
+    source = next(p for p in (weights / "best.pt", weights / "last.pt") if p.is_file())
+    YOLO = ultralytics_yolo()
+    from ultralytics.utils.torch_utils import strip_optimizer
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    strip_optimizer(str(source), str(target))
+    with quiet_ultralytics():
+        val = YOLO(str(target)).val(
+            data=str(data), imgsz=imgsz, batch=16, plots=False, verbose=False, workers=0
+        )
+    metrics = {
+        "mAP50-95": float(val.box.map),
+        "mAP50": float(val.box.map50),
+        "precision": float(val.box.mp),
+        "recall": float(val.box.mr),
+        "imgsz": imgsz,
+        "from": source.name,
+        **progress(out),
+    }
+    target.with_suffix(".json").write_text(json.dumps(metrics, indent=1) + "\n")
+    return metrics
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, required=True, help="the corpus's YOLO data.yaml")
+    p.add_argument("--out", type=Path, default=Path.home() / ".cache/hitl-active/base-train")
+    p.add_argument("--model", default="yolo11n.yaml", help="architecture (random init)")
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--imgsz", type=int, default=320)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--device", default=None, help="cpu, 0, 0,1 (default: every GPU, else cpu)")
+    p.add_argument("--ship", type=Path, default=None, help="write the stripped best weights")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    out = args.out.expanduser()
+    last = last_checkpoint(out)
+    done = progress(out)["epochs_done"]
+    if done < args.epochs:
+        extra = {"cache": "ram", "optimizer": "SGD", "lr0": 0.01, "cos_lr": True}
+        if last is not None:
+            extra = {"resume": True}
+            logger.info("resuming from %s (%d epochs done)", last, done)
+        config = TrainConfig(
+            model=str(last) if last else args.model,
+            epochs=args.epochs,
+            imgsz=args.imgsz,
+            batch=args.batch,
+            workers=args.workers,
+            device=args.device,
+            patience=1000,
+            extra=extra,
+        )
+        started = time.perf_counter()
+        train_detector(args.data, out, config)
+        logger.info("trained for %.0f s", time.perf_counter() - started)
+    summary = {"out": str(out), **progress(out)}
+    if args.ship:
+        summary["shipped"] = str(args.ship)
+        summary["held_out"] = ship(out, args.ship, args.data, args.imgsz)
+    print(json.dumps(summary, indent=1))
+
+
+if __name__ == "__main__":
+    main()
