@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hitl_active.loop.store import Store  # noqa: E402
+from hitl_active.store.store import Store  # noqa: E402
 
 
 def bench_jobs(db: Path, url: str | None, n: int, threads: int) -> dict:

@@ -14,9 +14,9 @@ import numpy as np
 
 from hitl_active.bench.simulated_annotator import SimulatedAnnotator
 from hitl_active.formats.core import ImageLabels
-from hitl_active.loop.rows import ImageRow, labels_to_boxes
-from hitl_active.loop.store import Store
-from hitl_active.loop.store_team import AnnotatorRow
+from hitl_active.store.rows import ImageRow, labels_to_boxes
+from hitl_active.store.store import Store
+from hitl_active.store.store_team import AnnotatorRow
 
 __all__ = ["TeamWriter", "email_of"]
 

@@ -149,7 +149,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from hitl_active.cli.contests import register_contests
     from hitl_active.cli.pagekeys import register_pagekeys
     from hitl_active.cli.queues import register_queues
-    from hitl_active.loop.schema import TIERS
+    from hitl_active.store.schema import TIERS
 
     p = subparsers.add_parser(
         "annotators",

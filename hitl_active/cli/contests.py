@@ -108,8 +108,8 @@ def read_corrected(path: str | Path, classes: list[str]) -> list[dict]:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from hitl_active.loop.rows import boxes_to_labels
     from hitl_active.loop.team_skill import gold_contests
+    from hitl_active.store.rows import boxes_to_labels
     from hitl_active.workforce.contest import review
 
     with _open(args) as ws:

@@ -20,7 +20,7 @@ _USER_ERRORS = (
     ("hitl_active.cli", "CLIError"),
     ("hitl_active.loop.config", "WorkspaceError"),
     ("hitl_active.loop.registry", "RegistryError"),
-    ("hitl_active.loop.store", "SchemaTooNewError"),
+    ("hitl_active.store.store", "SchemaTooNewError"),
     ("hitl_active.labelstudio.client", "LabelStudioError"),
     ("hitl_active.labelstudio.project", "LabelMismatchError"),
     ("hitl_active.labelstudio.project", "ProjectMismatchError"),

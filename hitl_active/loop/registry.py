@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # for annotations only
-    from hitl_active.loop.store import ModelVersionRow, Store
+    from hitl_active.store.store import ModelVersionRow, Store
 
 __all__ = ["ModelRegistry", "RegistryError", "gold_map"]
 

@@ -5,7 +5,7 @@
     WORKSPACE/
       hitl-active.yaml   the config (edit it between rounds)
       state.db           the state (SQLite; or PostgreSQL by ``database_url``, see
-                         :mod:`hitl_active.loop.store`)
+                         :mod:`hitl_active.store.store`)
       models/v0001/ ...  the model registry (see :mod:`hitl_active.loop.registry`)
       export/ reports/   outputs
 """
@@ -21,8 +21,8 @@ import yaml
 
 from hitl_active.loop.config import CONFIG_NAME, LoopConfig, WorkspaceError
 from hitl_active.loop.lock import LOCK_NAME, WorkspaceLock
-from hitl_active.loop.store import Store
 from hitl_active.safeyaml import YamlFileError, load_yaml
+from hitl_active.store.store import Store
 
 __all__ = ["CONFIG_NAME", "LoopConfig", "Workspace", "WorkspaceError"]
 
@@ -171,7 +171,7 @@ class Workspace:
         text files named after the images); without it the first round labels the sample.
         """
         from hitl_active.formats.yolo import read_yolo_labels
-        from hitl_active.loop.store import labels_to_boxes
+        from hitl_active.store.store import labels_to_boxes
 
         store = self.store
         if store.images("gold"):

@@ -12,7 +12,7 @@ from hitl_active.labelstudio import LabelStudioError, ProjectInfo, label_config
 from hitl_active.labelstudio.project import ProjectMismatchError, resolve_project
 from hitl_active.labelstudio.push import PushItem, _task, prediction_score, project_index
 from hitl_active.loop.ls_project import same_url
-from hitl_active.loop.store import Store
+from hitl_active.store.store import Store
 
 CLASSES = ("cat", "dog")
 PROJECT = ProjectInfo(7, "pets", CLASSES)

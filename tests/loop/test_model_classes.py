@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hitl_active.loop import steps
-from hitl_active.loop.rows import ModelVersionRow
 from hitl_active.serving.engine import ModelLoadError
+from hitl_active.store.rows import ModelVersionRow
 
 
 def _version(onnx) -> ModelVersionRow:

@@ -8,8 +8,8 @@ import sqlite3
 import pytest
 from loop_helpers import run_cli, tiny_dataset, tiny_workspace
 
-from hitl_active.loop.store import Store
 from hitl_active.loop.workspace import Workspace
+from hitl_active.store.store import Store
 
 
 def _stored(db, sql: str) -> list[str]:

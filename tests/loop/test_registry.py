@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hitl_active.loop.registry import ModelRegistry, RegistryError, gold_map
-from hitl_active.loop.store import Store
+from hitl_active.store.store import Store
 
 
 @pytest.fixture

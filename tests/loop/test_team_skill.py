@@ -15,7 +15,6 @@ from hitl_active.bench.simulated_annotator import AnnotatorProfile, SimulatedAnn
 from hitl_active.bench.team_store import TeamWriter, email_of
 from hitl_active.detections import Detections
 from hitl_active.formats.core import ImageLabels
-from hitl_active.loop.rows import labels_to_boxes
 from hitl_active.loop.steps import gold_truths
 from hitl_active.loop.team_skill import (
     annotator_view,
@@ -24,6 +23,7 @@ from hitl_active.loop.team_skill import (
     team_skills,
 )
 from hitl_active.loop.workspace import LoopConfig, Workspace
+from hitl_active.store.rows import labels_to_boxes
 from hitl_active.workforce.gold import ALL
 
 CLASSES = ["cat", "dog", "owl"]

@@ -21,8 +21,8 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import sqlalchemy as sa
 
-from hitl_active.loop import schema as t
-from hitl_active.loop.rows import boxes_with_provenance
+from hitl_active.store import schema as t
+from hitl_active.store.rows import boxes_with_provenance
 
 if TYPE_CHECKING:
     from hitl_active.labelstudio.sink import AnnotationRecord
@@ -47,7 +47,7 @@ def record_boxes(record: AnnotationRecord) -> list[dict[str, Any]]:
 
 
 class LabelStudioSinkMixin:
-    """Adds the ``AnnotationSink`` methods to :class:`hitl_active.loop.store.Store`."""
+    """Adds the ``AnnotationSink`` methods to :class:`hitl_active.store.store.Store`."""
 
     #: ``(round_id, model_version)`` that tasks recorded by a push belong to.
     push_context: tuple[int | None, str | None] = (None, None)

@@ -4,9 +4,9 @@ Everything the loop knows lives here: images and their split, predictions per mo
 version, rounds and their last completed step, selections, tasks pushed to Label Studio,
 annotations with their history, model versions, small cursors (``kv``) and jobs that
 workers claim. Every write is one transaction, so a process killed at any point leaves
-either the old or the new state. Tables are in :mod:`hitl_active.loop.schema`, migrations
-(Alembic, run on open) in :mod:`hitl_active.loop.migrations`, row types and the JSON box
-format in :mod:`hitl_active.loop.rows`, claims in :mod:`hitl_active.loop.claims`.
+either the old or the new state. Tables are in :mod:`hitl_active.store.schema`, migrations
+(Alembic, run on open) in :mod:`hitl_active.store.migrations`, row types and the JSON box
+format in :mod:`hitl_active.store.rows`, claims in :mod:`hitl_active.store.claims`.
 """
 
 from __future__ import annotations
@@ -23,17 +23,17 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from hitl_active.loop import schema as t
-from hitl_active.loop.claims import ClaimsMixin
-from hitl_active.loop.db import begin_write, describe, dialect_insert, make_engine, state_url
-from hitl_active.loop.migrations import HEAD, SchemaTooNewError, current_revision, upgrade
-from hitl_active.loop.predstore import (
+from hitl_active.store import schema as t
+from hitl_active.store.claims import ClaimsMixin
+from hitl_active.store.db import begin_write, describe, dialect_insert, make_engine, state_url
+from hitl_active.store.migrations import HEAD, SchemaTooNewError, current_revision, upgrade
+from hitl_active.store.predstore import (
     PredictionRow,
     read_detections,
     read_packed,
     write_predictions,
 )
-from hitl_active.loop.rows import (
+from hitl_active.store.rows import (
     AnnotationRow,
     ImageRow,
     ModelVersionRow,
@@ -44,9 +44,9 @@ from hitl_active.loop.rows import (
     boxes_to_labels,
     labels_to_boxes,
 )
-from hitl_active.loop.sink import LabelStudioSinkMixin
-from hitl_active.loop.store_tables import TablesMixin
-from hitl_active.loop.store_team import TeamMixin
+from hitl_active.store.sink import LabelStudioSinkMixin
+from hitl_active.store.store_tables import TablesMixin
+from hitl_active.store.store_team import TeamMixin
 
 if TYPE_CHECKING:
     from hitl_active.detections import Detections
@@ -79,7 +79,7 @@ class Store(TablesMixin, TeamMixin, ClaimsMixin, LabelStudioSinkMixin):
     One instance may be shared by threads (the webhook receiver records annotations from
     a server's worker threads): every query and transaction holds one re-entrant lock.
     Several processes (or machines, on PostgreSQL) may open the same database; claims
-    that they race for are atomic (see :mod:`hitl_active.loop.claims`).
+    that they race for are atomic (see :mod:`hitl_active.store.claims`).
     """
 
     def __init__(self, path: str | Path, url: str | None = None) -> None:
@@ -269,7 +269,7 @@ class Store(TablesMixin, TeamMixin, ClaimsMixin, LabelStudioSinkMixin):
     def put_predictions(self, model_version: str, rows: Iterable[PredictionRow]) -> None:
         """Store ``(image_id, Detections | None, error | None, score)`` rows in one transaction.
 
-        Detections are kept as binary chunks (:mod:`hitl_active.loop.predstore`).
+        Detections are kept as binary chunks (:mod:`hitl_active.store.predstore`).
         """
         with self.transaction() as c:
             write_predictions(c, model_version, rows)

@@ -20,8 +20,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hitl_active.loop import schema as t
-from hitl_active.loop.rows import RoundRow, _round
+from hitl_active.store import schema as t
+from hitl_active.store.rows import RoundRow, _round
 
 __all__ = ["ClaimsMixin", "JobRow"]
 

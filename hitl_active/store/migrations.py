@@ -1,9 +1,9 @@
 """Schema migrations of the state database: Alembic revisions, run on open.
 
-The revisions live in ``hitl_active/loop/alembic/versions``; :func:`upgrade` runs them on a
+The revisions live in ``hitl_active/store/alembic/versions``; :func:`upgrade` runs them on a
 store's connection (no ``alembic.ini``: the script location is set here), SQLite or
 PostgreSQL alike. Never edit a released revision: add a new one
-(``alembic -c <ini with script_location = hitl_active.loop:alembic> revision``).
+(``alembic -c <ini with script_location = hitl_active.store:alembic> revision``).
 
 Databases written before Alembic (SQLite only) carry their schema version in
 ``PRAGMA user_version`` and were built by the frozen statements below. The first revision
@@ -128,7 +128,7 @@ CREATE TABLE kv (
 );
 """
 
-# Predictions as binary chunks (see hitl_active.loop.predstore) instead of JSON per row.
+# Predictions as binary chunks (see hitl_active.store.predstore) instead of JSON per row.
 _V2 = """
 CREATE TABLE prediction_chunks (
     id INTEGER PRIMARY KEY,
@@ -150,7 +150,7 @@ CREATE INDEX predictions_chunk ON predictions(chunk_id);
 
 def _predictions_to_chunks(conn: sa.Connection) -> None:
     """Rewrite JSON predictions as binary chunks, then drop the JSON column."""
-    from hitl_active.loop.predstore import write_predictions
+    from hitl_active.store.predstore import write_predictions
 
     sql = conn.exec_driver_sql
     versions = [
@@ -247,7 +247,7 @@ def upgrade(conn: sa.Connection, where: str) -> None:
         from alembic.config import Config
 
         config = Config()
-        config.set_main_option("script_location", "hitl_active.loop:alembic")
+        config.set_main_option("script_location", "hitl_active.store:alembic")
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
     logger.info("migrated the state database %s from revision %s to %s", where, revision, HEAD)

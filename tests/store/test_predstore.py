@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from hitl_active.detections import Detections
-from hitl_active.loop.migrations import HEAD, MIGRATIONS
-from hitl_active.loop.store import Store
 from hitl_active.sampling.packed import PackedDetections
+from hitl_active.store.migrations import HEAD, MIGRATIONS
+from hitl_active.store.store import Store
 
 N_CLASSES, DIM = 5, 16
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,8 +109,8 @@ _WRITER = textwrap.dedent(
     """
     import sys
     import numpy as np
-    from hitl_active.loop.store import Store
-    from tests.loop.test_predstore import make_detections
+    from hitl_active.store.store import Store
+    from tests.store.test_predstore import make_detections
 
     dets = make_detections(np.random.default_rng(4), 400)
     store = Store(sys.argv[1])

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from hitl_active.formats import ImageLabels
-from hitl_active.loop.migrations import HEAD, LEGACY_VERSION
-from hitl_active.loop.store import SchemaTooNewError, Store, boxes_to_labels, labels_to_boxes
+from hitl_active.store.migrations import HEAD, LEGACY_VERSION
+from hitl_active.store.store import SchemaTooNewError, Store, boxes_to_labels, labels_to_boxes
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_the_head_constant_is_the_newest_alembic_revision():
     from alembic.script import ScriptDirectory
 
     config = Config()
-    config.set_main_option("script_location", "hitl_active.loop:alembic")
+    config.set_main_option("script_location", "hitl_active.store:alembic")
     assert ScriptDirectory.from_config(config).get_heads() == [HEAD]
 
 
@@ -55,7 +55,7 @@ def test_a_revision_the_code_does_not_know_is_refused(tmp_path, db_url):
     Store(tmp_path / "state.db", url=db_url).close()
     import sqlalchemy as sa
 
-    from hitl_active.loop.db import make_engine, state_url
+    from hitl_active.store.db import make_engine, state_url
 
     engine = make_engine(state_url(tmp_path / "state.db", db_url))
     with engine.begin() as c:
@@ -66,7 +66,7 @@ def test_a_revision_the_code_does_not_know_is_refused(tmp_path, db_url):
 
 
 def test_the_environment_url_wins_over_the_configured_one(tmp_path, monkeypatch):
-    from hitl_active.loop.db import ENV_URL, state_url
+    from hitl_active.store.db import ENV_URL, state_url
 
     assert state_url(tmp_path / "state.db") == f"sqlite:///{tmp_path / 'state.db'}"
     assert state_url(tmp_path / "state.db", "postgresql://a@h/db") == "postgresql://a@h/db"
@@ -295,8 +295,8 @@ def test_a_workspace_keeps_its_state_in_postgresql_and_the_environment_wins(
     from PIL import Image
 
     from hitl_active.cli import main
-    from hitl_active.loop.db import ENV_URL
     from hitl_active.loop.workspace import Workspace
+    from hitl_active.store.db import ENV_URL
 
     images = tmp_path / "images"
     images.mkdir()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from hitl_active.loop.schema import metadata
+from hitl_active.store.schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -25,10 +25,10 @@ import numpy as np
 import sqlalchemy as sa
 
 from hitl_active.detections import Detections
-from hitl_active.loop.db import dialect_insert
-from hitl_active.loop.schema import prediction_chunks as chunks_t
-from hitl_active.loop.schema import predictions as index_t
 from hitl_active.sampling.packed import PackedDetections
+from hitl_active.store.db import dialect_insert
+from hitl_active.store.schema import prediction_chunks as chunks_t
+from hitl_active.store.schema import predictions as index_t
 
 __all__ = ["PredictionRow", "read_detections", "read_packed", "write_predictions"]
 

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from hitl_active.loop.store import Store
+from hitl_active.store.store import Store
 
 
 @pytest.fixture

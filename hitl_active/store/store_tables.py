@@ -1,4 +1,4 @@
-"""The :class:`~hitl_active.loop.store.Store` methods for model versions, rounds,
+"""The :class:`~hitl_active.store.store.Store` methods for model versions, rounds,
 selections, tasks and annotations (SQLAlchemy Core, the same on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hitl_active.loop import schema as t
-from hitl_active.loop.rows import (
+from hitl_active.store import schema as t
+from hitl_active.store.rows import (
     AnnotationRow,
     ModelVersionRow,
     RoundRow,

@@ -1,7 +1,7 @@
 """Baseline: the tables of the last pre-Alembic SQLite schema (``PRAGMA user_version`` 2).
 
 A database written before Alembic (SQLite, with ``user_version`` 1 or 2) already has these
-tables: its remaining old steps are applied (:func:`hitl_active.loop.migrations.upgrade_legacy`)
+tables: its remaining old steps are applied (:func:`hitl_active.store.migrations.upgrade_legacy`)
 and it is stamped here, so every later revision runs on it like on a new database.
 
 Revision ID: 0001
@@ -28,7 +28,7 @@ def upgrade() -> None:
         or sa.inspect(bind).has_table("images")
     )
     if legacy:
-        from hitl_active.loop.migrations import upgrade_legacy
+        from hitl_active.store.migrations import upgrade_legacy
 
         upgrade_legacy(bind)
         return

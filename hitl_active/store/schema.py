@@ -1,7 +1,7 @@
 """The state database's tables, defined once for every backend (SQLite, PostgreSQL).
 
-Alembic revisions (``hitl_active/loop/alembic/versions``) create and change these tables;
-:class:`hitl_active.loop.store.Store` queries them through SQLAlchemy Core. Flags are
+Alembic revisions (``hitl_active/store/alembic/versions``) create and change these tables;
+:class:`hitl_active.store.store.Store` queries them through SQLAlchemy Core. Flags are
 integers (0/1) and times are seconds since the epoch as floats, as the first SQLite
 schema stored them, so databases written before Alembic keep their rows as they are.
 """

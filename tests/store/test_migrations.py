@@ -6,8 +6,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from hitl_active.loop.migrations import HEAD, LEGACY_VERSION
-from hitl_active.loop.store import Store
+from hitl_active.store.migrations import HEAD, LEGACY_VERSION
+from hitl_active.store.store import Store
 
 # state.db of a two-round demo workspace made by the pre-Alembic code (PRAGMA user_version 2)
 OLD = Path(__file__).parent / "fixtures" / "old_state.db"
@@ -58,13 +58,13 @@ def test_every_revision_downgrades_and_upgrades_again(tmp_path, db_url):
     from alembic import command
     from alembic.config import Config
 
-    from hitl_active.loop.db import make_engine, state_url
+    from hitl_active.store.db import make_engine, state_url
 
     with Store(tmp_path / "state.db", url=db_url) as s:
         s.add_images([("/img/a.jpg", 9, 9, None, "pool")])
     engine = make_engine(state_url(tmp_path / "state.db", db_url))
     config = Config()
-    config.set_main_option("script_location", "hitl_active.loop:alembic")
+    config.set_main_option("script_location", "hitl_active.store:alembic")
     with engine.begin() as c:
         config.attributes["connection"] = c
         command.downgrade(config, "0001")

@@ -1,4 +1,4 @@
-"""The :class:`~hitl_active.loop.store.Store` methods for the workforce: annotator records,
+"""The :class:`~hitl_active.store.store.Store` methods for the workforce: annotator records,
 assignments (who got which image as a task, an overlap or a honeypot) and gold contests."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hitl_active.loop import schema as t
-from hitl_active.loop.rows import AnnotationRow, _annotation
+from hitl_active.store import schema as t
+from hitl_active.store.rows import AnnotationRow, _annotation
 
 __all__ = ["AnnotatorRow", "AssignmentRow", "ContestRow", "PracticeRow", "TeamMixin"]
 

@@ -1,1 +1,0 @@
-"""Alembic migrations of the state database, run by :mod:`hitl_active.loop.migrations`."""
