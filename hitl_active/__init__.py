@@ -34,8 +34,8 @@ _EXPORTS = {
     "CostModel": "hitl_active.sampling.cost",
     "PackedDetections": "hitl_active.sampling.packed",
     "LabelStudioClient": "hitl_active.labelstudio.client",
-    "Workspace": "hitl_active.loop.workspace",
-    "LoopConfig": "hitl_active.loop.workspace",
+    "Workspace": "hitl_active.workspace.workspace",
+    "LoopConfig": "hitl_active.workspace.workspace",
     "create_app": "hitl_active.server.app",
 }
 
@@ -88,7 +88,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from hitl_active.formats.core import ImageLabels
     from hitl_active.labelstudio.client import LabelStudioClient
     from hitl_active.loop.registry import ModelRegistry
-    from hitl_active.loop.workspace import LoopConfig, Workspace
     from hitl_active.models.evaluate import evaluate
     from hitl_active.models.export import export_onnx
     from hitl_active.models.train import TrainConfig, train_detector
@@ -99,3 +98,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from hitl_active.server.app import create_app
     from hitl_active.serving.engine import Engine, EngineConfig
     from hitl_active.serving.metadata import read_model_metadata
+    from hitl_active.workspace.workspace import LoopConfig, Workspace

@@ -44,8 +44,8 @@ from PIL import Image
 from hitl_active.data import fingerprint as fingerprint_mod
 from hitl_active.detections import Detections
 from hitl_active.loop import steps
-from hitl_active.loop.workspace import LoopConfig, Workspace
 from hitl_active.sampling.registry import DEFAULT_STRATEGY
+from hitl_active.workspace.workspace import LoopConfig, Workspace
 
 VERSION = "v0001"
 SIZE = (96, 72)

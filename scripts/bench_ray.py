@@ -38,7 +38,7 @@ import psutil
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
 from hitl_active.loop import steps
-from hitl_active.loop.workspace import LoopConfig, Workspace
+from hitl_active.workspace.workspace import LoopConfig, Workspace
 
 RACCOON = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "raccoon-voc" / "images"
 

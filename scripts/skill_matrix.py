@@ -33,9 +33,9 @@ def main() -> None:
     from hitl_active.data.synthetic import SyntheticDataset
     from hitl_active.loop.team_plot import skill_matrix_png
     from hitl_active.loop.team_skill import team_skills
-    from hitl_active.loop.workspace import LoopConfig, Workspace
     from hitl_active.store.rows import labels_to_boxes
     from hitl_active.workforce.gold import ALL
+    from hitl_active.workspace.workspace import LoopConfig, Workspace
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="docs/skill_matrix.png", help="the PNG to write")

@@ -75,7 +75,7 @@ def _dataset(cfg: DemoConfig) -> Path:
 
 def _workspace(cfg: DemoConfig, data: Path):
     from hitl_active.data.synthetic import SyntheticDataset
-    from hitl_active.loop.workspace import CONFIG_NAME, LoopConfig, Workspace
+    from hitl_active.workspace.workspace import CONFIG_NAME, LoopConfig, Workspace
 
     ws_dir = cfg.workspace / "workspace"
     if (ws_dir / CONFIG_NAME).is_file():

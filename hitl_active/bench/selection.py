@@ -16,11 +16,11 @@ import numpy as np
 
 from hitl_active.bench.runner import predict
 from hitl_active.formats.core import ImageLabels
-from hitl_active.loop.config import LoopConfig
 from hitl_active.loop.selection import PoolState, choose_batch
 from hitl_active.loop.steps import predict_flipped
 from hitl_active.sampling.cost import CostModel
 from hitl_active.sampling.select import Selection
+from hitl_active.workspace.config import LoopConfig
 
 if TYPE_CHECKING:
     from hitl_active.bench.simulate import SimulationConfig

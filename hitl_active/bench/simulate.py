@@ -4,7 +4,7 @@ For each strategy and seed: hold out a test split (whole scenes, one frame each:
 :mod:`hitl_active.data.splits`), label a random seed set, then per round
 score the whole unlabelled pool with the current model through the ONNX engine, select a
 batch through the loop's own selection (:func:`hitl_active.loop.selection.choose_batch`,
-with the benchmark's settings as a :class:`~hitl_active.loop.config.LoopConfig`: no second
+with the benchmark's settings as a :class:`~hitl_active.workspace.config.LoopConfig`: no second
 implementation), let :class:`~hitl_active.bench.annotator.SimulatedAnnotator` correct the pre-labels
 (charged by the cost model), fine-tune from the previous round's weights (or train afresh
 from the start model: ``warm_start=False``) and evaluate

@@ -18,7 +18,7 @@ __all__ = ["describe_error"]
 # (module, class): failures that mean bad input or a refusal, reported as they are.
 _USER_ERRORS = (
     ("hitl_active.cli", "CLIError"),
-    ("hitl_active.loop.config", "WorkspaceError"),
+    ("hitl_active.workspace.config", "WorkspaceError"),
     ("hitl_active.loop.registry", "RegistryError"),
     ("hitl_active.store.store", "SchemaTooNewError"),
     ("hitl_active.labelstudio.client", "LabelStudioError"),

@@ -132,7 +132,7 @@ def _url(args: argparse.Namespace, ws: Any = None) -> str:
 def _workspace(args: argparse.Namespace) -> Iterator[Any]:
     """The ``-w`` workspace (``None`` without one), closed afterwards."""
     from hitl_active.cli import CLIError
-    from hitl_active.loop.workspace import Workspace, WorkspaceError
+    from hitl_active.workspace.workspace import Workspace, WorkspaceError
 
     if not args.workspace:
         if not args.classes:

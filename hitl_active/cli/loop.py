@@ -22,7 +22,7 @@ def _cli_error(message: str) -> Exception:
 
 def _open(args: argparse.Namespace, write: str | None = None) -> Any:
     """Open the workspace; ``write`` names the command that becomes its one writer."""
-    from hitl_active.loop.workspace import Workspace, WorkspaceError
+    from hitl_active.workspace.workspace import Workspace, WorkspaceError
 
     try:
         ws = Workspace.open(args.workspace)
@@ -117,8 +117,8 @@ def _init(args: argparse.Namespace) -> int:
     import numpy as np
 
     from hitl_active.loop.import_model import ModelImportError
-    from hitl_active.loop.workspace import LoopConfig, Workspace, WorkspaceError
     from hitl_active.models.start import StartModelError, resolve_start
+    from hitl_active.workspace.workspace import LoopConfig, Workspace, WorkspaceError
 
     classes = [c.strip() for c in args.classes.split(",") if c.strip()]
     start = args.model

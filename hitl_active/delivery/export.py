@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from hitl_active.choices import Choice
 from hitl_active.formats.core import ImageLabels
-from hitl_active.loop.workspace import Workspace
 from hitl_active.store.store import boxes_to_labels
+from hitl_active.workspace.workspace import Workspace
 
 if TYPE_CHECKING:
     from hitl_active.detections import Detections

@@ -13,8 +13,8 @@ from hitl_active.loop.policy import (
     RetrainPolicy,
 )
 from hitl_active.loop.rounds import STEPS, Loop, RoundSummary
-from hitl_active.loop.workspace import LoopConfig, Workspace, WorkspaceError
 from hitl_active.store.store import SchemaTooNewError, Store
+from hitl_active.workspace.workspace import LoopConfig, Workspace, WorkspaceError
 
 __all__ = [
     "STEPS",

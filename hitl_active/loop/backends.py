@@ -17,9 +17,9 @@ from typing import Any, Protocol
 
 from hitl_active.detections import Detections
 from hitl_active.formats.core import ImageLabels
-from hitl_active.loop.workspace import Workspace
 from hitl_active.store.rows import boxes_with_provenance
 from hitl_active.store.store import ImageRow
+from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["Annotator", "LabelStudioBackend", "LocalBackend", "load_truths", "provenance"]
 

@@ -15,9 +15,9 @@ import math
 
 import numpy as np
 
-from hitl_active.loop.workspace import Workspace
 from hitl_active.sampling.cost import CostModel
 from hitl_active.sampling.cost_fit import MIN_ANNOTATIONS, CostFit, counts_from_diff, fit_costs
+from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["FIT_KEY", "annotation_log", "fit_workspace", "workspace_cost_model"]
 

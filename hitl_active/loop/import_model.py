@@ -16,8 +16,8 @@ import shutil
 from pathlib import Path
 
 from hitl_active.loop.registry import ModelRegistry
-from hitl_active.loop.workspace import Workspace
 from hitl_active.store.store import ModelVersionRow
+from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["ModelImportError", "import_model"]
 

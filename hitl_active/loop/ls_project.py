@@ -21,7 +21,7 @@ from hitl_active.labelstudio.project import (
     find_project,
     resolve_project,
 )
-from hitl_active.loop.workspace import Workspace
+from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["bind_project", "same_url", "workspace_project"]
 

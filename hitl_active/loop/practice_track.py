@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from hitl_active.loop.workspace import Workspace
 from hitl_active.store.store_team import AnnotatorRow
+from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["PracticeTrack", "Pushed", "task_from_dict", "task_to_dict"]
 

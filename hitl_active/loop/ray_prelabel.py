@@ -19,10 +19,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from hitl_active.loop.config import WorkspaceError
-from hitl_active.loop.workspace import Workspace
 from hitl_active.serving.rows import BatchPredictor
 from hitl_active.store.store import ImageRow, ModelVersionRow
+from hitl_active.workspace.config import WorkspaceError
+from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["prelabel_on_ray"]
 

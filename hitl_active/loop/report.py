@@ -19,7 +19,7 @@ from hitl_active.loop.report_plot import CurvePoint, plot_learning_curve
 from hitl_active.loop.rounds import RoundSummary
 from hitl_active.loop.status import loop_status
 from hitl_active.loop.team_report import team_section
-from hitl_active.loop.workspace import Workspace
+from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["REGRESSION_DROP", "CurvePoint", "class_regressions", "learning_curve", "write_report"]
 

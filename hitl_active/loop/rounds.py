@@ -22,8 +22,8 @@ from typing import Protocol
 from hitl_active.loop import steps
 from hitl_active.loop.policy import EveryRound, LoopState, RetrainPolicy
 from hitl_active.loop.registry import ModelRegistry, gold_map
-from hitl_active.loop.workspace import Workspace
 from hitl_active.store.store import ModelVersionRow, RoundRow
+from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["STEPS", "Loop", "RoundSummary", "TaskBackend"]
 

@@ -3,7 +3,7 @@
 :func:`choose_batch` is the one selection path: the loop's round
 (:func:`hitl_active.loop.steps.select_images`, which reads the pool from the workspace's
 store) and the simulated benchmark (:mod:`hitl_active.bench.simulate`, which holds its pool
-in memory) both call it with a :class:`~hitl_active.loop.config.LoopConfig`, so the
+in memory) both call it with a :class:`~hitl_active.workspace.config.LoopConfig`, so the
 benchmark measures the selection users run: the same strategy, budget, cost model,
 random stream, duplicate filter (image fingerprints) and top-up from duplicates.
 """
@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from hitl_active.detections import Detections
-from hitl_active.loop.config import LoopConfig
 from hitl_active.sampling.cost import CostModel
 from hitl_active.sampling.packed import PackedDetections
+from hitl_active.workspace.config import LoopConfig
 
 __all__ = ["PoolState", "choose_batch"]
 

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from hitl_active.loop.registry import gold_map
-from hitl_active.loop.workspace import Workspace
+from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["LoopStatus", "loop_status"]
 

@@ -17,9 +17,9 @@ import numpy as np
 from hitl_active.detections import Detections
 from hitl_active.formats.core import ImageLabels
 from hitl_active.loop.registry import ModelRegistry
-from hitl_active.loop.workspace import Workspace
 from hitl_active.serving.rows import prediction_rows
 from hitl_active.store.store import ImageRow, ModelVersionRow, boxes_to_labels
+from hitl_active.workspace.workspace import Workspace
 
 __all__ = [
     "evaluate_version",

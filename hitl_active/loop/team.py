@@ -36,8 +36,8 @@ import numpy as np
 
 from hitl_active.loop import steps
 from hitl_active.loop.backends import Annotator, LabelStudioBackend, _shown
-from hitl_active.loop.workspace import Workspace
 from hitl_active.store.store_team import AnnotatorRow, AssignmentRow
+from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["SimulatedMember", "TeamBackend"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hitl_active.loop.team_skill import POOLED, TeamSkills
-from hitl_active.loop.workspace import Workspace
+from hitl_active.workspace.workspace import Workspace
 
 if TYPE_CHECKING:
     from hitl_active.workforce.stats import Estimate

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hitl_active.formats.core import ImageLabels
-from hitl_active.loop.workspace import Workspace
 from hitl_active.store.rows import ImageRow, boxes_to_labels
 from hitl_active.store.store_team import AnnotatorRow, AssignmentRow
 from hitl_active.workforce.contest import ContestStatus, GoldContest, excluded
 from hitl_active.workforce.records import Answer
 from hitl_active.workforce.routing import POOLED
+from hitl_active.workspace.workspace import Workspace
 
 if TYPE_CHECKING:  # the estimators load scipy: imported where they are used
     from hitl_active.workforce.flags import Flag

@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 from hitl_active.labelstudio.sink import InvalidRecordError, check_work
-from hitl_active.loop.config import WorkspaceError
-from hitl_active.loop.workspace import Workspace
 from hitl_active.workforce.flags import WorkFlag
 from hitl_active.workforce.hours import Hours, Session, sessions
 from hitl_active.workforce.pay import (
@@ -45,6 +43,8 @@ from hitl_active.workforce.signals import Signal
 from hitl_active.workforce.transparency import ProjectFigures
 from hitl_active.workforce.workload import Workload
 from hitl_active.workforce.worklog import WorkEvent
+from hitl_active.workspace.config import WorkspaceError
+from hitl_active.workspace.workspace import Workspace
 
 __all__ = [
     "DEFAULT_TASK_SECONDS", "PersonWork", "SkippedRecord", "TeamWork", "pay_models",

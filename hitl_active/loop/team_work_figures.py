@@ -7,7 +7,6 @@ import logging
 from collections.abc import Collection, Mapping
 from datetime import date, datetime, timezone
 
-from hitl_active.loop.config import WorkspaceError
 from hitl_active.loop.team_work import (
     PersonWork,
     TeamWork,
@@ -18,7 +17,6 @@ from hitl_active.loop.team_work import (
     work_log,
     work_sessions,
 )  # fmt: skip
-from hitl_active.loop.workspace import Workspace
 from hitl_active.workforce.hours import Hours, Session
 from hitl_active.workforce.pay import (
     BatchEstimate,
@@ -34,6 +32,8 @@ from hitl_active.workforce.signals import Signal, disagreement_signals, skip_sig
 from hitl_active.workforce.transparency import transparency
 from hitl_active.workforce.workload import Caps, Workload, cap_flags, room_left, workload
 from hitl_active.workforce.worklog import WorkEvent, latest_versions
+from hitl_active.workspace.config import WorkspaceError
+from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["build", "capacities", "room_left_today"]
 

@@ -43,7 +43,7 @@ class ServerState:
         s = self.settings
         release_freed_pixels()  # request threads decode large pictures one after another
         if s.workspace is not None:
-            from hitl_active.loop.workspace import Workspace
+            from hitl_active.workspace.workspace import Workspace
 
             self.workspace = Workspace.open(s.workspace)
             if self.sink is None:

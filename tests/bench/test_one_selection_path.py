@@ -11,9 +11,9 @@ import pytest
 from hitl_active.bench.selection import bench_select
 from hitl_active.loop import steps
 from hitl_active.loop.registry import ModelRegistry
-from hitl_active.loop.workspace import LoopConfig, Workspace
 from hitl_active.sampling.cost import CostModel
 from hitl_active.store.rows import boxes_to_labels
+from hitl_active.workspace.workspace import LoopConfig, Workspace
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ from hitl_active.bench.simulated_annotator import AnnotatorProfile, SimulatedAnn
 from hitl_active.bench.team_store import TeamWriter
 from hitl_active.cli import main
 from hitl_active.formats.core import ImageLabels
-from hitl_active.loop.workspace import LoopConfig, Workspace
 from hitl_active.store.rows import labels_to_boxes
+from hitl_active.workspace.workspace import LoopConfig, Workspace
 
 CLASSES = ["cat", "dog"]
 N_GOLD = 25

@@ -13,7 +13,7 @@ from PIL import Image
 from hitl_active.cli import main
 from hitl_active.labelstudio.project import ProjectInfo
 from hitl_active.labelstudio.records import build_record
-from hitl_active.loop.workspace import LoopConfig, Workspace
+from hitl_active.workspace.workspace import LoopConfig, Workspace
 
 MAIN = 7
 PAY = {"default": {"kind": "per_task", "rate": 1.0, "currency": "EUR", "time_rate": 12.0}}

@@ -23,7 +23,7 @@ from hitl_active.loop.import_model import ModelImportError, import_model
 from hitl_active.loop.ls_project import bind_project
 from hitl_active.loop.policy import OnDemand
 from hitl_active.loop.rounds import Loop
-from hitl_active.loop.workspace import LoopConfig, Workspace
+from hitl_active.workspace.workspace import LoopConfig, Workspace
 
 pytestmark = [pytest.mark.labelstudio, pytest.mark.slow]
 

@@ -131,7 +131,7 @@ def test_a_skip_answers_the_task_and_returns_the_image_to_the_pool(tmp_path) -> 
 
 def test_commands_say_what_they_miss_with_exit_code_2(tmp_path, capsys, monkeypatch) -> None:
     from hitl_active.cli import main
-    from hitl_active.loop.workspace import LoopConfig, Workspace
+    from hitl_active.workspace.workspace import LoopConfig, Workspace
 
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", "t0ken")
     assert main(["label-studio", "pull", "--project", "P"]) == 2
@@ -169,7 +169,7 @@ def test_a_workspace_with_tasks_is_not_moved_to_another_project_and_nothing_is_m
     from PIL import Image
 
     from hitl_active.loop.ls_project import bind_project
-    from hitl_active.loop.workspace import LoopConfig, Workspace
+    from hitl_active.workspace.workspace import LoopConfig, Workspace
 
     images = tmp_path / "images"
     images.mkdir()

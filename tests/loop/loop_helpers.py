@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from hitl_active.data.synthetic import SyntheticSpec, make_synthetic_dataset
-from hitl_active.loop.workspace import LoopConfig, Workspace
+from hitl_active.workspace.workspace import LoopConfig, Workspace
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "hitl_active"]

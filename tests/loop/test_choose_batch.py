@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 from hitl_active.detections import Detections
-from hitl_active.loop.config import LoopConfig
 from hitl_active.loop.selection import PoolState, choose_batch
 from hitl_active.sampling import CostModel, PackedDetections
+from hitl_active.workspace.config import LoopConfig
 
 
 def _state(tmp_path, n: int = 12) -> PoolState:

@@ -13,7 +13,7 @@ from hitl_active.delivery import export_dataset
 from hitl_active.detections import Detections
 from hitl_active.formats.coco import read_coco
 from hitl_active.loop.registry import ModelRegistry
-from hitl_active.loop.workspace import LoopConfig, Workspace
+from hitl_active.workspace.workspace import LoopConfig, Workspace
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import pytest
 from loop_helpers import CLI, REPO, run_cli, tiny_dataset, tiny_workspace
 
 from hitl_active.labelstudio.client import LabelStudioClient
-from hitl_active.loop.workspace import Workspace
+from hitl_active.workspace.workspace import Workspace
 
 pytestmark = [pytest.mark.labelstudio, pytest.mark.slow]
 

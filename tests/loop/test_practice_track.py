@@ -55,7 +55,7 @@ def test_grading_goes_past_a_practice_task_deleted_in_label_studio(tmp_path):
     from PIL import Image as PILImage
 
     from hitl_active.loop.practice_track import PracticeTrack
-    from hitl_active.loop.workspace import LoopConfig, Workspace
+    from hitl_active.workspace.workspace import LoopConfig, Workspace
 
     pool = tmp_path / "pool"
     pool.mkdir()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from hitl_active.loop import steps
-from hitl_active.loop.workspace import LoopConfig, Workspace
+from hitl_active.workspace.workspace import LoopConfig, Workspace
 
 ray = pytest.importorskip("ray", reason="Ray is in the `scale` extra: uv sync --extra scale")
 

@@ -16,8 +16,8 @@ from hitl_active.loop import steps
 from hitl_active.loop.backends import LocalBackend
 from hitl_active.loop.policy import EveryNAnnotations, EveryRound, LoopState, OnDemand
 from hitl_active.loop.rounds import Loop
-from hitl_active.loop.workspace import LoopConfig, Workspace
 from hitl_active.sampling.cost import CorrectionCost
+from hitl_active.workspace.workspace import LoopConfig, Workspace
 
 
 class Oracle:

@@ -12,8 +12,8 @@ from hitl_active.loop import steps
 from hitl_active.loop.backends import LocalBackend
 from hitl_active.loop.registry import ModelRegistry
 from hitl_active.loop.rounds import Loop
-from hitl_active.loop.workspace import LoopConfig, Workspace
 from hitl_active.serving.engine import Engine, EngineConfig
+from hitl_active.workspace.workspace import LoopConfig, Workspace
 
 
 def _workspace(tmp_path, tiny_model, strategy: str, labelled: int = 4) -> tuple[Workspace, str]:

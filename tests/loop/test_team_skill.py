@@ -22,9 +22,9 @@ from hitl_active.loop.team_skill import (
     routing_skill,
     team_skills,
 )
-from hitl_active.loop.workspace import LoopConfig, Workspace
 from hitl_active.store.rows import labels_to_boxes
 from hitl_active.workforce.gold import ALL
+from hitl_active.workspace.workspace import LoopConfig, Workspace
 
 CLASSES = ["cat", "dog", "owl"]
 PLANTED = {"annie": 0.95, "bruno": 0.7, "chidi": 0.4}

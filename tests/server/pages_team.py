@@ -25,10 +25,10 @@ from hitl_active.bench.simulated_annotator import SimulatedAnnotator
 from hitl_active.bench.team_store import email_of
 from hitl_active.data.synthetic import SyntheticDataset
 from hitl_active.formats.core import ImageLabels
-from hitl_active.loop.workspace import LoopConfig, Workspace
 from hitl_active.server.pages.keys import hash_page_key, new_page_key
 from hitl_active.store import schema as t
 from hitl_active.store.rows import labels_to_boxes
+from hitl_active.workspace.workspace import LoopConfig, Workspace
 
 __all__ = ["PROJECT", "TeamSite", "build_team"]
 

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 
 from hitl_active.labelstudio import SECRET_HEADER
 from hitl_active.labelstudio.project import label_config
-from hitl_active.loop.workspace import LoopConfig, Workspace
 from hitl_active.server import AppSettings, create_app
+from hitl_active.workspace.workspace import LoopConfig, Workspace
 
 
 def _promote(ws: Workspace, name: str, onnx) -> None:

@@ -24,9 +24,9 @@ from hitl_active.detections import Detections
 from hitl_active.labelstudio import SECRET_HEADER, label_config
 from hitl_active.labelstudio.project import ProjectInfo
 from hitl_active.labelstudio.pull import pull_annotations
-from hitl_active.loop.workspace import LoopConfig, Workspace
 from hitl_active.server import AppSettings, create_app
 from hitl_active.server.pages.keys import hash_page_key, new_page_key
+from hitl_active.workspace.workspace import LoopConfig, Workspace
 
 SECRET = "hostile-records-secret"
 AUTH = {SECRET_HEADER: SECRET}

@@ -8,9 +8,9 @@ import hashlib
 from fastapi.testclient import TestClient
 
 from hitl_active.cli import main
-from hitl_active.loop.workspace import LoopConfig, Workspace
 from hitl_active.server import AppSettings, create_app
 from hitl_active.server.pages.keys import hash_page_key, new_page_key
+from hitl_active.workspace.workspace import LoopConfig, Workspace
 
 
 def _basic(name: str, key: str) -> dict[str, str]:

@@ -280,7 +280,7 @@ def test_an_unreachable_postgresql_is_one_line_and_exit_code_2(tmp_path):
     [("postgresql://u@h/db", True), ("sqlite:////tmp/s.db", True), ("mysql://u@h/db", False)],
 )
 def test_the_workspace_config_takes_only_sqlite_or_postgresql_urls(url, ok):
-    from hitl_active.loop.config import LoopConfig, WorkspaceError
+    from hitl_active.workspace.config import LoopConfig, WorkspaceError
 
     if ok:
         assert LoopConfig(images="x", classes=["a"], database_url=url).database_url == url
@@ -295,8 +295,8 @@ def test_a_workspace_keeps_its_state_in_postgresql_and_the_environment_wins(
     from PIL import Image
 
     from hitl_active.cli import main
-    from hitl_active.loop.workspace import Workspace
     from hitl_active.store.db import ENV_URL
+    from hitl_active.workspace.workspace import Workspace
 
     images = tmp_path / "images"
     images.mkdir()

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from hitl_active.loop.workspace import Workspace
 from hitl_active.server.pages import charts
 from hitl_active.server.pages.fairwork import annotator_work_sections
 from hitl_active.server.pages.html import card, cards, esc, page, png_img, section, table
 from hitl_active.server.pages.training import peer_tips, progress
+from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["annotator_page"]
 

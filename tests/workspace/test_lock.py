@@ -9,10 +9,10 @@ import time
 from collections import Counter
 
 import pytest
-from loop_helpers import CLI, REPO, run_cli, tiny_dataset, tiny_workspace
 
-from hitl_active.loop.lock import WorkspaceBusyError, WorkspaceLock
-from hitl_active.loop.workspace import Workspace
+from hitl_active.workspace.lock import WorkspaceBusyError, WorkspaceLock
+from hitl_active.workspace.workspace import Workspace
+from tests.loop.loop_helpers import CLI, REPO, run_cli, tiny_dataset, tiny_workspace
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +83,7 @@ def test_readers_do_not_take_the_lock_and_a_dead_holder_frees_it(tmp_path):
     ws_dir = tmp_path / "ws"
     tiny_workspace(ws_dir, data, batch_size=2, gold_size=2).close()
     hold = (
-        "import sys, time\nfrom hitl_active.loop.workspace import Workspace\n"
+        "import sys, time\nfrom hitl_active.workspace.workspace import Workspace\n"
         "ws = Workspace.open(sys.argv[1]); ws.lock('hitl-active loop')\n"
         "print('held', flush=True); time.sleep(600)\n"
     )

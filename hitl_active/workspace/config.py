@@ -24,9 +24,9 @@ from pydantic import (
     field_validator,
 )
 
-from hitl_active.loop.work_config import WorkConfig
 from hitl_active.safeyaml import short_repr
 from hitl_active.sampling.registry import DEFAULT_STRATEGY, available_strategies, get_strategy
+from hitl_active.workspace.work_config import WorkConfig
 
 __all__ = ["CONFIG_NAME", "LoopConfig", "WorkspaceError"]
 
@@ -91,7 +91,7 @@ class LoopConfig(BaseModel):
         overlap_share: share of a round's images given to ``overlap_annotators`` people, whose
             answers are merged into the training label (team queues).
         work: fair work: pay per project, the living-wage floor table, caps, the idle gap and
-            sensitive content (:class:`hitl_active.loop.work_config.WorkConfig`).
+            sensitive content (:class:`hitl_active.workspace.work_config.WorkConfig`).
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)

@@ -6,10 +6,10 @@ import shutil
 import sqlite3
 
 import pytest
-from loop_helpers import run_cli, tiny_dataset, tiny_workspace
 
-from hitl_active.loop.workspace import Workspace
 from hitl_active.store.store import Store
+from hitl_active.workspace.workspace import Workspace
+from tests.loop.loop_helpers import run_cli, tiny_dataset, tiny_workspace
 
 
 def _stored(db, sql: str) -> list[str]:

@@ -6,7 +6,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from hitl_active.loop.workspace import LoopConfig, Workspace, WorkspaceError
+from hitl_active.workspace.workspace import LoopConfig, Workspace, WorkspaceError
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from hitl_active.cli import main
-from hitl_active.loop.config import WorkspaceError
-from hitl_active.loop.workspace import Workspace
+from hitl_active.workspace.config import WorkspaceError
+from hitl_active.workspace.workspace import Workspace
 
 
 def test_init_lists_skipped_pool_entries_and_refuses_a_pixel_bomb(tmp_path, caplog) -> None:

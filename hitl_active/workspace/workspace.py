@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from hitl_active.loop.config import CONFIG_NAME, LoopConfig, WorkspaceError
-from hitl_active.loop.lock import LOCK_NAME, WorkspaceLock
 from hitl_active.safeyaml import YamlFileError, load_yaml
 from hitl_active.store.store import Store
+from hitl_active.workspace.config import CONFIG_NAME, LoopConfig, WorkspaceError
+from hitl_active.workspace.lock import LOCK_NAME, WorkspaceLock
 
 __all__ = ["CONFIG_NAME", "LoopConfig", "Workspace", "WorkspaceError"]
 
@@ -71,7 +71,7 @@ class Workspace:
     def lock(self, command: str, wait: bool = False) -> None:
         """Become the workspace's one writer until :meth:`close` (see :mod:`.lock`).
 
-        Raises :class:`~hitl_active.loop.lock.WorkspaceBusyError` naming the holder when
+        Raises :class:`~hitl_active.workspace.lock.WorkspaceBusyError` naming the holder when
         another process writes to it, unless ``wait``, which blocks until it is free.
         """
         if self._lock is None:

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from hitl_active.loop.config import WorkspaceError
+from hitl_active.workspace.config import WorkspaceError
 
 __all__ = ["LOCK_NAME", "WorkspaceBusyError", "WorkspaceLock"]
 
