@@ -6,7 +6,7 @@
 answer 100 synthetic gold images as honeypots. Their answers go into a real workspace store as
 the Label Studio sink records them (an assignment with its task id, an annotation by the
 annotator's e-mail with its lead time; ``hitl_active.bench.team_store``), and
-``hitl_active.loop.team_skill`` scores them as it scores a real team; the PNG is the one
+``hitl_active.team.team_skill`` scores them as it scores a real team; the PNG is the one
 ``hitl-active annotators matrix`` draws. No Label Studio is needed. The JSON holds the
 planted and estimated recall per annotator (pooled over classes) and the Spearman ρ over
 every annotator × class cell with enough data.
@@ -32,8 +32,8 @@ def main() -> None:
     from hitl_active.bench.team_store import TeamWriter
     from hitl_active.data.synthetic import SyntheticDataset
     from hitl_active.loop.team_plot import skill_matrix_png
-    from hitl_active.loop.team_skill import team_skills
     from hitl_active.store.rows import labels_to_boxes
+    from hitl_active.team.team_skill import team_skills
     from hitl_active.workforce.gold import ALL
     from hitl_active.workspace.workspace import LoopConfig, Workspace
 

@@ -4,7 +4,7 @@
 truth; the loop's backends ask an annotator for ``annotate(key, prelabels)`` (see
 :class:`hitl_active.loop.backends.Annotator`). :class:`PlantedMember` joins the two: it looks
 the truth up by image key, shows the pre-labels above the display threshold, and returns the
-answer's labels and seconds. Used with :class:`hitl_active.loop.team.SimulatedMember` to let
+answer's labels and seconds. Used with :class:`hitl_active.team.team.SimulatedMember` to let
 simulated people work their Label Studio queues.
 """
 

@@ -2,7 +2,7 @@
 records them: an assignment (task, overlap or honeypot) with its Label Studio task id, and an
 annotation of that task by the annotator's e-mail, with its lead time.
 
-So :mod:`hitl_active.loop.team_skill` reads a simulated team exactly as it reads a real one
+So :mod:`hitl_active.team.team_skill` reads a simulated team exactly as it reads a real one
 (the skill-matrix script and the tests use it; no Label Studio is needed).
 """
 

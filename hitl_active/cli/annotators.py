@@ -39,7 +39,7 @@ def _person(ws: Any, name: str) -> Any:
 
 def _table(args: argparse.Namespace) -> int:
     from hitl_active.loop.team_report import team_rows
-    from hitl_active.loop.team_skill import team_skills
+    from hitl_active.team.team_skill import team_skills
 
     with _open(args) as ws:
         skills = team_skills(ws)
@@ -122,7 +122,7 @@ def _set(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from hitl_active.loop.team_skill import annotator_view
+    from hitl_active.team.team_skill import annotator_view
 
     with _open(args) as ws:
         view = annotator_view(ws, _person(ws, args.name).name)
@@ -132,7 +132,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _matrix(args: argparse.Namespace) -> int:
     from hitl_active.loop.team_plot import skill_matrix_png
-    from hitl_active.loop.team_skill import team_skills
+    from hitl_active.team.team_skill import team_skills
 
     with _open(args) as ws:
         if not ws.store.annotators():

@@ -35,7 +35,7 @@ def _gold_image(ws: Any, key: str) -> Any:
 
 
 def _contest(args: argparse.Namespace) -> int:
-    from hitl_active.loop.team_skill import answers_from_store, gold_by_path
+    from hitl_active.team.team_skill import answers_from_store, gold_by_path
     from hitl_active.workforce.contest import contest
 
     with _open(args) as ws:
@@ -108,8 +108,8 @@ def read_corrected(path: str | Path, classes: list[str]) -> list[dict]:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from hitl_active.loop.team_skill import gold_contests
     from hitl_active.store.rows import boxes_to_labels
+    from hitl_active.team.team_skill import gold_contests
     from hitl_active.workforce.contest import review
 
     with _open(args) as ws:

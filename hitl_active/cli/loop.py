@@ -88,7 +88,7 @@ def make_backend(args: argparse.Namespace, ws: Any) -> Any:
     if not url:
         return LocalBackend(annotator)
     if ws.config.team_queues:  # one queue project per annotator (hitl-active annotators queues)
-        from hitl_active.loop.team import TeamBackend
+        from hitl_active.team.team import TeamBackend
 
         if annotator is not None:
             raise _cli_error(

@@ -24,7 +24,7 @@ __all__ = ["register"]
 @contextmanager
 def _track(args: argparse.Namespace, ws: Any):
     from hitl_active.labelstudio.client import LabelStudioClient
-    from hitl_active.loop.practice_track import PracticeTrack
+    from hitl_active.team.practice_track import PracticeTrack
 
     url, token, root = label_studio_settings(args, ws, "practice")
     if not url:
@@ -59,7 +59,7 @@ def _run(args: argparse.Namespace, what: str) -> int:
 
 def _progress(args: argparse.Namespace) -> int:
     from hitl_active.loop.practice_plot import progress_png
-    from hitl_active.loop.practice_track import PracticeTrack
+    from hitl_active.team.practice_track import PracticeTrack
 
     with _open(args) as ws:
         person = _person(ws, args.name)

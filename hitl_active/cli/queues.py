@@ -3,7 +3,7 @@
 Creates (or finds) every recorded annotator's queue project on the workspace's Label Studio,
 each with the workspace project's labels and image storage, and turns ``team_queues`` on in
 the workspace config: from then on ``round`` and ``loop`` route each batch by skill, with
-overlap and honeypots (:mod:`hitl_active.loop.team`). ``--off`` turns it off again (the
+overlap and honeypots (:mod:`hitl_active.team.team`). ``--off`` turns it off again (the
 queues stay, with their answers).
 """
 
@@ -20,7 +20,7 @@ __all__ = ["register_queues"]
 
 
 def _queues(args: argparse.Namespace) -> int:
-    from hitl_active.loop.team import TeamBackend
+    from hitl_active.team.team import TeamBackend
 
     with _open(args) as ws:
         if args.off:

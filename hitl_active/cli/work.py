@@ -141,8 +141,8 @@ def _json(work: Any) -> dict[str, Any]:
 
 def _work(args: argparse.Namespace) -> int:
     from hitl_active.cli.loop import _open
-    from hitl_active.loop.team_work import team_work
     from hitl_active.server.pages.report import transparency_csv, transparency_html
+    from hitl_active.team.team_work import team_work
 
     now = datetime.now(timezone.utc)
     with _open(args) as ws:

@@ -1,7 +1,7 @@
 """A trainee's progress: mastery per skill over paid practice minutes (PNG).
 
 Mastery is replayed attempt by attempt from the trainee's graded practice
-(:meth:`hitl_active.loop.practice_track.PracticeTrack.mastery`): after each task, every
+(:meth:`hitl_active.team.practice_track.PracticeTrack.mastery`): after each task, every
 skill's probability of being learned (Bayesian Knowledge Tracing) against the minutes
 practised so far, with the "ready" threshold drawn. Matplotlib's Agg backend and bundled font.
 """

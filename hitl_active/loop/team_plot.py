@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hitl_active.loop.team_skill import TeamSkills
+from hitl_active.team.team_skill import TeamSkills
 from hitl_active.workforce.gold import ALL
 from hitl_active.workforce.stats import Estimate
 

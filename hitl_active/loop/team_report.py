@@ -7,7 +7,7 @@ import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hitl_active.loop.team_skill import POOLED, TeamSkills
+from hitl_active.team.team_skill import POOLED, TeamSkills
 from hitl_active.workspace.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def team_section(ws: Workspace, out_dir: Path) -> str:
     """The report's "Team" section (HTML) with the skill matrix written beside the page;
     empty when the workspace has no annotators."""
     from hitl_active.loop.team_plot import skill_matrix_png
-    from hitl_active.loop.team_skill import team_skills
+    from hitl_active.team.team_skill import team_skills
 
     if not ws.store.annotators():
         return ""

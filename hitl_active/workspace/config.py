@@ -85,7 +85,7 @@ class LoopConfig(BaseModel):
         database_url: where the state lives (``None``: ``WORKSPACE/state.db``, SQLite), e.g.
             ``postgresql://user@host/db`` for a team; ``HITL_DATABASE_URL`` overrides it.
         team_queues: route each round to one Label Studio project per annotator (their
-            queue), by skill, with overlap and honeypots (:mod:`hitl_active.loop.team`); set
+            queue), by skill, with overlap and honeypots (:mod:`hitl_active.team.team`); set
             by ``hitl-active annotators queues``.
         honeypot_share: share of each annotator's queue that is gold images (team queues).
         overlap_share: share of a round's images given to ``overlap_annotators`` people, whose

@@ -101,7 +101,7 @@ def test_each_page_shows_only_its_person(pages):
 
 def test_each_page_shows_its_own_skill_figures(site, pages):
     from hitl_active.loop.team_report import team_rows
-    from hitl_active.loop.team_skill import team_skills
+    from hitl_active.team.team_skill import team_skills
     from hitl_active.workspace.workspace import Workspace
 
     with Workspace.open(site.ws) as ws:
@@ -181,7 +181,7 @@ def test_pages_need_a_workspace():
 
 @pytest.fixture(scope="module")
 def work(site):
-    from hitl_active.loop.team_work import team_work
+    from hitl_active.team.team_work import team_work
     from hitl_active.workspace.workspace import Workspace
 
     with Workspace.open(site.ws) as ws:
@@ -239,7 +239,7 @@ def test_transparency_exports_match_the_figures(work, client):
 
 
 def test_recall_by_round_splits_the_gold_objects_by_round(site):
-    from hitl_active.loop.team_skill import recall_by_round, team_skills
+    from hitl_active.team.team_skill import recall_by_round, team_skills
     from hitl_active.workforce.gold import ALL
     from hitl_active.workspace.workspace import Workspace
 

@@ -1,8 +1,8 @@
 """The people's pages, rendered on the server: an annotator's own page (``/me``) and the
 manager's (``/manager``), with the transparency report as HTML and CSV.
 
-The figures come from the workspace (:mod:`hitl_active.loop.team_skill`,
-:mod:`hitl_active.loop.team_work`, the training track); these modules lay them out as plain
+The figures come from the workspace (:mod:`hitl_active.team.team_skill`,
+:mod:`hitl_active.team.team_work`, the training track); these modules lay them out as plain
 HTML and CSS with inline charts, readable on a phone, with no script.
 """
 

@@ -32,7 +32,7 @@ def _est(e: dict | None) -> str:
 
 
 def _skill(ws: Workspace, view: dict, name: str) -> str:
-    from hitl_active.loop.team_skill import recall_by_round
+    from hitl_active.team.team_skill import recall_by_round
 
     gold = view.get("gold")
     if gold is None:
@@ -139,8 +139,8 @@ def _tips(ws: Workspace) -> str:
 
 def annotator_page(ws: Workspace, name: str, work: Any = None, skills: Any = None) -> str:
     """The page of annotator ``name``; ``work`` is the workspace's fair-work figures
-    (:func:`hitl_active.loop.team_work.team_work`), ``skills`` its team skills, when at hand."""
-    from hitl_active.loop.team_skill import annotator_view
+    (:func:`hitl_active.team.team_work.team_work`), ``skills`` its team skills, when at hand."""
+    from hitl_active.team.team_skill import annotator_view
 
     person = ws.store.annotator(name)
     if person is None:

@@ -1,8 +1,8 @@
 """Fair-work sections of the pages: hours, pay and the wage against the floor, workload left
 under the caps, flags, signals about the task design, ROI and the transparency report.
 
-The figures are the workspace's (:func:`hitl_active.loop.team_work.team_work`, a
-:class:`~hitl_active.loop.team_work.TeamWork`); this module only lays them out, with a note
+The figures are the workspace's (:func:`hitl_active.team.team_work.team_work`, a
+:class:`~hitl_active.team.team_work.TeamWork`); this module only lays them out, with a note
 naming any stored row the figures left out (:func:`skipped`).
 """
 
@@ -36,7 +36,7 @@ def _week_days(ws: Any, work: Any, name: str) -> list[tuple[str, dict[str, float
     """This ISO week's days (up to today) with the person's seconds per part."""
     from datetime import timedelta
 
-    from hitl_active.loop.team_work import work_sessions
+    from hitl_active.team.team_work import work_sessions
     from hitl_active.workforce.hours import hours_per_day
 
     today = work.now.astimezone(ws.config.work.tz()).date()

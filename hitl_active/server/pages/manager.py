@@ -113,7 +113,7 @@ def _flags(skills: Any) -> str:
 
 
 def _coverage(ws: Workspace, skills: Any) -> str:
-    from hitl_active.loop.team_skill import gold_by_path
+    from hitl_active.team.team_skill import gold_by_path
     from hitl_active.workforce.stats import MIN_COUNT
 
     gold = gold_by_path(ws)
@@ -143,7 +143,7 @@ def _coverage(ws: Workspace, skills: Any) -> str:
 
 def manager_page(ws: Workspace, work: Any = None, skills: Any = None) -> str:
     """The manager's page of ``ws``; ``work``: its fair-work figures, when there are any."""
-    from hitl_active.loop.team_skill import team_skills
+    from hitl_active.team.team_skill import team_skills
 
     skills = skills or team_skills(ws)
     sections = [

@@ -2,7 +2,7 @@
 the practice set waiting for the trainee with the reason each task was chosen, peer tips.
 
 Mastery and its chart are the training track's own
-(:meth:`hitl_active.loop.practice_track.PracticeTrack.mastery`, Bayesian Knowledge Tracing over
+(:meth:`hitl_active.team.practice_track.PracticeTrack.mastery`, Bayesian Knowledge Tracing over
 the graded attempts in order; :func:`hitl_active.loop.practice_plot.progress_png`); the
 reasons are the ones the curriculum recorded when it pushed each task.
 """
@@ -47,7 +47,7 @@ class Progress:
 
 def progress(ws: Workspace, person: Any) -> Progress | None:
     """``person``'s practice so far; ``None`` when they have no practice task at all."""
-    from hitl_active.loop.practice_track import PracticeTrack
+    from hitl_active.team.practice_track import PracticeTrack
     from hitl_active.workforce.mastery import READY
 
     rows = ws.store.practice(person.id)

@@ -16,7 +16,7 @@ peer tips as prior evidence) and pushes them, each with its reason recorded.
 ``answer key``), updates mastery (Bayesian Knowledge Tracing over the recorded attempts) and,
 when the trainee is ready on every skill, moves them to the ``annotator`` tier: from the next
 round on they get client frames in their queue. Every practice task's time is recorded: it
-is paid work (:mod:`hitl_active.loop.team_work`).
+is paid work (:mod:`hitl_active.team.team_work`).
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from loop_helpers import tiny_dataset, tiny_workspace
 
-from hitl_active.loop.team import TeamBackend
+from hitl_active.team.team import TeamBackend
+from tests.loop.loop_helpers import tiny_dataset, tiny_workspace
 
 
 def test_a_plan_stopped_while_it_is_stored_leaves_nothing_to_resume(tmp_path, monkeypatch):
@@ -38,7 +38,8 @@ def test_a_plan_stopped_while_it_is_stored_leaves_nothing_to_resume(tmp_path, mo
 
 
 def test_a_resumed_push_prelabels_the_honeypots_of_the_stored_plan(tmp_path, monkeypatch):
-    from hitl_active.loop import steps, team
+    from hitl_active.loop import steps
+    from hitl_active.team import team
 
     data = tiny_dataset(tmp_path / "data", n_images=20, seed=4)
     ws = tiny_workspace(tmp_path / "ws", data, batch_size=8, gold_size=4)

@@ -188,8 +188,8 @@ class TeamBackend(LabelStudioBackend):
     def _plan(
         self, ws: Workspace, round_id: int, image_ids: list[int], version: str | None
     ) -> None:
-        from hitl_active.loop.team_skill import routing_skill
-        from hitl_active.loop.team_work_figures import capacities
+        from hitl_active.team.team_skill import routing_skill
+        from hitl_active.team.team_work_figures import capacities
         from hitl_active.workforce.routing import Frame, Person, plan_round
 
         cfg = ws.config

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from loop_helpers import run_cli, tiny_dataset, tiny_workspace
 
 from hitl_active.bench.annotator import SimulatedAnnotator as Oracle
 from hitl_active.bench.simulated_learner import LearnerProfile, SimulatedLearner
@@ -21,9 +20,10 @@ from hitl_active.labelstudio.users import invite_link, signup
 from hitl_active.loop.backends import LocalBackend, load_truths
 from hitl_active.loop.import_model import import_model
 from hitl_active.loop.policy import OnDemand
-from hitl_active.loop.practice_track import KEY_VERSION, PracticeTrack
 from hitl_active.loop.rounds import Loop
-from hitl_active.loop.team import TeamBackend
+from hitl_active.team.practice_track import KEY_VERSION, PracticeTrack
+from hitl_active.team.team import TeamBackend
+from tests.loop.loop_helpers import run_cli, tiny_dataset, tiny_workspace
 
 pytestmark = [pytest.mark.labelstudio, pytest.mark.slow]
 

@@ -309,6 +309,6 @@ def team_work(
     corrected or confirmed, for the ROI's cost per accepted box and human-verified share
     (:func:`hitl_active.cli.work.delivered_sources` reads both from the delivery module);
     without them those two figures are ``None``."""
-    from hitl_active.loop.team_work_figures import build
+    from hitl_active.team.team_work_figures import build
 
     return build(ws, days, now or datetime.now(timezone.utc), provenance, human_sources)

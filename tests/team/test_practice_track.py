@@ -3,7 +3,7 @@
 import numpy as np
 
 from hitl_active.formats.core import ImageLabels
-from hitl_active.loop.practice_track import task_from_dict, task_to_dict
+from hitl_active.team.practice_track import task_from_dict, task_to_dict
 from hitl_active.workforce.grading import grade
 from hitl_active.workforce.practice import make_practice_tasks
 
@@ -54,7 +54,7 @@ class _Client:
 def test_grading_goes_past_a_practice_task_deleted_in_label_studio(tmp_path):
     from PIL import Image as PILImage
 
-    from hitl_active.loop.practice_track import PracticeTrack
+    from hitl_active.team.practice_track import PracticeTrack
     from hitl_active.workspace.workspace import LoopConfig, Workspace
 
     pool = tmp_path / "pool"

@@ -12,7 +12,6 @@ import uuid
 
 import numpy as np
 import pytest
-from loop_helpers import tiny_dataset, tiny_workspace
 
 from hitl_active.bench.simulated_annotator import AnnotatorProfile, SimulatedAnnotator
 from hitl_active.bench.team_member import PlantedMember
@@ -24,8 +23,9 @@ from hitl_active.loop.backends import load_truths
 from hitl_active.loop.import_model import import_model
 from hitl_active.loop.policy import OnDemand
 from hitl_active.loop.rounds import Loop
-from hitl_active.loop.team import SimulatedMember, TeamBackend
-from hitl_active.loop.team_skill import team_skills
+from hitl_active.team.team import SimulatedMember, TeamBackend
+from hitl_active.team.team_skill import team_skills
+from tests.loop.loop_helpers import tiny_dataset, tiny_workspace
 
 pytestmark = [pytest.mark.labelstudio, pytest.mark.slow]
 
@@ -142,7 +142,8 @@ def test_the_queues_command_makes_a_project_per_annotator_and_turns_routing_on(
     import os
 
     import yaml
-    from loop_helpers import run_cli
+
+    from tests.loop.loop_helpers import run_cli
 
     data = tiny_dataset(label_studio.files_root / f"queues-{RUN}", n_images=12, seed=6)
     ws = tiny_workspace(tmp_path / "ws", data, batch_size=4, gold_size=4)

@@ -17,15 +17,15 @@ import uuid
 
 import numpy as np
 import pytest
-from loop_helpers import tiny_dataset, tiny_workspace
 
 from hitl_active.formats.labelstudio import to_ls_results
 from hitl_active.labelstudio.client import LabelStudioClient
 from hitl_active.labelstudio.users import invite_link, signup
 from hitl_active.loop.backends import load_truths
-from hitl_active.loop.practice_track import PracticeTrack
-from hitl_active.loop.team import TeamBackend
-from hitl_active.loop.team_work import team_work
+from hitl_active.team.practice_track import PracticeTrack
+from hitl_active.team.team import TeamBackend
+from hitl_active.team.team_work import team_work
+from tests.loop.loop_helpers import tiny_dataset, tiny_workspace
 
 pytestmark = [pytest.mark.labelstudio, pytest.mark.slow]
 

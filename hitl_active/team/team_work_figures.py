@@ -1,4 +1,4 @@
-"""The figures behind :func:`hitl_active.loop.team_work.team_work`, and the room each person
+"""The figures behind :func:`hitl_active.team.team_work.team_work`, and the room each person
 has left under the caps (:func:`room_left_today`, what routing gives as ``capacity``)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import logging
 from collections.abc import Collection, Mapping
 from datetime import date, datetime, timezone
 
-from hitl_active.loop.team_work import (
+from hitl_active.team.team_work import (
     PersonWork,
     TeamWork,
     floors,
@@ -147,7 +147,7 @@ def _task_classes(ws: Workspace) -> dict[int, tuple[int, ...]]:
 
 
 def _signals(ws: Workspace, events: list[WorkEvent]) -> tuple[list[Signal], list[Signal]]:
-    from hitl_active.loop.team_skill import answers_from_store
+    from hitl_active.team.team_skill import answers_from_store
 
     names = dict(enumerate(ws.config.classes))
     skips = skip_signals(events, _task_classes(ws), names)

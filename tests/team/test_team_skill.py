@@ -16,13 +16,13 @@ from hitl_active.bench.team_store import TeamWriter, email_of
 from hitl_active.detections import Detections
 from hitl_active.formats.core import ImageLabels
 from hitl_active.loop.steps import gold_truths
-from hitl_active.loop.team_skill import (
+from hitl_active.store.rows import labels_to_boxes
+from hitl_active.team.team_skill import (
     annotator_view,
     answers_from_store,
     routing_skill,
     team_skills,
 )
-from hitl_active.store.rows import labels_to_boxes
 from hitl_active.workforce.gold import ALL
 from hitl_active.workspace.workspace import LoopConfig, Workspace
 

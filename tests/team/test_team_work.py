@@ -15,9 +15,9 @@ from PIL import Image
 from hitl_active.detections import Detections
 from hitl_active.labelstudio.project import ProjectInfo
 from hitl_active.labelstudio.records import build_record
-from hitl_active.loop.team_work import practice_events, team_work, work_events
-from hitl_active.loop.team_work_figures import capacities, room_left_today
 from hitl_active.store import schema as t
+from hitl_active.team.team_work import practice_events, team_work, work_events
+from hitl_active.team.team_work_figures import capacities, room_left_today
 from hitl_active.workspace.config import WorkspaceError
 from hitl_active.workspace.workspace import LoopConfig, Workspace
 
