@@ -31,7 +31,7 @@ def main() -> None:
     from hitl_active.bench.annotator_bench import BenchConfig, gold_truths, planted_team
     from hitl_active.bench.team_store import TeamWriter
     from hitl_active.data.synthetic import SyntheticDataset
-    from hitl_active.loop.team_plot import skill_matrix_png
+    from hitl_active.reports.team_plot import skill_matrix_png
     from hitl_active.store.rows import labels_to_boxes
     from hitl_active.team.team_skill import team_skills
     from hitl_active.workforce.gold import ALL

@@ -118,8 +118,8 @@ def run_demo(cfg: DemoConfig, out: Callable[[str], object] = print) -> list[Roun
     from hitl_active.delivery import export_dataset
     from hitl_active.loop.backends import LabelStudioBackend, LocalBackend, load_truths
     from hitl_active.loop.policy import EveryRound
-    from hitl_active.loop.report import write_report
     from hitl_active.loop.rounds import Loop
+    from hitl_active.reports.report import write_report
 
     start = time.perf_counter()
     if cfg.fresh and cfg.workspace.exists():

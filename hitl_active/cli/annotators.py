@@ -38,7 +38,7 @@ def _person(ws: Any, name: str) -> Any:
 
 
 def _table(args: argparse.Namespace) -> int:
-    from hitl_active.loop.team_report import team_rows
+    from hitl_active.reports.team_report import team_rows
     from hitl_active.team.team_skill import team_skills
 
     with _open(args) as ws:
@@ -61,7 +61,7 @@ def _table(args: argparse.Namespace) -> int:
 
 
 def _format(rows: list[dict], classes: list[str]) -> str:
-    from hitl_active.loop.team_report import format_estimate
+    from hitl_active.reports.team_report import format_estimate
     from hitl_active.workforce.stats import Estimate
 
     def est(d: dict | None) -> str:
@@ -131,7 +131,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _matrix(args: argparse.Namespace) -> int:
-    from hitl_active.loop.team_plot import skill_matrix_png
+    from hitl_active.reports.team_plot import skill_matrix_png
     from hitl_active.team.team_skill import team_skills
 
     with _open(args) as ws:

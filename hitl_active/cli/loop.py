@@ -332,7 +332,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from hitl_active.loop.report import write_report
+    from hitl_active.reports.report import write_report
 
     with _open(args) as ws:
         png, page = write_report(ws, args.out)

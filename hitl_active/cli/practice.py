@@ -58,7 +58,7 @@ def _run(args: argparse.Namespace, what: str) -> int:
 
 
 def _progress(args: argparse.Namespace) -> int:
-    from hitl_active.loop.practice_plot import progress_png
+    from hitl_active.reports.practice_plot import progress_png
     from hitl_active.team.practice_track import PracticeTrack
 
     with _open(args) as ws:

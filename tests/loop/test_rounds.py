@@ -158,8 +158,8 @@ def test_fault_hook_names_are_steps():
 
 
 def test_status_and_report_after_rounds(ws, fake_heavy, tmp_path):
-    from hitl_active.loop.report import learning_curve, write_report
     from hitl_active.loop.status import loop_status
+    from hitl_active.reports.report import learning_curve, write_report
 
     loop = Loop(ws, LocalBackend(Oracle()))
     for _ in range(3):

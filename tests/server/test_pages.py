@@ -100,7 +100,7 @@ def test_each_page_shows_only_its_person(pages):
 
 
 def test_each_page_shows_its_own_skill_figures(site, pages):
-    from hitl_active.loop.team_report import team_rows
+    from hitl_active.reports.team_report import team_rows
     from hitl_active.team.team_skill import team_skills
     from hitl_active.workspace.workspace import Workspace
 

@@ -170,7 +170,7 @@ def test_an_annotator_sees_every_figure_about_them_and_nothing_else(ws):
 def test_skill_matrix_png_has_a_row_per_annotator_and_n_a_without_gold(ws, tmp_path):
     from PIL import Image as PILImage
 
-    from hitl_active.loop.team_plot import recall_cells, skill_matrix_png
+    from hitl_active.reports.team_plot import recall_cells, skill_matrix_png
 
     skills = team_skills(ws)
     names, rows = recall_cells(skills, len(CLASSES))
@@ -182,7 +182,7 @@ def test_skill_matrix_png_has_a_row_per_annotator_and_n_a_without_gold(ws, tmp_p
 
 
 def test_the_report_has_a_team_section_with_the_matrix_and_flag_evidence(ws, tmp_path):
-    from hitl_active.loop.report import write_report
+    from hitl_active.reports.report import write_report
 
     _, page = write_report(ws, tmp_path / "out")
     text = page.read_text(encoding="utf-8")
@@ -195,7 +195,7 @@ def test_the_report_has_a_team_section_with_the_matrix_and_flag_evidence(ws, tmp
 
 
 def test_no_team_section_without_annotators(tmp_path):
-    from hitl_active.loop.report import write_report
+    from hitl_active.reports.report import write_report
 
     pool = tmp_path / "pool"
     pool.mkdir()

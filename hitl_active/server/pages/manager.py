@@ -17,7 +17,7 @@ __all__ = ["manager_page"]
 
 
 def _team(skills: Any) -> str:
-    from hitl_active.loop.team_report import format_estimate, team_rows
+    from hitl_active.reports.team_report import format_estimate, team_rows
     from hitl_active.workforce.stats import Estimate
 
     rows = team_rows(skills)

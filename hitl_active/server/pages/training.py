@@ -3,7 +3,7 @@ the practice set waiting for the trainee with the reason each task was chosen, p
 
 Mastery and its chart are the training track's own
 (:meth:`hitl_active.team.practice_track.PracticeTrack.mastery`, Bayesian Knowledge Tracing over
-the graded attempts in order; :func:`hitl_active.loop.practice_plot.progress_png`); the
+the graded attempts in order; :func:`hitl_active.reports.practice_plot.progress_png`); the
 reasons are the ones the curriculum recorded when it pushed each task.
 """
 

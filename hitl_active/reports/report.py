@@ -15,10 +15,10 @@ from collections import Counter
 from pathlib import Path
 
 from hitl_active.loop.registry import gold_map
-from hitl_active.loop.report_plot import CurvePoint, plot_learning_curve
 from hitl_active.loop.rounds import RoundSummary
 from hitl_active.loop.status import loop_status
-from hitl_active.loop.team_report import team_section
+from hitl_active.reports.report_plot import CurvePoint, plot_learning_curve
+from hitl_active.reports.team_report import team_section
 from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["REGRESSION_DROP", "CurvePoint", "class_regressions", "learning_curve", "write_report"]

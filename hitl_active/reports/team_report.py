@@ -63,7 +63,7 @@ def _estimate(d: dict | None) -> str:
 def team_section(ws: Workspace, out_dir: Path) -> str:
     """The report's "Team" section (HTML) with the skill matrix written beside the page;
     empty when the workspace has no annotators."""
-    from hitl_active.loop.team_plot import skill_matrix_png
+    from hitl_active.reports.team_plot import skill_matrix_png
     from hitl_active.team.team_skill import team_skills
 
     if not ws.store.annotators():

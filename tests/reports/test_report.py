@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from loop_helpers import tiny_dataset, tiny_workspace
 
-from hitl_active.loop.report import class_regressions, corrections_by_round, write_report
+from hitl_active.reports.report import class_regressions, corrections_by_round, write_report
+from tests.loop.loop_helpers import tiny_dataset, tiny_workspace
 
 CLASSES = ["circle", "square", "triangle", "cross"]
 
