@@ -1,4 +1,7 @@
-"""The active-learning loop: workspace and state store, rounds, retrain policies.
+"""The active-learning loop: rounds, steps, retrain policies, backends and the model registry.
+
+The workspace is in :mod:`hitl_active.workspace`, its state store in :mod:`hitl_active.store`
+(``Workspace``, ``LoopConfig`` and ``Store`` are re-exported here as before).
 
 The simulated annotator, the offline benchmark and the demo are in :mod:`hitl_active.bench`.
 """
