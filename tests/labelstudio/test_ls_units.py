@@ -320,7 +320,7 @@ def test_task_images_are_fetched_with_a_renewed_access_token() -> None:
             img = fetch_task_image(
                 "/data/upload/image.png", None, "http://ls.test", server.PAT, http
             )
-            assert img.shape == (6, 8, 3)
+            assert img.pixels.shape == (6, 8, 3) and img.size == (8, 6)
         assert server.made == 3
         with pytest.raises(TaskImageError) as err:
             fetch_task_image("/data/upload/image.png", None, "http://ls.test", "bad.token.x", http)
