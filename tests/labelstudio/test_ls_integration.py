@@ -245,7 +245,8 @@ def test_a_personal_access_token_works_for_the_api_and_task_images(
     url = image_url(images[0][0], label_studio.files_root)
     with httpx.Client(timeout=30) as http:  # no local files root: fetched over HTTP with the PAT
         img = fetch_task_image(url, None, label_studio.url, pat, http)
-    assert img.shape[:2] == (images[0][1].height, images[0][1].width)
+    assert img.pixels.shape[:2] == (images[0][1].height, images[0][1].width)
+    assert img.size == (images[0][1].width, images[0][1].height)
 
 
 def test_label_studio_gets_predictions_from_serve(client, label_studio, tiny_model, images) -> None:
