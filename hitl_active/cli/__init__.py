@@ -14,7 +14,9 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-__all__ = ["main"]
+from hitl_active.cli.errors import CLIError
+
+__all__ = ["CLIError", "main"]
 
 # Each module exposes ``register(subparsers)``; sub-commands set ``func(args) -> int``.
 _COMMAND_MODULES = (
@@ -30,10 +32,6 @@ _COMMAND_MODULES = (
     "hitl_active.cli.work",  # work (hours, pay, caps, signals, ROI, transparency)
     "hitl_active.cli.practice",  # practice (the training track)
 )
-
-
-class CLIError(Exception):
-    """A user-facing error: printed without a traceback, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,12 +15,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from hitl_active.cli.errors import CLIError
+
 __all__ = ["register"]
 
 
 def _error(message: str) -> Exception:
-    from hitl_active.cli import CLIError
-
     return CLIError(message)
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
+from hitl_active.cli.errors import CLIError
+
 __all__ = ["register"]
 
 
 def _fit(args: argparse.Namespace) -> int:
-    from hitl_active.cli import CLIError
     from hitl_active.cli.loop import _open
     from hitl_active.loop.costs import FIT_KEY, annotation_log, fit_workspace
     from hitl_active.sampling.cost_fit import MIN_ANNOTATIONS

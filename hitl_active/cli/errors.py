@@ -13,11 +13,16 @@ import errno
 import sqlite3
 import sys
 
-__all__ = ["describe_error"]
+__all__ = ["CLIError", "describe_error"]
+
+
+class CLIError(Exception):
+    """A user-facing error: printed without a traceback, exit code 2."""
+
 
 # (module, class): failures that mean bad input or a refusal, reported as they are.
 _USER_ERRORS = (
-    ("hitl_active.cli", "CLIError"),
+    ("hitl_active.cli.errors", "CLIError"),
     ("hitl_active.workspace.config", "WorkspaceError"),
     ("hitl_active.loop.registry", "RegistryError"),
     ("hitl_active.store.store", "SchemaTooNewError"),

@@ -10,6 +10,8 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
+from hitl_active.cli.errors import CLIError
+
 # format name -> function(args) -> exit code
 EXPORTERS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
@@ -38,7 +40,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _export_onnx(args: argparse.Namespace) -> int:
-    from hitl_active.cli import CLIError
     from hitl_active.models import export_onnx, read_model_metadata
 
     if args.weights is None:
@@ -66,8 +67,6 @@ EXPORTERS["onnx"] = _export_onnx
 
 
 def _export(args: argparse.Namespace) -> int:
-    from hitl_active.cli import CLIError
-
     exporter = EXPORTERS.get(args.format)
     if exporter is None:
         raise CLIError(

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from hitl_active.cli.errors import CLIError
+
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "label-studio"
 
 
@@ -81,7 +83,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _client(args: argparse.Namespace, url: str) -> Any:
-    from hitl_active.cli import CLIError
     from hitl_active.labelstudio import LabelStudioClient
 
     token = args.token or os.environ.get("LABEL_STUDIO_API_KEY")
@@ -108,8 +109,6 @@ def _errors():
 
 
 def _script(args: argparse.Namespace) -> int:
-    from hitl_active.cli import CLIError
-
     if not SCRIPT.is_file():
         raise CLIError(f"{SCRIPT} not found; run this from a source checkout of hitl-active")
     cmd = [str(SCRIPT), args.ls_command]
@@ -131,7 +130,6 @@ def _url(args: argparse.Namespace, ws: Any = None) -> str:
 @contextmanager
 def _workspace(args: argparse.Namespace) -> Iterator[Any]:
     """The ``-w`` workspace (``None`` without one), closed afterwards."""
-    from hitl_active.cli import CLIError
     from hitl_active.workspace.workspace import Workspace, WorkspaceError
 
     if not args.workspace:
@@ -148,7 +146,6 @@ def _workspace(args: argparse.Namespace) -> Iterator[Any]:
 
 
 def _setup(args: argparse.Namespace) -> int:
-    from hitl_active.cli import CLIError
     from hitl_active.labelstudio import connect_local_files, ensure_project
     from hitl_active.loop.ls_project import bind_project
 
@@ -172,7 +169,6 @@ def _setup(args: argparse.Namespace) -> int:
 
 def _project(args: argparse.Namespace, ws: Any, client: Any) -> Any:
     """The workspace's project, or the one titled ``--project`` (with ``--classes``)."""
-    from hitl_active.cli import CLIError
     from hitl_active.labelstudio.project import find_project
     from hitl_active.loop.ls_project import workspace_project
 
@@ -187,7 +183,6 @@ def _project(args: argparse.Namespace, ws: Any, client: Any) -> Any:
 
 
 def _pull(args: argparse.Namespace) -> int:
-    from hitl_active.cli import CLIError
     from hitl_active.labelstudio import SQLiteSink, pull_annotations
 
     try:
@@ -224,7 +219,6 @@ def _pull_queues(ws: Any, client: Any, report: Any) -> None:
 
 
 def _connect(args: argparse.Namespace) -> int:
-    from hitl_active.cli import CLIError
     from hitl_active.labelstudio.ml import connect_project
 
     secret = args.secret or os.environ.get("HITL_WEBHOOK_SECRET")
@@ -245,7 +239,6 @@ def _connect(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from hitl_active.cli import CLIError
     from hitl_active.server import AppSettings, create_app
 
     try:

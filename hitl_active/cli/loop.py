@@ -9,14 +9,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+from hitl_active.cli.errors import CLIError
+
 __all__ = ["export_dataset_command", "register"]
 
 logger = logging.getLogger(__name__)
 
 
 def _cli_error(message: str) -> Exception:
-    from hitl_active.cli import CLIError
-
     return CLIError(message)
 
 

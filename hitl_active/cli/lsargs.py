@@ -6,6 +6,8 @@ import argparse
 import os
 from typing import Any
 
+from hitl_active.cli.errors import CLIError
+
 __all__ = ["add_label_studio_flags", "label_studio_settings"]
 
 
@@ -31,8 +33,6 @@ def label_studio_settings(
     Raises:
         CLIError: a URL without a token; ``what`` (e.g. "queues") names what needs them.
     """
-    from hitl_active.cli import CLIError
-
     url = args.ls_url or os.environ.get("LABEL_STUDIO_URL") or ws.config.label_studio_url
     token = args.token or os.environ.get("LABEL_STUDIO_API_KEY", "")
     root = args.files_root or os.environ.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT")

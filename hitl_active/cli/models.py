@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from hitl_active.cli.errors import CLIError
 from hitl_active.models.train import TrainConfig
 
 _TRAIN = TrainConfig()  # the CLI's defaults are the library's
@@ -42,7 +43,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from hitl_active.cli import CLIError
     from hitl_active.models import TrainConfig, train_detector
 
     try:

@@ -8,6 +8,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from hitl_active.cli.errors import CLIError
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this module's sub-commands."""
@@ -43,7 +45,6 @@ def _paths(roots: list[Path], skipped: list) -> Iterator[Path]:
 
 
 def _prelabel(args: argparse.Namespace) -> int:
-    from hitl_active.cli import CLIError
     from hitl_active.serving import Engine, EngineConfig
     from hitl_active.serving.jsonl import write_predictions
 

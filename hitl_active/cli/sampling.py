@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from hitl_active.cli.errors import CLIError
+
 
 def _seeds(text: str) -> tuple[int, ...]:
     """``3`` means seeds 0, 1, 2; ``0,5,9`` lists them."""
@@ -125,7 +127,6 @@ def _strategies(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace) -> int:
     from hitl_active.bench.curves import format_summary
     from hitl_active.bench.simulate import SimulationConfig, run_simulation
-    from hitl_active.cli import CLIError
     from hitl_active.sampling.cost import CostModel
 
     if args.synthetic is not None and not (args.dataset / "images").is_dir():

@@ -6,12 +6,12 @@ import argparse
 import shutil
 from pathlib import Path
 
+from hitl_active.cli.errors import CLIError
+
 __all__ = ["register"]
 
 
 def _cli_error(message: str) -> Exception:
-    from hitl_active.cli import CLIError
-
     return CLIError(message)
 
 

@@ -17,12 +17,12 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from hitl_active.cli.errors import CLIError
+
 __all__ = ["delivered_sources", "register"]
 
 
 def _error(message: str) -> Exception:
-    from hitl_active.cli import CLIError
-
     return CLIError(message)
 
 
@@ -142,7 +142,7 @@ def _json(work: Any) -> dict[str, Any]:
 def _work(args: argparse.Namespace) -> int:
     from hitl_active.cli.loop import _open
     from hitl_active.server.pages.report import transparency_csv, transparency_html
-    from hitl_active.team.team_work import team_work
+    from hitl_active.team.team_work_figures import team_work
 
     now = datetime.now(timezone.utc)
     with _open(args) as ws:

@@ -8,9 +8,10 @@ annotation and skip (with its ``lead_time``, ``created_at``, ``draft_created_at`
 practice tasks (:func:`practice_events`). Each event's project is its *pay project*: a
 project with a pay entry of its own in ``work.pay`` stays itself; the workspace's queues and
 practice projects count under the workspace's Label Studio project, paid by
-``work.pay["default"]``. :func:`team_work` turns the log into everyone's hours, pay,
-effective wage against the floor of their location, today's workload and room left under the
-caps, and the team's signals, ROI and transparency rows (see :class:`TeamWork`).
+``work.pay["default"]``. :func:`~hitl_active.team.team_work_figures.team_work` turns the log
+into everyone's hours, pay, effective wage against the floor of their location, today's
+workload and room left under the caps, and the team's signals, ROI and transparency rows (see
+:class:`TeamWork`).
 
 A stored row the figures cannot use (a time outside the sane window, an impossible lead
 time: :func:`hitl_active.labelstudio.sink.check_work`, the rule intake applies) is left out
@@ -23,7 +24,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
@@ -48,7 +48,7 @@ from hitl_active.workspace.workspace import Workspace
 
 __all__ = [
     "DEFAULT_TASK_SECONDS", "PersonWork", "SkippedRecord", "TeamWork", "pay_models",
-    "pay_project", "practice_events", "team_work", "work_events", "work_log",
+    "pay_project", "practice_events", "work_events", "work_log",
     "work_sessions",
 ]  # fmt: skip
 
@@ -294,21 +294,3 @@ class TeamWork:
     @property
     def signals(self) -> list[Signal]:
         return [*self.skip_signals, *self.disagreement_signals]
-
-
-def team_work(
-    ws: Workspace,
-    days: tuple[date, date] | None = None,
-    now: datetime | None = None,
-    provenance: Mapping[str, int] | None = None,
-    human_sources: Collection[str] = (),
-) -> TeamWork:
-    """The team's fair-work figures for ``days`` (inclusive, local dates; ``None``: all
-    time) as of ``now`` (default: the current time). ``provenance`` counts the delivered
-    dataset's boxes per source and ``human_sources`` names the sources a person drew,
-    corrected or confirmed, for the ROI's cost per accepted box and human-verified share
-    (:func:`hitl_active.cli.work.delivered_sources` reads both from the delivery module);
-    without them those two figures are ``None``."""
-    from hitl_active.team.team_work_figures import build
-
-    return build(ws, days, now or datetime.now(timezone.utc), provenance, human_sources)

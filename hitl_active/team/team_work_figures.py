@@ -1,5 +1,6 @@
-"""The figures behind :func:`hitl_active.team.team_work.team_work`, and the room each person
-has left under the caps (:func:`room_left_today`, what routing gives as ``capacity``)."""
+"""The team's fair-work figures (:func:`team_work`, from the work log read by
+:mod:`hitl_active.team.team_work`), and the room each person has left under the caps
+(:func:`room_left_today`, what routing gives as ``capacity``)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ from hitl_active.workforce.worklog import WorkEvent, latest_versions
 from hitl_active.workspace.config import WorkspaceError
 from hitl_active.workspace.workspace import Workspace
 
-__all__ = ["build", "capacities", "room_left_today"]
+__all__ = ["build", "capacities", "room_left_today", "team_work"]
 
 logger = logging.getLogger(__name__)
 
@@ -235,3 +236,19 @@ def build(
         _roi(ws, found, pays_all, provenance, human), transparency(pays), table,
         _estimate(ws, found, events, models), skipped,
     )  # fmt: skip
+
+
+def team_work(
+    ws: Workspace,
+    days: tuple[date, date] | None = None,
+    now: datetime | None = None,
+    provenance: Mapping[str, int] | None = None,
+    human_sources: Collection[str] = (),
+) -> TeamWork:
+    """The team's fair-work figures for ``days`` (inclusive, local dates; ``None``: all
+    time) as of ``now`` (default: the current time). ``provenance`` counts the delivered
+    dataset's boxes per source and ``human_sources`` names the sources a person drew,
+    corrected or confirmed, for the ROI's cost per accepted box and human-verified share
+    (:func:`hitl_active.cli.work.delivered_sources` reads both from the delivery module);
+    without them those two figures are ``None``."""
+    return build(ws, days, now or datetime.now(timezone.utc), provenance, human_sources)

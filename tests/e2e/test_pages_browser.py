@@ -121,7 +121,7 @@ def served(tmp_path_factory) -> Iterator[tuple[TeamSite, str, str, Path]]:
 
 def _wages(site: TeamSite) -> dict[str, str]:
     """Each person's effective wage as the pages write it."""
-    from hitl_active.team.team_work import team_work
+    from hitl_active.team.team_work_figures import team_work
     from hitl_active.workspace.workspace import Workspace
 
     with Workspace.open(site.ws) as ws:

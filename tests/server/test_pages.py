@@ -181,7 +181,7 @@ def test_pages_need_a_workspace():
 
 @pytest.fixture(scope="module")
 def work(site):
-    from hitl_active.team.team_work import team_work
+    from hitl_active.team.team_work_figures import team_work
     from hitl_active.workspace.workspace import Workspace
 
     with Workspace.open(site.ws) as ws:

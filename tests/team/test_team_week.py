@@ -24,7 +24,7 @@ from hitl_active.labelstudio.users import invite_link, signup
 from hitl_active.loop.backends import load_truths
 from hitl_active.team.practice_track import PracticeTrack
 from hitl_active.team.team import TeamBackend
-from hitl_active.team.team_work import team_work
+from hitl_active.team.team_work_figures import team_work
 from tests.loop.loop_helpers import tiny_dataset, tiny_workspace
 
 pytestmark = [pytest.mark.labelstudio, pytest.mark.slow]

@@ -16,8 +16,8 @@ from hitl_active.detections import Detections
 from hitl_active.labelstudio.project import ProjectInfo
 from hitl_active.labelstudio.records import build_record
 from hitl_active.store import schema as t
-from hitl_active.team.team_work import practice_events, team_work, work_events
-from hitl_active.team.team_work_figures import capacities, room_left_today
+from hitl_active.team.team_work import practice_events, work_events
+from hitl_active.team.team_work_figures import capacities, room_left_today, team_work
 from hitl_active.workspace.config import WorkspaceError
 from hitl_active.workspace.workspace import LoopConfig, Workspace
 

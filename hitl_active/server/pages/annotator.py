@@ -139,7 +139,8 @@ def _tips(ws: Workspace) -> str:
 
 def annotator_page(ws: Workspace, name: str, work: Any = None, skills: Any = None) -> str:
     """The page of annotator ``name``; ``work`` is the workspace's fair-work figures
-    (:func:`hitl_active.team.team_work.team_work`), ``skills`` its team skills, when at hand."""
+    (:func:`hitl_active.team.team_work_figures.team_work`), ``skills`` its team skills, when at
+    hand."""
     from hitl_active.team.team_skill import annotator_view
 
     person = ws.store.annotator(name)

@@ -1,7 +1,7 @@
 """Fair-work sections of the pages: hours, pay and the wage against the floor, workload left
 under the caps, flags, signals about the task design, ROI and the transparency report.
 
-The figures are the workspace's (:func:`hitl_active.team.team_work.team_work`, a
+The figures are the workspace's (:func:`hitl_active.team.team_work_figures.team_work`, a
 :class:`~hitl_active.team.team_work.TeamWork`); this module only lays them out, with a note
 naming any stored row the figures left out (:func:`skipped`).
 """

@@ -47,7 +47,7 @@ def _work(ws: Any, delivered: bool = True) -> Any:
     """The workspace's fair-work figures, the ROI's with the dataset a delivery would hold; a
     config they cannot be read with is a 500 that says what to fix (floors, a pay model)."""
     from hitl_active.delivery.export import HUMAN_SOURCES, collect_labels, dataset_card
-    from hitl_active.team.team_work import team_work
+    from hitl_active.team.team_work_figures import team_work
     from hitl_active.workspace.config import WorkspaceError
 
     try:
