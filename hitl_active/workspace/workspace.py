@@ -39,6 +39,7 @@ class Workspace:
         self.config = config
         self._store: Store | None = None
         self._lock: WorkspaceLock | None = None
+        self._config_stamp: tuple[int, int] | None = None  # the config file as last read
 
     # ------------------------------------------------------------------ paths
     @property
@@ -101,15 +102,25 @@ class Workspace:
                 f"{root} is not a hitl-active workspace (no {CONFIG_NAME}); "
                 f"create one with: hitl-active init {root} --images DIR --classes a,b,c"
             )
-        try:
-            data = load_yaml(path) or {}
-        except YamlFileError as exc:
-            raise WorkspaceError(str(exc)) from None
-        if not isinstance(data, dict):
-            raise WorkspaceError(
-                f"{path} must hold a mapping of settings, got {type(data).__name__}"
-            )
-        return cls(root, LoopConfig.from_dict(data, source=str(path)))
+        stamp = _stamp(path)
+        ws = cls(root, _read_config(path))
+        ws._config_stamp = stamp
+        return ws
+
+    def refresh_config(self) -> bool:
+        """Read the config again if it changed on disk since it was read (a person edited
+        it while a server kept the workspace open); whether it changed.
+
+        Raises:
+            WorkspaceError: the edited file cannot be used (the message says what to fix).
+        """
+        stamp = _stamp(self.config_path)
+        if stamp == self._config_stamp:
+            return False
+        self.config = _read_config(self.config_path)
+        self._config_stamp = stamp
+        logger.info("%s changed on disk: its settings are read again", self.config_path)
+        return True
 
     @classmethod
     def create(cls, root: str | Path, config: LoopConfig, exist_ok: bool = False) -> Workspace:
@@ -210,6 +221,7 @@ class Workspace:
 
     def save_config(self) -> None:
         self.config_path.write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))
+        self._config_stamp = _stamp(self.config_path)
 
 
 def _gold_sample_size(gold_size: int, n_pool: int, batch_size: int) -> int:
@@ -227,3 +239,18 @@ def _gold_sample_size(gold_size: int, n_pool: int, batch_size: int) -> int:
             gold_size, n_pool, left, batch_size,
         )  # fmt: skip
     return gold_size
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return (st.st_mtime_ns, st.st_size)
+
+
+def _read_config(path: Path) -> LoopConfig:
+    try:
+        data = load_yaml(path) or {}
+    except YamlFileError as exc:
+        raise WorkspaceError(str(exc)) from None
+    if not isinstance(data, dict):
+        raise WorkspaceError(f"{path} must hold a mapping of settings, got {type(data).__name__}")
+    return LoopConfig.from_dict(data, source=str(path))

@@ -38,8 +38,16 @@ NO_KEY = (
 
 
 def _workspace(state: Any) -> Any:
+    """The served workspace, its config read again when edited since (pages show today's
+    settings, not those of the server's start)."""
+    from hitl_active.workspace.config import WorkspaceError
+
     if state.workspace is None:
         raise HTTPException(404, "the people's pages need a workspace: `hitl-active serve -w WS`")
+    try:
+        state.workspace.refresh_config()
+    except (WorkspaceError, OSError) as exc:
+        raise HTTPException(500, f"{exc}") from None
     return state.workspace
 
 
