@@ -89,9 +89,10 @@ def test_prepare_dataset_rejects_bad_input(tiny_model, tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         prepare_yolo_dataset([(tmp_path / "gone.jpg", items[0][1])], [], ["a"] * 4, tmp_path)
     from hitl_active.models import train_detector
+    from hitl_active.models.start import StartModelError
 
     with pytest.raises(FileNotFoundError, match="prepare_yolo_dataset"):
         train_detector(tmp_path / "missing.yaml", tmp_path, TrainConfig())
     (tmp_path / "data.yaml").write_text("names: [a]\n")
-    with pytest.raises(FileNotFoundError, match=r"local \.pt path"):
+    with pytest.raises(StartModelError, match=r"absent\.pt not found.*a local \.pt file"):
         train_detector(tmp_path / "data.yaml", tmp_path, TrainConfig(model="absent.pt"))
