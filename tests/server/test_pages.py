@@ -142,6 +142,10 @@ def test_the_annotator_page_shows_charts_training_and_tips(pages):
     assert "Your next practice set" in efua and "weakest open skill" in efua
     assert "paid practice minutes" in efua
     assert "zoom in before fixing" in efua and "zoom in before fixing" in amina
+    chen = pages["chen"]  # chen's own tip is not one "from your peers", but stays in sight
+    peers, _, own = chen.partition("Your tips to others")
+    assert "zoom in before fixing" not in peers and "zoom in before fixing" in own
+    assert "Your tips to others" not in efua
     for html in pages.values():
         assert "<script" not in html.lower()
 

@@ -124,17 +124,23 @@ def _training(ws: Workspace, person: Any) -> str:
     return section("Training", head, chart, nxt, problem, id="training")
 
 
-def _tips(ws: Workspace) -> str:
+def _tips(ws: Workspace, person_id: int) -> str:
+    """Others' tips under "from your peers"; the person's own tips apart, as theirs."""
     tips = peer_tips(ws)
-    if not tips:
-        return section("Tips from your peers", "<p>No tips yet.</p>", id="tips")
-    items = [
-        f'<div class="tip"><b>{esc(x["task_type"])}</b> helped with <b>{esc(x["skill"])}</b>'
-        + (f": “{esc(x['text'])}”" if x["text"] else "")
-        + "</div>"
-        for x in tips[:10]
-    ]
-    return section("Tips from your peers", *items, id="tips")
+    peers = [x for x in tips if x["annotator_id"] != person_id]
+    own = [x for x in tips if x["annotator_id"] == person_id]
+
+    def item(x: dict) -> str:
+        return (
+            f'<div class="tip"><b>{esc(x["task_type"])}</b> helped with <b>{esc(x["skill"])}</b>'
+            + (f": “{esc(x['text'])}”" if x["text"] else "")
+            + "</div>"
+        )
+
+    parts = [item(x) for x in peers[:10]] or ["<p>No tips yet.</p>"]
+    if own:
+        parts += ["<h3>Your tips to others</h3>", *(item(x) for x in own[:10])]
+    return section("Tips from your peers", *parts, id="tips")
 
 
 def annotator_page(ws: Workspace, name: str, work: Any = None, skills: Any = None) -> str:
@@ -154,7 +160,7 @@ def annotator_page(ws: Workspace, name: str, work: Any = None, skills: Any = Non
         _skill(ws, view, person.name),
         _overlap_and_flags(view),
         _training(ws, person),
-        _tips(ws),
+        _tips(ws, person.id),
     ]
     return page(
         f"{person.name} — your page", "hitl-active: your own figures, seen only by you", sections
