@@ -241,9 +241,11 @@ def _round(args: argparse.Namespace) -> int:
             out = {"round": row.id, "step": row.step, "selected": selected}
             print(json.dumps({**out, "next": hint if waiting else None}, indent=1))
             return 0
-        print(f"round {row.id}: {row.step} ({selected} images selected)")
-        if waiting:
+        if waiting:  # "pushed" would say the tasks went somewhere: they wait here
+            print(f"round {row.id}: {selected} images selected; their tasks wait in {ws.root}")
             print(hint)
+        else:
+            print(f"round {row.id}: {row.step} ({selected} images selected)")
     return 0
 
 

@@ -138,7 +138,7 @@ def test_read_only_state_database(workspace):
     assert proc_v.returncode == 2 and "Traceback" in proc_v.stderr  # only with -v
     done = _run("round", "-w", str(workspace))  # writable again: the same command resumes
     assert done.returncode == 0, done.stderr
-    assert "round 1: pushed (2 images selected)" in done.stdout
+    assert "round 1: 2 images selected; their tasks wait in" in done.stdout
 
 
 def test_disk_full_during_round(workspace):
@@ -151,7 +151,7 @@ def test_disk_full_during_round(workspace):
     line = _error_line(proc)
     assert "could not be written" in line and "free space" in line
     done = _run("round", "-w", str(workspace))
-    assert done.returncode == 0 and "round 1: pushed (2 images selected)" in done.stdout
+    assert done.returncode == 0 and "round 1: 2 images selected; their tasks wait in" in done.stdout
 
 
 def test_an_unexpected_error_is_one_line_pointing_at_verbose(workspace, monkeypatch, capsys):

@@ -31,7 +31,7 @@ def test_round_without_label_studio_says_how_its_tasks_get_answered(tmp_path, ca
 
     assert main(["-q", "round", "-w", ws]) == 0
     out = capsys.readouterr().out
-    assert "round 1: pushed (2 images selected)" in out
+    assert "round 1: 2 images selected; their tasks wait in" in out and "pushed" not in out
     assert "no Label Studio" in out and f"hitl-active loop -w {ws} --simulate-labels DIR" in out
 
     assert main(["status", "-w", ws]) == 0
