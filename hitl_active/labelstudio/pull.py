@@ -174,7 +174,9 @@ def pull_annotations(
     if cursor is None or new_cursor > cursor:
         sink.set_cursor(project.id, new_cursor)
     report.cursor = sink.get_cursor(project.id)
-    logger.info(
+    changed = report.tasks_seen or report.recorded or report.deleted or report.refused
+    logger.log(  # a poll that found nothing new is not news
+        logging.INFO if changed else logging.DEBUG,
         "pulled project %d: %d tasks changed, %d annotations recorded, %d deleted, %d refused",
         project.id,
         report.tasks_seen,

@@ -115,6 +115,23 @@ class LocalBackend:
         return n
 
 
+class WaitingLog:
+    """Says how many tasks are still open when that number changes, otherwise once every
+    ``every_s`` seconds: a loop polling every few seconds for hours stays readable."""
+
+    def __init__(self, what: str, every_s: float = 60.0) -> None:
+        self.what = what
+        self.every_s = every_s
+        self._last: tuple[int, int] | None = None
+        self._at = 0.0
+
+    def __call__(self, round_id: int, pending: int) -> None:
+        now = time.monotonic()
+        if (round_id, pending) != self._last or now - self._at >= self.every_s:
+            logger.info("round %d: waiting for %d %s in Label Studio", round_id, pending, self.what)
+            self._last, self._at = (round_id, pending), now
+
+
 class LabelStudioBackend:
     """Tasks in a Label Studio project; annotations pulled into the state store.
 
@@ -240,12 +257,13 @@ class LabelStudioBackend:
         if self.annotator is not None:
             self.submit(ws, round_id)
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        waiting = WaitingLog("tasks")
         while True:
             self.pull(ws)
             pending = len(ws.store.tasks(round_id=round_id, open_only=True))
             if pending == 0 or (deadline is not None and time.monotonic() >= deadline):
                 return pending
-            logger.info("round %d: waiting for %d tasks in Label Studio", round_id, pending)
+            waiting(round_id, pending)
             time.sleep(self.poll_s)
 
     def refresh_prelabels(self, ws: Workspace, version: str) -> int:
