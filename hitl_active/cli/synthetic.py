@@ -57,6 +57,7 @@ def _synthetic(args: argparse.Namespace) -> int:
             classes=args.classes,
             class_weights=tuple(weights.get(c, 0.25) for c in args.classes),
             burst_fraction=args.burst_fraction,
+            duplicate_fraction=args.retake_fraction,
             seed=args.seed,
         )
     except ValueError as exc:
@@ -96,6 +97,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=0.3,
         help="share of scenes filmed as bursts of near-duplicate frames (default 0.3)",
+    )
+    p.add_argument(
+        "--retake-fraction",
+        type=float,
+        default=0.15,
+        help="chance that a frame re-takes the previous scene, a near-duplicate of it "
+        "(default 0.15); with --burst-fraction 0, 0 makes every frame its own scene",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an earlier synthetic set")
     p.set_defaults(func=_synthetic)

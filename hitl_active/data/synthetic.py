@@ -74,6 +74,11 @@ class SyntheticSpec:
             raise ValueError(f"n_images must be at least 1, got {self.n_images}")
         if not 0.0 <= self.burst_fraction <= 1.0:
             raise ValueError(f"burst_fraction must be within [0, 1], got {self.burst_fraction}")
+        if not 0.0 <= self.duplicate_fraction < 1.0:
+            raise ValueError(
+                f"duplicate_fraction (--retake-fraction) must be within [0, 1), "
+                f"got {self.duplicate_fraction}"
+            )
         if not 2 <= self.burst_frames[0] <= self.burst_frames[1]:
             raise ValueError(f"need 2 <= burst_frames[0] <= [1], got {self.burst_frames}")
         if not 0 < self.min_side <= self.max_side:

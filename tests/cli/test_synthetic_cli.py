@@ -46,6 +46,7 @@ def test_synthetic_same_seed_same_images(tmp_path) -> None:
     [
         (["--images", "0"], "n_images"),
         (["--burst-fraction", "2"], "burst_fraction"),
+        (["--retake-fraction", "-1"], "duplicate_fraction"),
     ],
 )
 def test_synthetic_bad_input_exit_2(tmp_path, capsys, argv, message) -> None:
@@ -77,3 +78,11 @@ def test_synthetic_unknown_class_is_a_usage_error(tmp_path, capsys) -> None:
         main(["synthetic", str(tmp_path / "x"), "--classes", "circle,zebra"])
     assert exc.value.code == 2
     assert "choose from" in capsys.readouterr().err
+
+
+def test_no_bursts_and_no_retakes_make_no_near_duplicates(tmp_path, capsys) -> None:
+    argv = ["synthetic", str(tmp_path / "x"), "--images", "30", "--burst-fraction", "0"]
+    assert main([*argv, "--retake-fraction", "0"]) == 0
+    assert "(0 near-duplicate frames)" in capsys.readouterr().out
+    assert main([argv[0], str(tmp_path / "y"), *argv[2:]]) == 0  # retakes by default
+    assert "(0 near-duplicate frames)" not in capsys.readouterr().out
