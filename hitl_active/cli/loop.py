@@ -122,11 +122,12 @@ def _init(args: argparse.Namespace) -> int:
 
     classes = [c.strip() for c in args.classes.split(",") if c.strip()]
     start = args.model
-    if start.endswith(".pt") and not Path(start).is_file():
-        try:  # a name Ultralytics publishes: downloaded now, or one line saying what to pass
-            start = resolve_start(start)
-        except StartModelError as exc:
-            raise _cli_error(str(exc)) from None
+    try:  # checked now, not at the first retrain; a name Ultralytics publishes is downloaded
+        resolved = resolve_start(start)
+    except StartModelError as exc:
+        raise _cli_error(str(exc)) from None
+    if start.endswith(".pt"):
+        start = resolved
     bring = start if Path(start).suffix.lower() in (".pt", ".onnx") else None
     try:
         cfg = LoopConfig(
