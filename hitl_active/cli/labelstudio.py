@@ -70,7 +70,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--model-version", help="version shown to annotators")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=9090)
-    serve.add_argument("--conf", type=float, help="pre-label threshold (default 0.25)")
+    serve.add_argument(
+        "--conf", type=float, help="pre-label threshold (default: the workspace's, else 0.25)"
+    )
     serve.add_argument("--files-root", help="Label Studio's local-files document root")
     serve.add_argument("--db", help="SQLite file for webhook annotations ($HITL_ANNOTATIONS_DB)")
     serve.add_argument(

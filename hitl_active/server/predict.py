@@ -90,6 +90,7 @@ def predict_tasks(
     version = str(getattr(engine, "model_version", None) or state.model_version)
     imgsz = getattr(engine, "imgsz", None)  # (H, W) the model sees; None: decode whole
     max_side = 2 * max(imgsz) if imgsz else None
+    threshold = state.conf_threshold()
     results = []
     for start in range(0, len(tasks), CHUNK):
         images = []
@@ -113,7 +114,7 @@ def predict_tasks(
         with state.inference_lock:
             detections = engine.predict([image.pixels for image in images])
         for image, det in zip(images, detections, strict=True):
-            shown = _on_original(det.above(s.conf_threshold), image)
+            shown = _on_original(det.above(threshold), image)
             w, h = image.size
             results.append(
                 {

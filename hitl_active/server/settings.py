@@ -35,7 +35,8 @@ class AppSettings:
 
     model_path: Path | None = None
     model_version: str | None = None
-    conf_threshold: float = 0.25
+    # pre-label threshold; None: the workspace's ``conf_threshold`` (else 0.25)
+    conf_threshold: float | None = None
     conf_floor: float = 0.01
     label_studio_url: str | None = None
     label_studio_token: str | None = None
@@ -62,7 +63,7 @@ class AppSettings:
                 raise ValueError(
                     f"{name} (${variable}) must be a positive whole number, not {value!r}"
                 )
-        if not 0.0 <= self.conf_threshold <= 1.0:
+        if self.conf_threshold is not None and not 0.0 <= self.conf_threshold <= 1.0:
             raise ValueError(
                 f"conf_threshold (--conf, $HITL_CONF_THRESHOLD) must be within [0, 1], "
                 f"not {self.conf_threshold}"
@@ -94,7 +95,7 @@ class AppSettings:
         values: dict[str, Any] = {
             "model_path": path("HITL_MODEL"),
             "model_version": env.get("HITL_MODEL_VERSION") or None,
-            "conf_threshold": number("HITL_CONF_THRESHOLD", float, 0.25),
+            "conf_threshold": number("HITL_CONF_THRESHOLD", float, None),
             "label_studio_url": env.get("LABEL_STUDIO_URL") or None,
             "label_studio_token": env.get("LABEL_STUDIO_API_KEY") or None,
             "files_root": path("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT"),

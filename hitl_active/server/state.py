@@ -18,6 +18,8 @@ __all__ = ["ServerState"]
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_CONF_THRESHOLD = 0.25
+
 
 class ServerState:
     """Per-app state, opened in the app's lifespan (never at import) and closed after it."""
@@ -61,6 +63,14 @@ class ServerState:
             self.sink = SQLiteSink(s.sink_path or ":memory:")
         if s.label_studio_url and s.label_studio_token:
             self.client = LabelStudioClient(s.label_studio_url, s.label_studio_token, retries=1)
+
+    def conf_threshold(self) -> float:
+        """The pre-label threshold: the server's setting, else the workspace's, else 0.25."""
+        if self.settings.conf_threshold is not None:
+            return self.settings.conf_threshold
+        if self.workspace is not None:
+            return float(self.workspace.config.conf_threshold)
+        return DEFAULT_CONF_THRESHOLD
 
     def current_engine(self) -> Any:
         """The engine to use for one whole request (a promotion mid-request does not split it)."""
