@@ -100,16 +100,24 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _set(args: argparse.Namespace) -> int:
-    keys = ("tier", "notes", "languages", "email", "location", "sensitive_opt_out")
+    import getpass
+    import time
+
+    keys = ("tier", "notes", "languages", "email", "location", "sensitive_opt_out", "active",
+            "client_work")  # fmt: skip
     fields = {k: getattr(args, k) for k in keys}
     fields = {k: v for k, v in fields.items() if v is not None}
     if not fields:
         raise _error(
-            "nothing to set; pass --tier, --notes, --languages, --email, --location or "
-            "--sensitive-opt-out yes|no"
+            "nothing to set; pass --tier, --notes, --languages, --email, --location, "
+            "--sensitive-opt-out yes|no, --active yes|no or --client-work yes|no"
         )
-    if "sensitive_opt_out" in fields:
-        fields["sensitive_opt_out"] = int(fields["sensitive_opt_out"] == "yes")
+    for flag in ("sensitive_opt_out", "active", "client_work"):
+        if flag in fields:
+            fields[flag] = int(fields[flag] == "yes")
+    if "client_work" in fields:  # a manager's decision: kept with who and when
+        fields["client_work_by"] = args.by or getpass.getuser()
+        fields["client_work_at"] = time.time()
     with _open(args) as ws:
         row = _person(ws, args.name)
         try:
@@ -117,7 +125,8 @@ def _set(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise _error(str(exc)) from None
         row = ws.store.annotator(row.id)
-    print(f"annotator {row.name}: " + ", ".join(f"{k} {v}" for k, v in sorted(fields.items())))
+    shown = {k: v for k, v in sorted(fields.items()) if k != "client_work_at"}
+    print(f"annotator {row.name}: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
     return 0
 
 
@@ -175,8 +184,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--tier", choices=TIERS, default="annotator")
     a.add_argument("--notes", help="what the manager keeps about them")
     a.add_argument("--languages", help="languages they work in, e.g. 'en,sw'")
-    s = action("set", _set, "change an annotator's tier, notes, languages, e-mail, location, "
-               "sensitive-content opt-out")  # fmt: skip
+    s = action(
+        "set", _set, "change an annotator's tier, notes, languages, e-mail, location, "
+        "sensitive-content opt-out, routing (--active), a trainee's client work",
+    )  # fmt: skip
     s.add_argument("name", help="name or e-mail")
     s.add_argument("--tier", choices=TIERS)
     s.add_argument("--notes")
@@ -187,6 +198,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--sensitive-opt-out", choices=("yes", "no"), type=str.lower,
         help="yes: they get no tasks of projects tagged sensitive",
     )  # fmt: skip
+    s.add_argument(
+        "--active", choices=("yes", "no"), type=str.lower,
+        help="no: no queue, tasks, honeypots or new pay from the next round (their history "
+        "stays in every report); yes: routed again",
+    )  # fmt: skip
+    s.add_argument(
+        "--client-work", choices=("yes", "no"), type=str.lower,
+        help="yes: a trainee gets client frames and honeypots before the training track says "
+        "ready; no: the training track decides again (recorded with --by and the time)",
+    )  # fmt: skip
+    s.add_argument("--by", help="who decides --client-work (default: your login name)")
     action("show", _show, "everything measured about one annotator (JSON)").add_argument(
         "name", help="name or e-mail"
     )

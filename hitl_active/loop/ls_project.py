@@ -4,7 +4,8 @@
 a workspace to a project (its id and the server's URL go into the workspace config as
 ``label_studio_project`` / ``label_studio_url``). ``round``, ``loop``, ``label-studio pull
 -w`` and ``label-studio connect -w`` then use that project; naming another one is an error
-that names both.
+that names both. Binding also records who administers the project (:func:`record_admins`):
+they are not annotators unless added.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from hitl_active.labelstudio.project import (
 )
 from hitl_active.workspace.workspace import Workspace
 
-__all__ = ["bind_project", "same_url", "workspace_project"]
+__all__ = ["bind_project", "record_admins", "same_url", "workspace_project"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,26 @@ def bind_project(
         cfg.label_studio_project = project.id
         ws.save_config()
         logger.info("workspace %s now uses project %r (id %d)", ws.root, project.title, project.id)
+    record_admins(ws, client, project.id)
     return project
+
+
+def record_admins(ws: Workspace, client: Any, project_id: int) -> None:
+    """Record the accounts that administer the project: the token's own user (who set the
+    workspace up) and the project's creator. The state store then makes no annotator record
+    for them as they answer, so they get no queue, no routed work and no pay unless added
+    with ``hitl-active annotators add``."""
+    me = client.whoami()
+    ws.store.add_admin_account(_user_id(me.get("id")), me.get("email"))
+    creator = client.request("GET", f"/api/projects/{project_id}").get("created_by")
+    if isinstance(creator, dict):
+        ws.store.add_admin_account(_user_id(creator.get("id")), creator.get("email"))
+    elif isinstance(creator, int):
+        ws.store.add_admin_account(creator, None)
+
+
+def _user_id(value: Any) -> int | None:
+    return value if isinstance(value, int) else None
 
 
 def _cannot_move(ws: Workspace, pushed: int, bound: str, title: str | None, url: str) -> Exception:

@@ -216,6 +216,11 @@ annotators = sa.Table(
     sa.Column("page_key_hash", sa.Text),  # SHA-256 of the key that opens their own page
     sa.Column("sensitive_opt_out", sa.Integer, nullable=False, server_default="0"),
     sa.Column("practice_project_id", sa.Integer),  # their practice project (training track)
+    sa.Column("active", sa.Integer, nullable=False, server_default="1"),  # 0: not routed
+    # 1: a manager cleared this trainee for client work before the training track says ready
+    sa.Column("client_work", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("client_work_by", sa.Text),  # who set client_work last
+    sa.Column("client_work_at", Double),  # and when
     sa.CheckConstraint(_in("tier", TIERS)),
 )  # fmt: skip
 

@@ -17,8 +17,10 @@ __all__ = ["AnnotatorRow", "AssignmentRow", "ContestRow", "PracticeRow", "TeamMi
 
 _ANNOTATOR_FIELDS = {
     "email", "ls_user_id", "tier", "languages", "notes", "queue_project_id", "location",
-    "page_key_hash", "sensitive_opt_out", "practice_project_id",
+    "page_key_hash", "sensitive_opt_out", "practice_project_id", "active", "client_work",
+    "client_work_by", "client_work_at",
 }  # fmt: skip
+ADMINS_KEY = "label_studio_admins"  # kv: the accounts that set up or administer the project
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,17 @@ class AnnotatorRow:
     page_key_hash: str | None = None
     sensitive_opt_out: int = 0
     practice_project_id: int | None = None
+    active: int = 1  # 0: taken out of routing, queues and new work (their history stays)
+    client_work: int = 0  # 1: a manager cleared this trainee for client work
+    client_work_by: str | None = None
+    client_work_at: float | None = None
+
+    @property
+    def routed(self) -> bool:
+        """Whether rounds route client frames (and honeypots) to them: active, and not a
+        trainee unless a manager cleared them (the training track makes a trainee an
+        ``annotator`` once ready on every skill)."""
+        return bool(self.active) and (self.tier != "trainee" or bool(self.client_work))
 
 
 @dataclass(frozen=True)
@@ -141,9 +154,12 @@ class TeamMixin:
         assert found is not None
         return found
 
-    def annotator_for_user(self, email: str | None, ls_user_id: int | None = None) -> AnnotatorRow:
+    def annotator_for_user(
+        self, email: str | None, ls_user_id: int | None = None
+    ) -> AnnotatorRow | None:
         """The annotator Label Studio knows as ``email`` (or ``ls_user_id``), created as they
-        first appear (named by their e-mail, tier ``annotator``)."""
+        first appear (named by their e-mail, tier ``annotator``); ``None`` for an account
+        that administers the project (:meth:`admin_accounts`) and was never added."""
         a = t.annotators
         for column, value in ((a.c.ls_user_id, ls_user_id), (a.c.email, email)):
             if value is not None:
@@ -154,6 +170,8 @@ class TeamMixin:
                         self.update_annotator(found.id, ls_user_id=ls_user_id)
                         found = self.annotator(found.id)  # type: ignore[assignment]
                     return found
+        if self.is_admin_account(email, ls_user_id):
+            return None
         name = email or f"user-{ls_user_id}"
         with self.transaction() as c:
             c.execute(
@@ -164,6 +182,25 @@ class TeamMixin:
         found = self.annotator(name)
         assert found is not None
         return found
+
+    def admin_accounts(self) -> list[dict[str, Any]]:
+        """The Label Studio accounts that set up or administer the workspace's project
+        (``{"id", "email"}``), recorded when the workspace is bound to it. They are not
+        annotators unless added with ``hitl-active annotators add``."""
+        return list(self.get(ADMINS_KEY, []))  # type: ignore[attr-defined]
+
+    def add_admin_account(self, ls_user_id: int | None, email: str | None) -> None:
+        known = self.admin_accounts()
+        if any(a["id"] == ls_user_id and a["email"] == email for a in known):
+            return
+        self.set(ADMINS_KEY, [*known, {"id": ls_user_id, "email": email}])  # type: ignore[attr-defined]
+
+    def is_admin_account(self, email: str | None, ls_user_id: int | None = None) -> bool:
+        return any(
+            (email is not None and a["email"] == email)
+            or (ls_user_id is not None and a["id"] == ls_user_id)
+            for a in self.admin_accounts()
+        )
 
     def annotator(self, key: int | str) -> AnnotatorRow | None:
         """An annotator by id, name or e-mail (a name before another person's e-mail)."""

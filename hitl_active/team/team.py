@@ -5,9 +5,11 @@ their own (their *queue*: ``"<workspace project> · <name>"``, same labels, same
 storage). :class:`TeamBackend` is the loop's task backend for a workspace with
 ``team_queues: true``. At a round's push it
 
-1. plans the round with :func:`hitl_active.workforce.routing.plan_round`: the most uncertain
-   frames, by predicted class, to whoever has the best gold recall on those classes, the
-   easier half to trainees first, ``overlap_share`` of the frames to
+1. plans the round with :func:`hitl_active.workforce.routing.plan_round` among the people
+   it routes to (:attr:`~hitl_active.store.store_team.AnnotatorRow.routed`: active, and no
+   trainee until the training track says ready or a manager clears them): the most
+   uncertain frames, by predicted class, to whoever has the best gold recall on those
+   classes, the easier half to cleared trainees first, ``overlap_share`` of the frames to
    ``overlap_annotators`` people, and ``honeypot_share`` of each queue as gold images;
 2. stores the plan (``assignments``) before pushing, so a killed push resumes the same plan;
 3. pushes each queue in one order: the person's frames by rank, honeypots at random places,
@@ -35,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from hitl_active.loop import steps
-from hitl_active.loop.backends import Annotator, LabelStudioBackend, _shown
+from hitl_active.loop.backends import Annotator, LabelStudioBackend, WaitingLog, _shown
 from hitl_active.store.store_team import AnnotatorRow, AssignmentRow
 from hitl_active.workspace.workspace import Workspace
 
@@ -91,8 +93,10 @@ class TeamBackend(LabelStudioBackend):
         return project
 
     def queues(self, ws: Workspace) -> dict[str, Any]:
-        """Every annotator's queue project (created where missing), by name."""
-        return {p.name: self.queue(ws, p) for p in ws.store.annotators()}
+        """Every active annotator's queue project (created where missing), and the queues that
+        people taken out of routing already have (their answers are still read), by name."""
+        people = ws.store.annotators()
+        return {p.name: self.queue(ws, p) for p in people if p.active or p.queue_project_id}
 
     # ------------------------------------------------------------------ TaskBackend
     def push(self, ws: Workspace, round_id: int, image_ids: list[int], version: str | None) -> int:
@@ -123,12 +127,13 @@ class TeamBackend(LabelStudioBackend):
         for name, member in self.members.items():
             self.submit_queue(ws, round_id, name, member)
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        waiting = WaitingLog("queue tasks")
         while True:
             self.pull(ws)
             pending = len(ws.store.open_assignments(round_id))
             if pending == 0 or (deadline is not None and time.monotonic() >= deadline):
                 return pending
-            logger.info("round %d: waiting for %d queue tasks in Label Studio", round_id, pending)
+            waiting(round_id, pending)
             time.sleep(self.poll_s)
 
     def pull(self, ws: Workspace) -> int:
@@ -194,9 +199,12 @@ class TeamBackend(LabelStudioBackend):
 
         cfg = ws.config
         people_rows = ws.store.annotators()
+        routed = [p for p in people_rows if p.routed]
+        if not routed:
+            raise ValueError(_nobody_routed(people_rows))
         skill = routing_skill(ws)
         room = capacities(ws, cfg.honeypot_share)  # 0 at a cap: nothing routed past it
-        people = [Person(p.name, p.tier, skill.get(p.name, {}), room[p.name]) for p in people_rows]
+        people = [Person(p.name, p.tier, skill.get(p.name, {}), room[p.name]) for p in routed]
         scores = ws.store.selection_scores(round_id)
         frames = []
         for i in image_ids:
@@ -212,6 +220,10 @@ class TeamBackend(LabelStudioBackend):
         names = {p.id: p.name for p in people_rows}
         for a in ws.store.assignments():
             seen[names[a.annotator_id]].add(a.image_id)
+        left_out = [p.name for p in people_rows if not p.routed]
+        if left_out:
+            logger.info("round %d: not routed to %s (taken out of routing, or trainees not "
+                        "ready yet)", round_id, ", ".join(left_out))  # fmt: skip
         plan = plan_round(
             frames, people, gold, seen, overlap_share=cfg.overlap_share,
             overlap_k=cfg.overlap_annotators, honeypot_share=cfg.honeypot_share,
@@ -294,6 +306,25 @@ def _prelabel_honeypots(ws: Workspace, round_id: int, version: str | None) -> No
     pots = [a.image_id for a in ws.store.assignments(round_id=round_id, kind="honeypot")]
     if pots and version is not None:
         steps.prelabel(ws, ws.store.model_version(version), [ws.store.image(i) for i in pots])
+
+
+def _nobody_routed(people: list[AnnotatorRow]) -> str:
+    """Why a round has nobody to go to, and how to change that."""
+    if not people:
+        return (
+            "no annotators to route to; add them with `hitl-active annotators add NAME --email E`"
+        )
+    out = [p.name for p in people if not p.active]
+    trainees = [p.name for p in people if p.active and not p.routed]
+    why = []
+    if out:
+        why.append(f"taken out of routing: {', '.join(out)} (`annotators set NAME --active yes`)")
+    if trainees:
+        why.append(
+            f"trainees not ready yet: {', '.join(trainees)} (practice until the training track "
+            "says ready, or `annotators set NAME --client-work yes`)"
+        )
+    return "nobody to route this round to; " + "; ".join(why)
 
 
 def _is_gold_round(ws: Workspace, round_id: int) -> bool:

@@ -5,13 +5,14 @@
 :func:`work_events` reads the work log: every stored revision of every Label Studio
 annotation and skip (with its ``lead_time``, ``created_at``, ``draft_created_at`` and
 ``updated_at``), the drafts read while they existed, and the training track's answered
-practice tasks (:func:`practice_events`). Each event's project is its *pay project*: a
-project with a pay entry of its own in ``work.pay`` stays itself; the workspace's queues and
-practice projects count under the workspace's Label Studio project, paid by
-``work.pay["default"]``. :func:`~hitl_active.team.team_work_figures.team_work` turns the log
-into everyone's hours, pay, effective wage against the floor of their location, today's
-workload and room left under the caps, and the team's signals, ROI and transparency rows (see
-:class:`TeamWork`).
+practice tasks (:func:`practice_events`); the work of an account that administers the
+project and was never added as an annotator is not the team's and is left out. Each event's
+project is its *pay project*: a project with a pay entry of its own in ``work.pay`` stays
+itself; the workspace's queues and practice projects count under the workspace's Label
+Studio project, paid by ``work.pay["default"]``.
+:func:`~hitl_active.team.team_work_figures.team_work` turns the log into everyone's hours,
+pay, effective wage against the floor of their location, today's workload and room left
+under the caps, and the team's signals, ROI and transparency rows (see :class:`TeamWork`).
 
 A stored row the figures cannot use (a time outside the sane window, an impossible lead
 time: :func:`hitl_active.labelstudio.sink.check_work`, the rule intake applies) is left out
@@ -82,6 +83,12 @@ def _names(ws: Workspace) -> dict[str, str]:
     return out
 
 
+def _admins(ws: Workspace, names: dict[str, str]) -> set[str]:
+    """The e-mails of the accounts that administer the project and are not annotators: their
+    work is not the team's (no hours, no pay)."""
+    return {a["email"] for a in ws.store.admin_accounts() if a["email"]} - set(names)
+
+
 def _sensitive(ws: Workspace, project: int, practice: bool) -> bool:
     work = ws.config.work
     return project in work.sensitive_projects or (work.sensitive and not practice)
@@ -136,13 +143,14 @@ def work_log(ws: Workspace) -> tuple[list[WorkEvent], list[SkippedRecord]]:
     the stored rows left out of it."""
     store = ws.store
     names = _names(ws)
+    admins = _admins(ws, names)
     practice = practice_events(ws)
     practice_tasks = {e.task for e in practice if e.task}
     practice_projects = {p.practice_project_id for p in store.annotators()} - {None}
     out: list[WorkEvent] = []
     skipped: list[SkippedRecord] = []
     for r in store.annotation_log():
-        if r["ls_task_id"] in practice_tasks or not r["annotator"]:
+        if r["ls_task_id"] in practice_tasks or not r["annotator"] or r["annotator"] in admins:
             continue
         project_id, _, record = r["external_id"].partition(":")
         who = names.get(r["annotator"], r["annotator"])
@@ -163,7 +171,7 @@ def work_log(ws: Workspace) -> tuple[list[WorkEvent], list[SkippedRecord]]:
             )
         )  # fmt: skip
     for d in store.drafts():
-        if d["ls_task_id"] in practice_tasks:
+        if d["ls_task_id"] in practice_tasks or d["annotator"] in admins:
             continue
         who = names.get(d["annotator"], d["annotator"])
         times = {k: d[k] for k in ("updated_at", "created_at")}

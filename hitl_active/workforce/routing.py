@@ -5,7 +5,9 @@ overlap share), hardest frames first: each goes to the annotator with the highes
 the frame's predicted classes who still has room, so the most uncertain frames reach the
 people who handle those classes best. Frames in the easier half go to trainees first (their
 practice on client work); trainees never get frames of the harder half, nor overlapped frames
-(whose answers make a consensus). Each person's
+(whose answers make a consensus). The caller passes only the people cleared for client work:
+trainees only when a manager cleared them early (the training track makes a trainee an
+annotator once ready). Each person's
 load is capped at an even share of the round, so routing decides *which* frames someone gets,
 not how much work (or pay) they get; it never decides pay.
 

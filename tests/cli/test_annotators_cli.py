@@ -80,6 +80,24 @@ def test_add_set_then_the_table_and_its_json(ws, capsys):
     assert set(rows["ana"]["precision"]) == {"cat", "dog", "all"}
 
 
+def test_set_active_and_client_work_keep_the_history_and_who_decided(ws, capsys):
+    w = ["-w", str(ws)]
+    code, out, _ = run(capsys, "annotators", "set", "ben", "--active", "no", *w)
+    assert code == 0 and out.strip() == "annotator ben: active 0"
+    code, out, _ = run(capsys, "annotators", "--json", *w)
+    ben = next(r for r in json.loads(out)["annotators"] if r["name"] == "ben")
+    assert ben["tasks"] == N_GOLD and ben["recall"]["all"] is not None  # his history stays
+    run(capsys, "annotators", "add", "cleo", "--tier", "trainee", *w)
+    code, out, _ = run(capsys, "annotators", "set", "cleo", "--client-work", "yes", "--by",
+                       "mia", *w)  # fmt: skip
+    assert code == 0 and out.strip() == "annotator cleo: client_work 1, client_work_by mia"
+    run(capsys, "annotators", "set", "ben", "--active", "yes", *w)
+    with Workspace.open(ws) as opened:
+        cleo, ben = opened.store.annotator("cleo"), opened.store.annotator("ben")
+    assert cleo.client_work_by == "mia" and cleo.client_work_at is not None and cleo.routed
+    assert ben.active == 1 and ben.routed
+
+
 def test_show_gives_one_person_their_figures_only(ws, capsys):
     code, out, _ = run(capsys, "annotators", "show", "ben", "-w", str(ws))
     assert code == 0

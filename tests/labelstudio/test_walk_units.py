@@ -31,6 +31,9 @@ class FakeClient:
     def projects(self) -> list[dict[str, Any]]:
         return self._projects
 
+    def whoami(self) -> dict[str, Any]:
+        return {"id": 1, "email": "admin@example.com"}
+
     def iter_tasks(self, project_id: int, **_: Any):
         return iter(self._tasks)
 
@@ -176,10 +179,18 @@ def test_a_workspace_with_tasks_is_not_moved_to_another_project_and_nothing_is_m
     for i in range(3):
         Image.new("RGB", (32, 24)).save(images / f"{i}.jpg")
     cfg = LoopConfig(images=str(images), classes=list(CLASSES), gold_size=1)
-    client = FakeClient([_project(3, "Pool detection")])
+    made_by = {"created_by": {"id": 5, "email": "maker@example.com"}}
+    client = FakeClient([_project(3, "Pool detection") | made_by])
     with Workspace.create(tmp_path / "ws", cfg) as ws:
         assert bind_project(ws, client, client.url, "Pool detection", attach=False).id == 3
         assert (ws.config.label_studio_project, ws.config.label_studio_url) == (3, client.url)
+        # who set it up and who made the project administer it: no annotators of it
+        assert ws.store.admin_accounts() == [
+            {"id": 1, "email": "admin@example.com"},
+            {"id": 5, "email": "maker@example.com"},
+        ]
+        assert ws.store.annotator_for_user("maker@example.com") is None
+        assert ws.store.annotator_for_user("ana@example.com").name == "ana@example.com"
         ws.store.add_task(ws.store.images()[0].id, None, 1, 3, None)
         assert bind_project(ws, client, client.url, attach=False).id == 3  # kept
         with pytest.raises(ProjectMismatchError, match=r"1 tasks.*'Pool detection'.*'Other'"):

@@ -50,7 +50,9 @@ def test_three_people_queues_honeypots_overlap_and_routing(label_studio, tiny_mo
     members = {}
     for k, (name, (tier, recall)) in enumerate(PEOPLE.items()):
         email = f"{name}-{RUN}@example.com"
-        ws.store.add_annotator(name, email=email, tier=tier)
+        row = ws.store.add_annotator(name, email=email, tier=tier)
+        if tier == "trainee":  # cleared by a manager for client work before the track's ready
+            ws.store.update_annotator(row.id, client_work=1, client_work_by="mia")
         token = signup(label_studio.url, invite, email, f"pw-{RUN}-{name}")
         profile = AnnotatorProfile.uniform(n_classes, recall, fp_rate=0.0, box_noise=0.02)
         sim = SimulatedAnnotator(name, profile)

@@ -281,3 +281,17 @@ def test_skips_per_class_are_signalled_from_the_classes_each_task_showed(tmp_pat
     assert signal.classes == (0,) and signal.n == 30
     assert (signal.value, signal.baseline) == pytest.approx((0.5, 0.0))
     assert "'car'" in signal.message and "ana" not in signal.message
+
+
+def test_the_account_that_administers_the_project_is_no_annotator_unless_added(ws):
+    ws.store.add_admin_account(3, "owner@x.org")  # recorded when the workspace was bound
+    info = ProjectInfo(MAIN, "p", ("car",))
+    data = {"id": 105, "data": {"image": str(ws.store.images()[0].path)}}
+    answer = {"task": 105, "completed_by": 3, **ann(14, 80.0, "11:30:00")}
+    assert ws.store.record_annotation(build_record(info, data, answer, [], {3: "owner@x.org"}))
+    assert [a.annotator for a in ws.store.answers() if a.ls_task_id == 105] == ["owner@x.org"]
+    assert ws.store.annotator("owner@x.org") is None  # no record, so no queue and no routing
+    assert {e.annotator for e in work_events(ws)} == {"ana", "ben"}  # nor hours or pay
+    assert set(team_work(ws, now=NOW).people) == {"ana", "ben"}
+    ws.store.add_annotator("olu", email="owner@x.org")  # `annotators add`: now an annotator
+    assert "olu" in {e.annotator for e in work_events(ws)}
