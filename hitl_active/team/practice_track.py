@@ -3,9 +3,10 @@
 A trainee is enrolled (:meth:`PracticeTrack.enrol`): they get a practice project of their own
 (``"<workspace project> · practice · <name>"``) whose tasks show an instruction above the
 image and, once graded, the feedback below it. Practice tasks are made from the workspace's
-human-labelled pool images (:func:`hitl_active.loop.steps.training_items`) — never from the
-gold set, whose images are served as hidden honeypots — with their truth kept aside
-(:mod:`hitl_active.workforce.practice`).
+human-labelled pool images whose labels can be trusted as an answer key (:func:`answer_keys`:
+overlap consensus, a reviewer, an annotator with high gold recall; each task records where
+its key came from) — never from the gold set, whose images are served as hidden honeypots —
+with their truth kept aside (:mod:`hitl_active.workforce.practice`).
 
 :meth:`PracticeTrack.push_next` chooses the trainee's next tasks with the adaptive curriculum
 (:class:`hitl_active.workforce.curriculum.AdaptivePolicy`: the weakest open skill, at a
@@ -74,6 +75,50 @@ def task_from_dict(d: dict[str, Any]) -> Any:
     )  # fmt: skip
 
 
+#: An annotator's gold recall (posterior mean over all classes) from which their labels may
+#: be a practice answer key.
+KEY_MIN_RECALL = 0.9
+
+
+def answer_keys(ws: Workspace) -> list[tuple[Any, str]]:
+    """Labelled pool images a practice answer key may come from, each with where it came from.
+
+    A key must be right, or a careless answer grades a complete one as wrong: the consensus
+    of overlapping answers, a reviewer's labels, labels of an annotator whose gold recall is
+    at least :data:`KEY_MIN_RECALL`, or the simulated annotator's (which reads true labels).
+    One person's unchecked labels are not a key; gold images never are (they are honeypots).
+    """
+    from hitl_active.loop.steps import training_items
+    from hitl_active.team.team_skill import routing_skill
+    from hitl_active.workforce.routing import POOLED
+
+    rows = {f"{a.external_id}@{a.revision}": a for a in ws.store.annotations()}
+    people = {}
+    for p in ws.store.annotators():
+        people[p.name] = p
+        if p.email:
+            people[p.email] = p
+    skill = routing_skill(ws) if people else {}
+    out = []
+    for _, labels, entry in training_items(ws):
+        used = str(entry.get("annotation", ""))
+        row = rows.get(used)
+        person = people.get(row.annotator or "") if row is not None else None
+        recall = skill.get(person.name, {}).get(POOLED) if person is not None else None
+        if used.startswith("consensus:"):
+            source = f"consensus of {used.count('+') + 1} answers"
+        elif row is not None and row.source == "simulated":
+            source = "simulated annotator"
+        elif person is not None and person.tier == "reviewer":
+            source = f"reviewer {person.name}"
+        elif person is not None and recall is not None and recall >= KEY_MIN_RECALL:
+            source = f"{person.name} (gold recall {recall:.2f})"
+        else:
+            continue
+        out.append((labels, source))
+    return out
+
+
 @dataclass(frozen=True)
 class Pushed:
     task_id: str
@@ -90,22 +135,25 @@ class PracticeTrack:
         self.files_root = None if files_root is None else Path(files_root)
         self.title = project_title
         self._tasks: dict[str, Any] | None = None
+        self.key_from: dict[str, str] = {}  # image -> where its answer key came from
 
     # ------------------------------------------------------------------ practice tasks
     def tasks(self) -> dict[str, Any]:
         """Every practice task the workspace's labelled images allow, by id (deterministic)."""
-        from hitl_active.loop.steps import training_items
         from hitl_active.workforce.practice import make_practice_tasks
 
         if self._tasks is None:
-            labelled = [labels for _, labels, _ in training_items(self.ws)]
-            if not labelled:
+            keys = answer_keys(self.ws)
+            if not keys:
                 raise ValueError(
-                    "no labelled images to practise on yet; run a round first (practice "
-                    "tasks are made from human-labelled pool images, never from gold)"
+                    "no labelled images with a trusted answer key to practise on yet; keys "
+                    "come from overlap consensus, reviewers, or annotators whose gold recall "
+                    f"is at least {KEY_MIN_RECALL:.0%}, never from gold images or one "
+                    "person's unchecked labels: run a round with overlap or a reviewer first"
                 )
             rng = np.random.default_rng(self.ws.config.seed)
-            made = make_practice_tasks(labelled, self.ws.config.classes, rng)
+            made = make_practice_tasks([k for k, _ in keys], self.ws.config.classes, rng)
+            self.key_from = {labels.image: source for labels, source in keys}
             self._tasks = {task.id: task for task in made}
         return self._tasks
 
@@ -225,10 +273,11 @@ class PracticeTrack:
             ]
         (ls_id,) = self.client.import_tasks(int(person.practice_project_id), [body])
         img = self.ws.store.image_by_path(task.image)
+        key_from = self.key_from.get(task.image, "unknown")
         self.ws.store.add_practice(
             person.id, task.id, task.type.value, list(task.skills),
             None if img is None else img.id, person.practice_project_id, ls_id, reason,
-            task=task_to_dict(task),
+            task={**task_to_dict(task), "key_from": key_from},
         )  # fmt: skip
         return Pushed(task.id, ls_id, reason)
 

@@ -73,3 +73,48 @@ def test_grading_goes_past_a_practice_task_deleted_in_label_studio(tmp_path):
         rows = {r.ls_task_id: r for r in ws.store.practice(tia.id)}
         assert rows[501].outcome is None and rows[502].outcome is not None
         assert rows[502].seconds == 30.0
+
+
+def test_practice_keys_come_only_from_labels_that_can_be_trusted(tmp_path):
+    """One careless annotator's labels (1 of 2 objects) never become an answer key; a
+    reviewer's, a skilled annotator's and the simulated annotator's do, and each practice
+    task records where its key came from."""
+    from PIL import Image as PILImage
+
+    from hitl_active.store.rows import labels_to_boxes
+    from hitl_active.team.practice_track import KEY_MIN_RECALL, PracticeTrack, answer_keys
+    from hitl_active.workspace.workspace import LoopConfig, Workspace
+
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    for i in range(4):
+        PILImage.new("RGB", (200, 200)).save(pool / f"img{i}.png")
+    cfg = LoopConfig(images=str(pool), classes=["a", "b", "c"])
+    with Workspace.create(tmp_path / "ws", cfg) as ws:
+        ws.store.add_annotator("rita", email="rita@x.org", tier="reviewer")
+        ws.store.add_annotator("cara", email="cara@x.org")  # careless, no gold evidence
+        images = sorted(ws.store.images(), key=lambda im: im.path)
+        two = ImageLabels("", 200, 200, [[10, 10, 60, 60], [100, 100, 150, 150]], [0, 1])
+        one = ImageLabels("", 200, 200, [[10, 10, 60, 60]], [0])
+        answers = [("cara@x.org", "human", one), ("rita@x.org", "human", two),
+                   ("simulated", "simulated", two)]  # fmt: skip
+        for k, (who, source, labels) in enumerate(answers):
+            ws.store.add_annotation(
+                images[k].id, f"7:{k}", "1", labels_to_boxes(labels), source=source,
+                annotator=who, ls_task_id=100 + k,
+            )  # fmt: skip
+        keys = answer_keys(ws)
+        sources = sorted(source for _, source in keys)
+        assert sources == ["reviewer rita", "simulated annotator"]
+        assert images[0].path not in {labels.image for labels, _ in keys}
+        assert 0.5 < KEY_MIN_RECALL <= 1.0
+
+        class _Importer:
+            def import_tasks(self, project_id, tasks):
+                return [900 + len(tasks)]
+
+        ws.store.add_annotator("tia", tier="trainee", practice_project_id=8)
+        track = PracticeTrack(ws, _Importer(), tmp_path)
+        track.push_next("tia", n=1)
+        (row,) = ws.store.practice(ws.store.annotator("tia").id)
+        assert row.feedback["task"]["key_from"] in ("reviewer rita", "simulated annotator")

@@ -33,7 +33,8 @@ RUN = uuid.uuid4().hex[:8]
 CAP_S, TASK_S, TIME_RATE, RATE = 1080.0, 240.0, 12.0, 0.6
 # name: (tier, seconds per task)
 PEOPLE = {
-    **{f"an{i}": ("annotator", 150.0 if i % 2 else 420.0) for i in range(8)},
+    "an0": ("reviewer", 420.0),  # a reviewer's labels are the trainees' practice answer keys
+    **{f"an{i}": ("annotator", 150.0 if i % 2 else 420.0) for i in range(1, 8)},
     "tr0": ("trainee", 300.0), "tr1": ("trainee", 300.0),
 }  # fmt: skip
 ROUNDS, FRAMES = 4, 20
