@@ -58,7 +58,8 @@ class WorkFlag:
     its evidence: it asks the manager to act on pay or load, never counts against the person."""
 
     annotator: str
-    kind: str  # "wage_below_floor", "hours_per_day", "hours_per_week", "stretch", "sensitive"
+    kind: str  # "wage_below_floor", "floor_currency", "hours_per_day", "hours_per_week",
+    # "stretch", "sensitive"
     figure: str  # e.g. "effective hourly wage (EUR)"
     value: float
     limit: float

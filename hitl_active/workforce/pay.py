@@ -229,11 +229,15 @@ def wage_flags(
         if floor is None:
             logger.warning("%s: no wage floor for location %r", who, locations.get(who))
             continue
-        if wage is not None and pay.currency != floor.currency:
-            raise ValueError(
-                f"{who}: paid in {pay.currency} but the {floor.location} floor is in "
-                f"{floor.currency}; give the floor in the currency of pay"
+        if wage is not None and pay.currency != floor.currency:  # not comparable: say so
+            evidence = (
+                f"paid in {pay.currency}",
+                f"the {floor.location} floor is in {floor.currency} ({floor.source}, {floor.date})",
             )
+            look = f"give the {floor.location} floor in {pay.currency}, the currency of pay"
+            figure = f"effective hourly wage ({pay.currency}) against a floor in {floor.currency}"
+            out.append(WorkFlag(who, "floor_currency", figure, wage, floor.hourly, evidence, look))
+            continue
         if wage is None or wage >= floor.hourly:
             continue
         paid = ", ".join(f"{k} {v:.2f}" for k, v in sorted(pay.parts.items()))

@@ -65,8 +65,20 @@ def test_wage_at_or_above_the_floor_is_not_flagged():
     p = pay(PIECE_RATE_DAY)["ana"]
     low = WageFloor("Porto", "EUR", 9.0, "sheet", "2026-01-15")
     assert wage_flags({"ana": p}, {"Porto": low}, {"ana": "Porto"}) == []
-    with pytest.raises(ValueError, match="in USD; give the floor in the currency of pay"):
-        wage_flags({"ana": p}, {"X": WageFloor("X", "USD", 20, "s", "2026-01-01")}, {"ana": "X"})
+    # a floor in another currency cannot be compared: that person is flagged for a person to
+    # look at, and everyone else's figures stand (the report is never refused whole)
+    usd = WageFloor("X", "USD", 20, "s", "2026-01-01")
+    bo = pay(PIECE_RATE_DAY)["ana"]
+    flags = wage_flags(
+        {"ana": p, "bo": bo}, {"X": usd, "Lisbon": FLOOR}, {"ana": "X", "bo": "Lisbon"}
+    )
+    assert [(f.annotator, f.kind) for f in flags] == [
+        ("ana", "floor_currency"),
+        ("bo", "wage_below_floor"),
+    ]
+    assert (
+        "give the X floor in EUR" in flags[0].message() and "floor is in USD" in flags[0].message()
+    )
 
 
 def test_practice_is_paid_by_the_hour_at_the_practice_rate():
