@@ -70,3 +70,15 @@ def test_an_edit_that_breaks_the_config_is_a_page_saying_what_to_fix(served):
     _edit(root, caps={"hours_per_day": "lots"})
     r = client.get("/manager")
     assert r.status_code == 500 and "hours_per_day" in r.text and "Traceback" not in r.text
+
+
+def test_the_page_links_to_where_the_persons_work_waits(served):
+    root, client, me = served
+    assert "ask your manager for the link" in client.get("/me", headers=me).text
+    with Workspace.open(root) as ws:
+        ws.store.update_annotator(ws.store.annotator("ana").id, queue_project_id=12)
+        ws.config.label_studio_url = "http://127.0.0.1:8080/"
+        ws.save_config()
+    page = client.get("/me", headers=me).text
+    assert '<a href="http://127.0.0.1:8080/projects/12/data">Your tasks</a>' in page
+    assert "Your practice" not in page  # not a trainee

@@ -143,6 +143,30 @@ def _tips(ws: Workspace, person_id: int) -> str:
     return section("Tips from your peers", *parts, id="tips")
 
 
+def _next(ws: Workspace, person: Any) -> str:
+    """Where the person's work waits: their queue, and their practice while a trainee."""
+    url = (ws.config.label_studio_url or "").rstrip("/")
+    places = [
+        (what, project)
+        for what, project in (
+            ("Your tasks", person.queue_project_id),
+            ("Your practice", person.practice_project_id if person.tier == "trainee" else None),
+        )
+        if project
+    ]
+    if not url.startswith(("http://", "https://")) or not places:
+        return section(
+            "What to do next", "<p>Your tasks are in Label Studio; ask your manager for the link "
+            "to your queue.</p>", id="next",
+        )  # fmt: skip
+    links = [
+        f'<p><a href="{esc(url)}/projects/{int(project)}/data">{esc(what)}</a> '
+        f"(Label Studio project {int(project)})</p>"
+        for what, project in places
+    ]
+    return section("What to do next", *links, id="next")
+
+
 def annotator_page(ws: Workspace, name: str, work: Any = None, skills: Any = None) -> str:
     """The page of annotator ``name``; ``work`` is the workspace's fair-work figures
     (:func:`hitl_active.team.team_work_figures.team_work`), ``skills`` its team skills, when at
@@ -156,6 +180,7 @@ def annotator_page(ws: Workspace, name: str, work: Any = None, skills: Any = Non
     summary = cards([card("tasks done", str(view["tasks"])), card("tier", person.tier)])
     sections = [
         section("At a glance", summary, id="glance"),
+        _next(ws, person),
         *annotator_work_sections(ws, work, person),
         _skill(ws, view, person.name),
         _overlap_and_flags(view),
