@@ -15,7 +15,6 @@ A start is named in ``hitl-active.yaml`` (``model:``) or by ``init --model``:
 from __future__ import annotations
 
 import logging
-import os
 from importlib import resources
 from pathlib import Path
 
@@ -48,11 +47,6 @@ def shipped_base() -> Path:
 def is_random_start(name: str) -> bool:
     """Whether ``name`` starts training from random weights (a model YAML)."""
     return name == SCRATCH or name.lower().endswith((".yaml", ".yml"))
-
-
-def _weights_cache() -> Path:
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "hitl-active" / "weights"
 
 
 def _published(name: str) -> bool:
@@ -98,7 +92,9 @@ def resolve_start(name: str) -> str:
         raise StartModelError(f"start model {name!r} is not a file; pass {instead}")
     if path.parent != Path(".") or not _published(path.name):
         raise StartModelError(f"weights file {name} not found; pass {instead}")
-    target = _weights_cache() / path.name
+    from hitl_active.models.ultra import cache_dir
+
+    target = cache_dir() / "weights" / path.name
     if not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         logger.info("downloading %s (published by Ultralytics) to %s", path.name, target)

@@ -22,19 +22,24 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["quiet_ultralytics", "ultralytics_config_dir", "ultralytics_yolo"]
+__all__ = ["cache_dir", "quiet_ultralytics", "ultralytics_config_dir", "ultralytics_yolo"]
 
 logger = logging.getLogger(__name__)
 
 _HANDLER = "ultralytics.utils.set_logging"  # the name Ultralytics gives its stream handler
 
 
+def cache_dir() -> Path:
+    """hitl-active's own cache folder: ``$XDG_CACHE_HOME/hitl-active`` (``~/.cache/...``)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "hitl-active"
+
+
 def ultralytics_config_dir() -> Path:
     """Where Ultralytics keeps its settings when we import it (the user's choice first)."""
     if os.environ.get("YOLO_CONFIG_DIR"):
         return Path(os.environ["YOLO_CONFIG_DIR"])
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "hitl-active" / "ultralytics"
+    return cache_dir() / "ultralytics"
 
 
 def _warnings_only(record: logging.LogRecord) -> bool:
