@@ -80,12 +80,13 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--device", default=None, help="cpu, 0, 0,1 (default: every GPU, else cpu)")
     p.add_argument("--ship", type=Path, default=None, help="write the stripped best weights")
+    p.add_argument("--no-train", action="store_true", help="only --ship what is there now")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     out = args.out.expanduser()
     last = last_checkpoint(out)
     done = progress(out)["epochs_done"]
-    if done < args.epochs:
+    if done < args.epochs and not args.no_train:
         extra = {"cache": "ram", "optimizer": "SGD", "lr0": 0.01, "cos_lr": True}
         if last is not None:
             extra = {"resume": True}
