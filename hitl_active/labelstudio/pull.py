@@ -23,8 +23,8 @@ from tqdm.auto import tqdm
 
 from hitl_active.labelstudio.client import LabelStudioClient
 from hitl_active.labelstudio.project import ProjectInfo
-from hitl_active.labelstudio.records import normalize_timestamp
-from hitl_active.labelstudio.sink import AnnotationRecord, AnnotationSink, InvalidRecordError
+from hitl_active.labelstudio.records import build_record, normalize_timestamp
+from hitl_active.labelstudio.sink import AnnotationSink, InvalidRecordError
 
 __all__ = ["DraftSink", "PullReport", "pull_annotations", "pull_drafts"]
 
@@ -157,7 +157,7 @@ def pull_annotations(
         for annotation in annotations:
             report.annotations_seen += 1
             try:
-                record = AnnotationRecord.from_label_studio(
+                record = build_record(
                     project, task, annotation, task.get("predictions") or [], users
                 )
             except InvalidRecordError as exc:

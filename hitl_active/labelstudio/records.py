@@ -14,7 +14,7 @@ from hitl_active.formats.core import ImageLabels
 from hitl_active.formats.labelstudio import from_ls_results
 from hitl_active.labelstudio.diff import diff_boxes
 from hitl_active.labelstudio.project import ProjectInfo
-from hitl_active.labelstudio.sink import AnnotationRecord
+from hitl_active.labelstudio.sink import AnnotationRecord, InvalidRecordError, check_id
 
 __all__ = ["build_record", "normalize_timestamp", "pick_prediction"]
 
@@ -62,7 +62,33 @@ def build_record(
     predictions: Sequence[Mapping[str, Any]] = (),
     users: Mapping[int, str] | None = None,
 ) -> AnnotationRecord:
-    """One record: boxes in pixels, annotator, lead time, skip flag, diff vs pre-label."""
+    """One record: boxes in pixels, annotator, lead time, skip flag, diff vs pre-label.
+
+    Raises:
+        InvalidRecordError: the annotation holds what no real one has (an id out of the 64-bit
+            range, a number no float holds, a time outside the sane window; see
+            :class:`~hitl_active.labelstudio.sink.AnnotationRecord`).
+    """
+    name = f"annotation {str(annotation.get('id'))[:32]}"
+    who = annotation.get("completed_by")
+    try:
+        if who is not None and not isinstance(who, Mapping):
+            check_id(f"{name}: completed_by", who)
+        return _build(project, task, annotation, predictions, users)
+    except OverflowError as exc:  # a lead_time of 400 digits, an id of 1e400
+        raise InvalidRecordError(
+            f"{name}: a number is out of range ({exc}); id, task, completed_by and "
+            "lead_time must be numbers a float or a 64-bit id holds"
+        ) from None
+
+
+def _build(
+    project: ProjectInfo,
+    task: Mapping[str, Any],
+    annotation: Mapping[str, Any],
+    predictions: Sequence[Mapping[str, Any]],
+    users: Mapping[int, str] | None,
+) -> AnnotationRecord:
     data = task.get("data") or {}
     image = str(data.get("image_key") or data.get(project.value_key) or task.get("id"))
     width, height = data.get("width"), data.get("height")

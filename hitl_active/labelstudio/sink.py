@@ -31,13 +31,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from hitl_active.formats.core import ImageLabels
 from hitl_active.labelstudio.diff import BoxDiff
-
-if TYPE_CHECKING:
-    from hitl_active.labelstudio.project import ProjectInfo
 
 __all__ = [
     "AnnotationRecord", "AnnotationSink", "InvalidRecordError", "SQLiteSink", "check_id",
@@ -153,32 +150,6 @@ class AnnotationRecord:
                 exc,
             )
             self.lead_time = None
-
-    @classmethod
-    def from_label_studio(
-        cls,
-        project: ProjectInfo,
-        task: Mapping[str, Any],
-        annotation: Mapping[str, Any],
-        predictions: Sequence[Mapping[str, Any]] = (),
-        users: Mapping[int, str] | None = None,
-    ) -> AnnotationRecord:
-        """The record of an annotation as Label Studio sends it (a pull or a webhook; see
-        :func:`hitl_active.labelstudio.records.build_record`), refused with
-        :class:`InvalidRecordError` when it holds what no real annotation has."""
-        from hitl_active.labelstudio.records import build_record
-
-        name = f"annotation {_short(annotation.get('id'))}"
-        who = annotation.get("completed_by")
-        try:
-            if who is not None and not isinstance(who, Mapping):
-                check_id(f"{name}: completed_by", who)
-            return build_record(project, task, annotation, predictions, users)
-        except OverflowError as exc:  # a lead_time of 400 digits, an id of 1e400
-            raise InvalidRecordError(
-                f"{name}: a number is out of range ({exc}); id, task, completed_by and "
-                "lead_time must be numbers a float or a 64-bit id holds"
-            ) from None
 
     def times(self) -> dict[str, str | None]:
         """The record's times by field name (``None``: not sent)."""

@@ -20,7 +20,8 @@ from typing import Any
 
 from hitl_active.labelstudio.client import LabelStudioClient, LabelStudioError
 from hitl_active.labelstudio.project import ProjectInfo, check_labels, parse_label_config
-from hitl_active.labelstudio.sink import AnnotationRecord, AnnotationSink, check_id
+from hitl_active.labelstudio.records import build_record
+from hitl_active.labelstudio.sink import AnnotationSink, check_id
 
 __all__ = [
     "SECRET_HEADER",
@@ -118,9 +119,7 @@ def handle_event(
         predictions = task.get("predictions") or (
             _predictions(client, task_id) if len(annotations) <= MAX_LOOKUPS else []
         )
-        records.append(
-            AnnotationRecord.from_label_studio(project, task, annotation, predictions, users)
-        )
+        records.append(build_record(project, task, annotation, predictions, users))
     recorded = sum(int(sink.record_annotation(record)) for record in records)
     return WebhookResult(action, handled=True, recorded=recorded)
 
