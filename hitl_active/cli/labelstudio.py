@@ -58,7 +58,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--db", help="SQLite file the annotations are recorded in (no -w)")
     p.set_defaults(func=_pull)
 
-    p = sub.add_parser("connect", help="send webhooks to, and use as ML backend, a serve app")
+    p = sub.add_parser(
+        "connect",
+        help="send webhooks to, and use as ML backend, a serve app (with -w: every project "
+        "of the workspace, queues and practice too, and those made later)",
+    )
     connection(p)
     p.add_argument("--serve-url", required=True, help="where `hitl-active serve` listens")
     p.add_argument("--secret", default=None, help="shared secret (default $HITL_WEBHOOK_SECRET)")
@@ -222,6 +226,7 @@ def _pull_queues(ws: Any, client: Any, report: Any) -> None:
 
 def _connect(args: argparse.Namespace) -> int:
     from hitl_active.labelstudio.ml import connect_project
+    from hitl_active.loop.ls_project import connect_projects
 
     secret = args.secret or os.environ.get("HITL_WEBHOOK_SECRET")
     if not secret:
@@ -229,12 +234,19 @@ def _connect(args: argparse.Namespace) -> int:
     try:
         with _workspace(args) as ws, _client(args, _url(args, ws)) as client:
             pid = _project(args, ws, client).id
-            hook, backend = connect_project(
-                client, pid, args.serve_url, secret, ml_backend=not args.no_ml_backend
-            )
+            if ws is None:
+                hook, backend = connect_project(
+                    client, pid, args.serve_url, secret, ml_backend=not args.no_ml_backend
+                )
+                print(json.dumps({"project_id": pid, "webhook_id": hook, "ml_backend_id": backend}))
+                return 0
+            # The workspace's every project: main, queues, practice (and those made later).
+            done = connect_projects(ws, client, args.serve_url, secret, not args.no_ml_backend)
     except _errors() as exc:
         raise CLIError(str(exc)) from exc
-    print(json.dumps({"project_id": pid, "webhook_id": hook, "ml_backend_id": backend}))
+    main = done[0]
+    print(json.dumps({**{k: main[k] for k in ("project_id", "webhook_id", "ml_backend_id")},
+                      "projects": done}))  # fmt: skip
     return 0
 
 

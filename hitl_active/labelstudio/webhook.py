@@ -125,26 +125,23 @@ def handle_event(
 
 
 def register_webhook(client: LabelStudioClient, project_id: int, url: str, secret: str) -> int:
-    """Point the project's annotation events at ``url`` (reused when already there)."""
+    """Point the project's annotation events at ``url`` (reused when already there).
+
+    A reused webhook is sent its whole setting again: Label Studio's PATCH empties the
+    list of actions it is not given, which would silence the webhook without an error.
+    """
+    body = {
+        "send_payload": True,
+        "send_for_all_actions": False,
+        "headers": {SECRET_HEADER: secret},
+        "is_active": True,
+        "actions": [*ANNOTATION_EVENTS, *DELETE_EVENTS],
+    }
     for hook in client.request("GET", "/api/webhooks", params={"project": project_id}) or []:
         if hook.get("url") == url and hook.get("project") == project_id:
-            client.request(
-                "PATCH",
-                f"/api/webhooks/{hook['id']}",
-                json={"headers": {SECRET_HEADER: secret}, "is_active": True},
-            )
+            client.request("PATCH", f"/api/webhooks/{hook['id']}", json=body)
             return int(hook["id"])
     created = client.request(
-        "POST",
-        "/api/webhooks",
-        json={
-            "project": project_id,
-            "url": url,
-            "send_payload": True,
-            "send_for_all_actions": False,
-            "headers": {SECRET_HEADER: secret},
-            "is_active": True,
-            "actions": [*ANNOTATION_EVENTS, *DELETE_EVENTS],
-        },
+        "POST", "/api/webhooks", json={"project": project_id, "url": url, **body}
     )
     return int(created["id"])

@@ -6,11 +6,18 @@ a workspace to a project (its id and the server's URL go into the workspace conf
 -w`` and ``label-studio connect -w`` then use that project; naming another one is an error
 that names both. Binding also records who administers the project (:func:`record_admins`):
 they are not annotators unless added.
+
+``label-studio connect -w`` points every project the workspace made (the main one, each
+annotator's queue, each trainee's practice project) at ``hitl-active serve``: a webhook on
+each, and the ML backend on those holding client work (:func:`connect_projects`). It
+remembers where serve runs, so a queue or practice project made later is connected as it is
+made (:func:`connect_new_project`) and answers reach the pages at once, not at the next poll.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +31,18 @@ from hitl_active.labelstudio.project import (
 )
 from hitl_active.workspace.workspace import Workspace
 
-__all__ = ["bind_project", "record_admins", "same_url", "workspace_project"]
+__all__ = [
+    "SERVE_KEY",
+    "bind_project",
+    "connect_new_project",
+    "connect_projects",
+    "record_admins",
+    "same_url",
+    "workspace_project",
+    "workspace_projects",
+]
+
+SERVE_KEY = "serve_connection"  # kv: {"url", "ml_backend"} of the last `label-studio connect`
 
 logger = logging.getLogger(__name__)
 
@@ -137,3 +155,79 @@ def _cannot_move(ws: Workspace, pushed: int, bound: str, title: str | None, url:
         f"workspace {ws.root} already pushed {pushed} tasks to its project {bound}; it cannot "
         f"move to {title!r} at {url}. Keep its project, or start a new workspace for another."
     )
+
+
+def workspace_projects(ws: Workspace) -> list[tuple[int, str]]:
+    """Every Label Studio project the workspace made, as ``(id, kind)``: ``main``, then each
+    annotator's ``queue`` and each trainee's ``practice`` project."""
+    out: list[tuple[int, str]] = []
+    if ws.config.label_studio_project is not None:
+        out.append((int(ws.config.label_studio_project), "main"))
+    for person in ws.store.annotators():
+        if person.queue_project_id is not None:
+            out.append((int(person.queue_project_id), "queue"))
+        if person.practice_project_id is not None:
+            out.append((int(person.practice_project_id), "practice"))
+    return out
+
+
+def connect_projects(
+    ws: Workspace,
+    client: Any,
+    serve_url: str,
+    secret: str,
+    ml_backend: bool = True,
+    projects: list[tuple[int, str]] | None = None,
+) -> list[dict[str, Any]]:
+    """Point the workspace's projects (or ``projects``) at ``hitl-active serve``.
+
+    Every project gets the webhook; the ML backend goes on projects of client work only:
+    a practice task is an exercise whose answer the model's pre-labels would give away
+    (its task carries what it shows). Where serve runs is remembered, for projects made
+    later. Returns one dict per project: id, kind, webhook and ML backend ids.
+    """
+    from hitl_active.labelstudio.ml import connect_project
+
+    serve_url = serve_url.rstrip("/")
+    ws.store.set(SERVE_KEY, {"url": serve_url, "ml_backend": bool(ml_backend)})
+    done = []
+    for pid, kind in workspace_projects(ws) if projects is None else projects:
+        hook, backend = connect_project(
+            client, pid, serve_url, secret, ml_backend=ml_backend and kind != "practice"
+        )
+        done.append({"project_id": pid, "kind": kind, "webhook_id": hook,
+                     "ml_backend_id": backend})  # fmt: skip
+        logger.info("%s project %d: webhook %d, ML backend %s", kind, pid, hook, backend)
+    return done
+
+
+def connect_new_project(ws: Workspace, client: Any, project_id: int, kind: str) -> bool:
+    """Connect a project the workspace has just made to serve, as ``connect`` did the
+    others; ``False`` (with a warning saying how to connect it) when it cannot be, which
+    stops nothing: its answers then arrive when the loop polls."""
+    from hitl_active.labelstudio.client import LabelStudioError
+
+    saved = ws.store.get(SERVE_KEY)
+    if not saved:
+        return False  # never connected: the workspace polls Label Studio
+    url = str(saved["url"])
+    again = f"`hitl-active label-studio connect -w {ws.root} --serve-url {url}`"
+    secret = os.environ.get("HITL_WEBHOOK_SECRET")
+    if not secret:
+        logger.warning(
+            "new %s project %d is not connected to hitl-active serve (HITL_WEBHOOK_SECRET is "
+            "not set here): its answers arrive when the loop polls; run %s with the secret",
+            kind, project_id, again,
+        )  # fmt: skip
+        return False
+    try:
+        connect_projects(ws, client, url, secret, bool(saved.get("ml_backend", True)),
+                         projects=[(int(project_id), kind)])  # fmt: skip
+    except LabelStudioError as exc:
+        logger.warning(
+            "new %s project %d is not connected to hitl-active serve at %s (%s): its answers "
+            "arrive when the loop polls; run %s once serve answers", kind, project_id, url,
+            exc, again,
+        )  # fmt: skip
+        return False
+    return True

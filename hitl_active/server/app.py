@@ -164,8 +164,18 @@ def _record(state: ServerState, payload: dict[str, Any]) -> dict[str, Any]:
     }
     users = state.user_names(ids)
     result = handle_event(payload, state.sink, state.class_names(), state.client, users)
+    out = result.to_dict()
     flag = state.settings.annotations_flag
     if flag is not None and (result.recorded or result.deleted):
         flag.parent.mkdir(parents=True, exist_ok=True)
         flag.touch()
-    return result.to_dict()
+    project = payload.get("project")
+    pid = project.get("id") if isinstance(project, dict) else None
+    if (result.handled and not result.recorded and isinstance(pid, int) and state.client
+            and state.workspace is not None):  # fmt: skip
+        from hitl_active.team.practice_track import grade_on_arrival
+
+        graded = grade_on_arrival(state.workspace, state.client, pid)  # a trainee's answer
+        if graded is not None:
+            out["practice_graded"] = graded
+    return out

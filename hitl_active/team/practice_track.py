@@ -161,6 +161,7 @@ class PracticeTrack:
     def enrol(self, name: str) -> AnnotatorRow:
         """Make ``name`` a trainee with a practice project (idempotent)."""
         from hitl_active.labelstudio.project import connect_local_files, ensure_project
+        from hitl_active.loop.ls_project import connect_new_project
 
         person = self.ws.store.annotator(name)
         if person is None:
@@ -175,6 +176,7 @@ class PracticeTrack:
             if self.files_root is not None:
                 connect_local_files(self.client, project.id, self.ws.images_dir)
             self.ws.store.update_annotator(person.id, practice_project_id=project.id)
+            connect_new_project(self.ws, self.client, project.id, "practice")
         if person.tier != "trainee" and not self.ws.store.practice(person.id):
             self.ws.store.update_annotator(person.id, tier="trainee")
         found = self.ws.store.annotator(person.id)
@@ -345,3 +347,24 @@ class PracticeTrack:
         self.ws.store.grade_practice(
             row.id, seconds, correct, {"reason": reason, "feedback": lines}
         )
+
+
+def grade_on_arrival(ws: Workspace, client: Any, project_id: int) -> int | None:
+    """Grade a trainee's practice the moment an answer arrives in ``project_id`` (a
+    webhook), so their page shows the feedback at once; ``None`` when the project is no
+    practice project. A failure to reach Label Studio is logged and left for the next
+    ``practice grade`` or round: it never loses the answer, which stays in Label Studio."""
+    from hitl_active.labelstudio.client import LabelStudioError
+
+    person = next((p for p in ws.store.annotators() if p.practice_project_id == project_id), None)
+    if person is None:
+        return None
+    try:
+        graded, graduated = PracticeTrack(ws, client, None).grade(person.name)
+    except (LabelStudioError, ValueError, KeyError) as exc:
+        logger.warning("practice answer of %s not graded yet (%s): the next `practice grade` "
+                       "grades it", person.name, exc)  # fmt: skip
+        return 0
+    if graduated:
+        logger.info("%s graduated on a practice answer just received", person.name)
+    return graded

@@ -75,6 +75,7 @@ class TeamBackend(LabelStudioBackend):
             ensure_project,
             resolve_project,
         )
+        from hitl_active.loop.ls_project import connect_new_project
 
         if person.id in self._queues:
             return self._queues[person.id]
@@ -89,6 +90,7 @@ class TeamBackend(LabelStudioBackend):
             ws.store.update_annotator(person.id, queue_project_id=project.id)
             if self.files_root is not None:
                 connect_local_files(self._client, project.id, ws.images_dir)
+            connect_new_project(ws, self._client, project.id, "queue")
         self._queues[person.id] = project
         return project
 
@@ -256,7 +258,7 @@ class TeamBackend(LabelStudioBackend):
         items = []
         for rank, a in enumerate(order, start=1):
             score = scores[a.image_id][1] if a.image_id in scores else float(rng.choice(drawn))
-            items.append(self._item(ws, a.image_id, version, (rank, score)))
+            items.append(self._item(ws, a.image_id, version, rank, len(order), score))
         sink = _QueueSink(ws, person.id)
         report = push_tasks(self._client, project, items, sink, version or "none",
                             self.files_root, progress=self.progress)  # fmt: skip
