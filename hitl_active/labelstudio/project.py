@@ -61,14 +61,15 @@ def label_config(
 ) -> str:
     """A RectangleLabels labeling config with one ``<Label>`` per class, in class order.
 
-    ``practice``: a practice project's config, which also shows the task's instruction
-    (``$prompt``) above the image and, once the answer is graded, its feedback
-    (``$feedback``) below it.
+    Above the image a client project shows why the task's image was chosen (``$why``,
+    see :mod:`hitl_active.labelstudio.push`; empty for tasks without one). ``practice``: a
+    practice project's config, which shows the task's instruction (``$prompt``) there
+    instead and, once the answer is graded, its feedback (``$feedback``) below the image.
     """
     if not class_names:
         raise ValueError("a project needs at least one class name")
     labels = "\n".join(f"    <Label value={quoteattr(str(name))}/>" for name in class_names)
-    head = '  <Header value="$prompt"/>\n' if practice else ""
+    head = '  <Header value="$prompt"/>\n' if practice else '  <Header value="$why" size="6"/>\n'
     tail = '  <Text name="feedback" value="$feedback"/>\n' if practice else ""
     return (
         f'<View>\n{head}  <Image name="{to_name}" value="$image" zoom="true"/>\n'

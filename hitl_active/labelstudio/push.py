@@ -2,21 +2,27 @@
 
 Each task carries ``data.image`` (a local-files or plain URL), ``data.name`` (the image's
 path under the local-files root: what annotators see), ``data.image_key`` (the pool's name
-for the image, the dedup key), numeric ``data.width``/``data.height``, the sampler's
-``data.rank`` (1 = most useful) and ``data.uncertainty`` (numbers, so the Data Manager
-sorts them), and its pre-label as a prediction: rectangles in percent with a per-region
-``score``, the image's uncertainty as the prediction ``score`` and the model's
-``model_version``. After a push the project's ``model_version`` is the pushed one: Label
-Studio asks its ML backend for a prediction only when a task has none of the project's
-version, so this keeps it from storing a second prediction of a version already shown.
+for the image, the dedup key), numeric ``data.width``/``data.height`` and, when the image
+was selected, numbers the Data Manager sorts: ``data.rank`` (1 = the sampler's first
+choice), ``data.uncertainty`` (the model's uncertainty about the image, in [0, 1]:
+:func:`hitl_active.sampling.image_uncertainty`) and ``data.selection_score`` (the
+strategy's own score, on its own scale: a knapsack's may be negative), with ``data.why``,
+one line saying why the image was chosen, shown above the image. The pre-label goes as a
+prediction: rectangles in percent with a per-region ``score``, the model's
+``model_version`` and a prediction ``score`` (:func:`prediction_score`) that is lowest
+for the image to look at first (a refreshed pre-label keeps its task's rank). After a
+push the project's ``model_version`` is the pushed one: Label Studio asks its ML backend
+for a prediction only when a task has none of the project's version, so this keeps it from
+storing a second prediction of a version already shown.
 
 Tasks are created in ranked order, so the project's sequential sampling shows the most
-useful images first. (Label Studio's own "uncertainty sampling" shows the *lowest*
-prediction score first, which here would be the most certain image.)
+useful images first, and Label Studio's own "uncertainty sampling" (lowest prediction
+score first) shows them in the same order.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import urllib.parse
 from collections.abc import Iterable, Sequence
@@ -55,8 +61,11 @@ class PushItem:
         image: local path (under the local-files root) or URL; defaults to ``image_key``.
         width, height: original image size in pixels.
         prelabel: boxes to show (already thresholded), or ``None`` for no pre-label.
-        uncertainty: the sampler's score for the image (the prediction's ``score``).
-        rank: the image's place in the sampler's ranking (1 is the most useful).
+        uncertainty: the model's uncertainty about the image, in [0, 1].
+        rank: the image's place in the sampler's ranking (1 is the most useful), of
+            ``ranked`` images pushed together.
+        selection_score: the strategy's score for the image, on its own scale.
+        why: one line for the annotator: why this image was chosen.
     """
 
     image_key: str
@@ -66,6 +75,9 @@ class PushItem:
     uncertainty: float | None = None
     image: str | Path | None = None
     rank: int | None = None
+    ranked: int | None = None
+    selection_score: float | None = None
+    why: str | None = None
 
 
 @dataclass
@@ -95,21 +107,27 @@ def prediction_for(item: PushItem, project: ProjectInfo, model_version: str) -> 
         height=item.height,
     )
     prediction: dict[str, Any] = {"result": result, "model_version": model_version}
-    if item.uncertainty is not None:
-        prediction["score"] = prediction_score(item.uncertainty)
+    score = prediction_score(item.uncertainty, item.rank)
+    if score is not None:
+        prediction["score"] = score
     return prediction
 
 
-def prediction_score(uncertainty: float) -> float:
-    """The prediction ``score`` Label Studio shows for an image's uncertainty.
+def prediction_score(uncertainty: float | None, rank: int | None = None) -> float | None:
+    """The prediction ``score`` Label Studio keeps for a task: lowest is looked at first.
 
-    Label Studio only accepts scores in [0, 1] (it drops other predictions it is sent),
-    while some strategies score without bound (``entropy-sum``), so the uncertainty ``u``
-    is squashed as ``u / (1 + u)``: the order, and so the Data Manager's sorting, is kept.
-    ``data.uncertainty`` carries the raw value.
+    Label Studio accepts scores in [0, 1] and its uncertainty sampling serves the lowest
+    first. A selected image scores by its place in the sampler's order, ``1 - 1 / rank``
+    (the first choice 0, the second 0.5, ...), so sorting by score gives the sampler's
+    order whatever the strategy's own scale; an image not ranked (a ``/predict`` answer)
+    scores ``1 - uncertainty``, the model's confidence, so the most uncertain comes first.
+    ``None`` when there is neither.
     """
-    u = max(float(uncertainty), 0.0)
-    return round(u / (1.0 + u), 6) if np.isfinite(u) else 1.0
+    if rank is not None and rank >= 1:
+        return round(1.0 - 1.0 / rank, 6)
+    if uncertainty is None or not np.isfinite(uncertainty):
+        return None
+    return round(1.0 - min(max(float(uncertainty), 0.0), 1.0), 6)
 
 
 def project_index(
@@ -237,6 +255,10 @@ def _task(
         data["rank"] = int(item.rank)
     if item.uncertainty is not None:
         data["uncertainty"] = round(float(item.uncertainty), 6)
+    if item.selection_score is not None and np.isfinite(item.selection_score):
+        data["selection_score"] = round(float(item.selection_score), 6)
+    if item.why:
+        data["why"] = item.why
     task: dict[str, Any] = {"data": data}
     if item.prelabel is not None:
         task["predictions"] = [prediction_for(item, project, model_version)]
@@ -266,6 +288,9 @@ def refresh_predictions(
         elif answered(task):
             report.skipped_annotated += 1
         elif item.prelabel is not None:
+            rank = (task.get("data") or {}).get("rank")
+            if item.rank is None and isinstance(rank, int):  # the order it was pushed in
+                item = dataclasses.replace(item, rank=rank)
             todo.append((int(task["id"]), item))
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]

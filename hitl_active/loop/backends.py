@@ -72,6 +72,25 @@ def _as_labels(img: ImageRow, dets: Detections | None, threshold: float) -> Imag
     return ImageLabels(img.path, img.width, img.height, d.xyxy, d.class_id, scores=d.confidence)
 
 
+def why_line(rank: int | None, ranked: int | None, uncertainty: float | None,
+             found: int | None) -> str:  # fmt: skip
+    """One line for the person labelling: why this image was chosen, in plain words.
+
+    ``found`` is the number of candidate boxes the model gave (``None``: no model yet).
+    """
+    place = f"{rank} of {ranked}" if rank is not None and ranked else "this round"
+    if found is None or uncertainty is None:
+        return (f"Picked at random ({place}): no model is trained yet, so every image "
+                "teaches it as much as any other.")  # fmt: skip
+    if found == 0:
+        return f"Picked {place}: the model found nothing here. Draw every object you see."
+    if uncertainty >= 0.5:
+        return (f"Picked {place}: the model is unsure here (uncertainty {uncertainty:.2f} "
+                "of 1). Check every box, and draw what it missed.")  # fmt: skip
+    return (f"Picked {place}: the model is fairly sure here (uncertainty {uncertainty:.2f} "
+            "of 1). Confirm its boxes or fix them.")  # fmt: skip
+
+
 class LocalBackend:
     """Tasks in the state database only, answered by ``annotator``."""
 
@@ -185,20 +204,28 @@ class LabelStudioBackend:
             self._client.close()
 
     def _item(
-        self, ws: Workspace, image_id: int, version: str | None, ranked: tuple[int, float] | None
-    ) -> Any:
+        self, ws: Workspace, image_id: int, version: str | None, rank: int | None = None,
+        ranked: int | None = None, score: float | None = None,
+    ) -> Any:  # fmt: skip
+        """One image as a task: its pre-label, the model's uncertainty about it, its place
+        among the ``ranked`` images pushed together and the line telling people why."""
         from hitl_active.labelstudio.push import PushItem
+        from hitl_active.sampling.uncertainty import image_uncertainty
 
         img = ws.store.image(image_id)
         dets = _shown(ws, image_id, version)
+        u = None if dets is None else image_uncertainty(dets.class_probs)
         return PushItem(
             image_key=img.path,
             width=img.width,
             height=img.height,
             prelabel=None if dets is None else dets.above(ws.config.conf_threshold),
             image=img.path,
-            rank=None if ranked is None else ranked[0],
-            uncertainty=None if ranked is None else ranked[1],
+            rank=rank,
+            ranked=ranked,
+            uncertainty=u,
+            selection_score=score,
+            why=why_line(rank, ranked, u, None if dets is None else len(dets)),
         )
 
     # ------------------------------------------------------------------ TaskBackend
@@ -207,7 +234,10 @@ class LabelStudioBackend:
 
         project = self.connect(ws)
         ranks = ws.store.selection_scores(round_id)
-        items = [self._item(ws, i, version, ranks.get(i)) for i in image_ids]
+        items = []
+        for i in image_ids:
+            rank, score = ranks.get(i, (None, None))
+            items.append(self._item(ws, i, version, rank, len(image_ids), score))
         ws.store.push_context = (round_id, version)
         try:
             report = push_tasks(
@@ -272,9 +302,15 @@ class LabelStudioBackend:
         project = self.connect(ws)
         open_tasks = ws.store.tasks(open_only=True)
         ranks: dict[int, tuple[int, float]] = {}
+        ranked: dict[int, int] = {}  # image -> size of the selection it was ranked in
         for round_id in {t.round_id for t in open_tasks if t.round_id is not None}:
-            ranks.update(ws.store.selection_scores(round_id))
-        items = [self._item(ws, t.image_id, version, ranks.get(t.image_id)) for t in open_tasks]
+            scores = ws.store.selection_scores(round_id)
+            ranks.update(scores)
+            ranked.update(dict.fromkeys(scores, len(scores)))
+        items = []
+        for t in open_tasks:
+            rank, score = ranks.get(t.image_id, (None, None))
+            items.append(self._item(ws, t.image_id, version, rank, ranked.get(t.image_id), score))
         report = refresh_predictions(self._client, project, items, version)
         for t in open_tasks:
             ws.store.set_task_prediction_version(t.image_id, version)

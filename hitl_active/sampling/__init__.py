@@ -31,6 +31,7 @@ from hitl_active.sampling.uncertainty import (
     UncertaintyStrategy,
     box_distribution,
     box_uncertainty,
+    image_uncertainty,
 )
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "drop_near_duplicates",
     "get_strategy",
     "image_rarity",
+    "image_uncertainty",
     "k_center_greedy",
     "match_boxes",
     "select_batch",

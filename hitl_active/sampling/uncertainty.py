@@ -44,6 +44,7 @@ __all__ = [
     "box_distribution",
     "box_uncertainty",
     "fill_empty",
+    "image_uncertainty",
 ]
 
 logger = logging.getLogger(__name__)
@@ -105,6 +106,21 @@ def fill_empty(
     scores = scores.copy()
     scores[empty] = value
     return scores
+
+
+def image_uncertainty(class_probs: np.ndarray) -> float:
+    """The model's uncertainty about one image, in ``[0, 1]``, as people are shown it.
+
+    The entropy of its most doubtful candidate box (0: every box sure, 1: a box the model
+    cannot tell from background or between classes), and 1 when the model found nothing
+    at all: it may be missing everything there. One figure for every place that shows
+    it (a task's ``uncertainty`` field, the prediction score of ``/predict``), whichever
+    strategy chose the image.
+    """
+    probs = np.asarray(class_probs, dtype=np.float64)
+    if probs.ndim != 2 or len(probs) == 0:
+        return 1.0
+    return float(box_uncertainty(probs, BoxUncertainty.ENTROPY).max())
 
 
 class UncertaintyStrategy(ScoreStrategy):

@@ -17,6 +17,8 @@ from hitl_active.detections import Detections
 from hitl_active.formats.labelstudio import to_ls_results
 from hitl_active.labelstudio.media import TaskImage, TaskImageError, fetch_task_image
 from hitl_active.labelstudio.project import LabelMismatchError, check_labels, parse_label_config
+from hitl_active.labelstudio.push import prediction_score
+from hitl_active.sampling.uncertainty import image_uncertainty
 from hitl_active.server.state import ServerState
 
 __all__ = ["CHUNK", "RequestError", "check_schema", "parse_tasks", "predict_tasks"]
@@ -119,7 +121,7 @@ def predict_tasks(
             results.append(
                 {
                     "result": to_ls_results(shown, names, from_name, to_name, width=w, height=h),
-                    "score": _uncertainty(shown.confidence),
+                    "score": prediction_score(image_uncertainty(det.class_probs)),
                     "model_version": version,
                 }
             )
@@ -134,8 +136,3 @@ def _on_original(det: Detections, image: TaskImage) -> Detections:
     sx, sy = image.size[0] / w, image.size[1] / h
     xyxy = (det.xyxy * np.array([sx, sy, sx, sy])).astype(det.xyxy.dtype)
     return dataclasses.replace(det, xyxy=xyxy, image_size=image.size)
-
-
-def _uncertainty(confidence: np.ndarray) -> float:
-    """1 − mean confidence of the shown boxes (0 when nothing is shown)."""
-    return float(1.0 - confidence.mean()) if len(confidence) else 0.0

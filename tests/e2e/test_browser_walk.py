@@ -118,6 +118,8 @@ def test_annotators_path_in_a_browser(label_studio, tiny_model, playwright_brows
         submit.wait_for(timeout=60_000)
         page.wait_for_timeout(2000)
         page.screenshot(path=str(shots / "labelling.png"))
+        why = top["data"]["why"]  # one line above the image: why this image was chosen
+        assert why.startswith("Picked 1 of ") and page.get_by_text(why, exact=True).count() == 1
         if n_regions:  # the regions panel lists the pre-label's boxes by class name
             names = [r["value"]["rectanglelabels"][0] for r in top["predictions"][0]["result"]]
             most = max(set(names), key=names.count)

@@ -84,7 +84,8 @@ def test_annotations_come_back_exactly_once(
     assert len(tasks) == 6
     task = tasks[0]
     (prediction,) = task["predictions"]
-    assert prediction["model_version"] == "m1" and prediction["score"] == pytest.approx(0.0)
+    # not ranked: the score is the model's confidence, 1 - uncertainty (here 0.0)
+    assert prediction["model_version"] == "m1" and prediction["score"] == pytest.approx(1.0)
     assert client._send("GET", task["data"]["image"]).status_code == 200  # served local file
 
     hook_sink, pull_sink = SQLiteSink(), SQLiteSink()

@@ -23,6 +23,7 @@ from hitl_active.loop.import_model import ModelImportError, import_model
 from hitl_active.loop.ls_project import bind_project
 from hitl_active.loop.policy import OnDemand
 from hitl_active.loop.rounds import Loop
+from hitl_active.sampling import image_uncertainty
 from hitl_active.workspace.workspace import LoopConfig, Workspace
 
 pytestmark = [pytest.mark.labelstudio, pytest.mark.slow]
@@ -96,23 +97,35 @@ def test_the_walk_end_to_end(client, label_studio, tiny_model, ws, tmp_path) -> 
         remote = _remote(client, project.id)
         assert len(remote) == 12
 
-        # 3. Rank and uncertainty are numbers the Data Manager sorts; the score is the
-        # image's uncertainty.
+        # 3. Rank, the model's uncertainty and the selection's own score are numbers the
+        # Data Manager sorts, each under its own name; the prediction score orders the
+        # tasks as the sampler did (lowest first, as Label Studio's uncertainty sampling
+        # serves them); each task says in one line why its image was chosen.
         ranks = ws.store.selection_scores(row.id)
+        by_score = []
         for task in ws.store.tasks(round_id=row.id):
             data, (pred,) = remote[task.ls_task_id]["data"], remote[task.ls_task_id]["predictions"]
             rank, score = ranks[task.image_id]
-            assert data["rank"] == rank and data["uncertainty"] == pytest.approx(score, abs=1e-6)
-            assert pred["score"] == pytest.approx(prediction_score(score), abs=1e-6)
+            stored = ws.store.prediction(v1.name, task.image_id)
+            assert data["rank"] == rank
+            assert data["selection_score"] == pytest.approx(score, abs=1e-6)
+            assert data["uncertainty"] == pytest.approx(
+                image_uncertainty(stored.class_probs), abs=1e-6
+            )
+            assert 0.0 <= data["uncertainty"] <= 1.0
+            assert pred["score"] == pytest.approx(prediction_score(None, rank), abs=1e-6)
+            assert data["why"].startswith(f"Picked {rank} of 12: ")
+            by_score.append((pred["score"], rank))
+        assert [r for _, r in sorted(by_score)] == list(range(1, 13))
         by_rank = [
             t["data"]["rank"] for t in client.iter_tasks(project.id, ordering=["tasks:data.rank"])
         ]
         assert by_rank == list(range(1, 13))  # numeric, not "1, 10, 11, 12, 2, ..."
-        by_score = [
-            t["data"]["uncertainty"]
-            for t in client.iter_tasks(project.id, ordering=["-tasks:predictions_score"])
+        by_score = [  # Label Studio's own sort by prediction score: the sampler's order
+            t["data"]["rank"]
+            for t in client.iter_tasks(project.id, ordering=["tasks:predictions_score"])
         ]
-        assert by_score == sorted(by_score, reverse=True) and len(set(by_score)) > 1
+        assert by_score == list(range(1, 13))
 
         # 4. The project's model version is the pushed one, so opening tasks in the label
         # stream or the Data Manager never stores a second v0001 prediction.

@@ -56,18 +56,20 @@ def _project(pid: int, title: str, classes=CLASSES) -> dict[str, Any]:
     return {"id": pid, "title": title, "label_config": label_config(classes)}
 
 
-def test_a_task_carries_rank_and_uncertainty_as_numbers(tmp_path) -> None:
+def test_a_task_carries_rank_uncertainty_selection_score_and_why(tmp_path) -> None:
     labels = ImageLabels("a.jpg", 200, 100, [[10, 10, 50, 50]], [1], scores=[0.8])
-    item = PushItem("a.jpg", 200, 100, labels, uncertainty=3.0, image="a.jpg", rank=12)
+    item = PushItem("a.jpg", 200, 100, labels, uncertainty=0.3, image="a.jpg", rank=3,
+                    ranked=12, selection_score=-0.284, why="Picked 3 of 12: because.")  # fmt: skip
     task = _task(item, PROJECT, "v0001", tmp_path)
     data = json.loads(json.dumps(task))["data"]  # as sent over the wire
-    assert data["rank"] == 12 and isinstance(data["rank"], int)
-    assert data["uncertainty"] == 3.0 and isinstance(data["uncertainty"], float)
+    assert data["rank"] == 3 and isinstance(data["rank"], int)
+    assert data["uncertainty"] == 0.3 and isinstance(data["uncertainty"], float)
+    assert data["selection_score"] == -0.284 and data["why"] == "Picked 3 of 12: because."
     (prediction,) = task["predictions"]
-    assert prediction["score"] == pytest.approx(0.75)  # Label Studio takes scores in [0, 1]
+    assert prediction["score"] == pytest.approx(1 - 1 / 3, abs=1e-6)  # its place in the order
     assert prediction["model_version"] == "v0001"
     bare = _task(PushItem("b.jpg", 20, 10, image="b.jpg"), PROJECT, "none", tmp_path)
-    assert "rank" not in bare["data"] and "predictions" not in bare
+    assert "rank" not in bare["data"] and "why" not in bare["data"] and "predictions" not in bare
 
 
 def test_the_workspace_project_wins_and_a_different_title_is_an_error_naming_both() -> None:
@@ -159,11 +161,26 @@ def test_commands_say_what_they_miss_with_exit_code_2(tmp_path, capsys, monkeypa
         assert ws.store.model_versions() == []  # nothing half-registered
 
 
-def test_prediction_scores_keep_the_order_of_uncertainties_within_0_and_1() -> None:
-    raw = [-0.5, 0.0, 0.2, 0.99, 1.0, 1.5, 7.0, 1e6]
-    scores = [prediction_score(u) for u in raw]
-    assert all(0.0 <= s <= 1.0 for s in scores)
-    assert scores == sorted(scores) and len(set(scores[1:])) == len(raw) - 1
+def test_prediction_scores_follow_the_sampler_and_else_the_model_s_confidence() -> None:
+    ranked = [prediction_score(0.9 - 0.1 * r, rank=r) for r in range(1, 8)]
+    assert ranked[0] == 0.0 and all(0.0 <= s < 1.0 for s in ranked)
+    assert ranked == sorted(ranked) and len(set(ranked)) == 7  # lowest first = rank 1
+    raw = [-0.5, 0.0, 0.2, 0.99, 1.0, 1.5]  # uncertainties, out of range ones clipped
+    unranked = [prediction_score(u) for u in raw]
+    assert all(0.0 <= s <= 1.0 for s in unranked)
+    assert unranked == sorted(unranked, reverse=True)  # the most uncertain lowest: first
+    assert prediction_score(None) is None and prediction_score(float("nan")) is None
+
+
+def test_why_lines_say_in_plain_words_why_an_image_was_chosen() -> None:
+    from hitl_active.loop.backends import why_line
+
+    assert why_line(None, None, None, None).startswith("Picked at random (this round)")
+    assert "no model is trained yet" in why_line(2, 10, None, None)
+    assert "found nothing here" in why_line(1, 10, 1.0, 0)
+    assert "unsure here (uncertainty 0.81 of 1)" in why_line(1, 10, 0.81, 3)
+    assert why_line(4, 10, 0.2, 3).startswith("Picked 4 of 10: the model is fairly sure")
+    assert all("\n" not in why_line(r, 10, u, n) for r, u, n in [(1, 0.9, 2), (2, 0.1, 1)])
 
 
 def test_a_workspace_with_tasks_is_not_moved_to_another_project_and_nothing_is_made(

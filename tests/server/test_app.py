@@ -14,6 +14,7 @@ from PIL import Image
 from hitl_active.detections import Detections
 from hitl_active.formats.labelstudio import to_ls_results
 from hitl_active.labelstudio import SECRET_HEADER, SQLiteSink, label_config
+from hitl_active.sampling import image_uncertainty
 from hitl_active.server import AppSettings, create_app
 
 CLASSES = ["cat", "dog"]
@@ -78,7 +79,10 @@ def test_health_setup_and_predict_follow_the_ml_backend_protocol(files_root) -> 
     (prediction,) = resp.json()["results"]
     assert engine.sizes == [(200, 100)]
     assert prediction["model_version"] == "stub-3"
-    assert prediction["score"] == pytest.approx(0.2)  # 1 - mean confidence of shown boxes
+    # the model's confidence, 1 - image_uncertainty: the most doubtful candidate's entropy
+    expected = 1.0 - image_uncertainty(np.array([[0.1, 0.8], [0.1, 0.05]]))
+    assert 0.0 <= prediction["score"] <= 1.0
+    assert prediction["score"] == pytest.approx(expected, abs=1e-6)
     (region,) = prediction["result"]  # the 0.1 box is under the display threshold
     assert region["value"]["rectanglelabels"] == ["dog"]
     assert region["value"]["x"] == pytest.approx(5.0) and region["value"]["y"] == 20.0
