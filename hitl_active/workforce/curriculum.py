@@ -5,7 +5,9 @@ every skill the tasks grade) and hears each graded task through ``observe``:
 
 - ``adaptive``: the weakest skill (lowest P(L)) among those not ready whose prerequisites
   are ready; its task type drawn by a :class:`TypeBandit`; among that type's tasks, one
-  whose predicted success on the skill lies in ``band`` (0.60–0.85), else the nearest to it;
+  whose predicted success on the skill lies in ``band`` (0.60–0.85), else the nearest to it
+  (a skill just begun is below the band on every task: the easiest is chosen, and the
+  reason says so);
 - ``fixed``: every task in one easy → hard order (by difficulty), over and over;
 - ``random``: any task, uniformly.
 
@@ -202,10 +204,15 @@ class AdaptivePolicy(Policy):
         gap = np.maximum(lo - p, 0.0) + np.maximum(p - hi, 0.0)
         best = np.flatnonzero(gap <= gap.min() + 1e-12)
         task = mine[int(rng.choice(best))]
+        success = state.predict(skill, task.difficulty)
         reason = (
             f"{skill} is your weakest open skill (mastery {state.p_learned(skill):.2f}); "
-            f"{kind} tasks build it; predicted success {state.predict(skill, task.difficulty):.2f}"
+            f"{kind} tasks build it; predicted success {success:.2f}"
         )
+        if success < lo:  # a new skill: even the easiest task is harder than the aim
+            reason += f" (the easiest there is; tasks aim at {lo:.2f}–{hi:.2f} as you learn)"
+        elif success > hi:
+            reason += f" (the hardest there is; tasks aim at {lo:.2f}–{hi:.2f})"
         return Choice(task, skill, reason)
 
     def observe(self, state, task, outcome):

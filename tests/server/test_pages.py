@@ -255,3 +255,23 @@ def test_recall_by_round_splits_the_gold_objects_by_round(site):
             assert [rid for rid, _ in trend] == rounds
             overall = skills.gold[name].per_class[ALL].recall
             assert sum(e.n for _, e in trend) == overall.n
+
+
+@pytest.mark.parametrize("known", [False, True])
+def test_skill_chart_rows_stay_below_their_title(known) -> None:
+    from hitl_active.server.pages.charts import skill_figure
+
+    estimate = {"value": 0.8, "low": 0.6, "high": 0.9} if known else None
+    per_class = {"circle": {"recall": estimate, "precision": None}}
+    fig = skill_figure(per_class, "Your recall and precision per class")
+    fig.canvas.draw()
+    (ax,) = fig.axes
+    renderer = fig.canvas.get_renderer()
+    title = ax.title.get_window_extent(renderer)
+    frame = ax.get_window_extent(renderer)
+    texts = [t for t in ax.texts if "not enough data" in t.get_text()]
+    assert texts  # precision has no estimate in both cases (and recall none in one)
+    for text in texts:  # was: drawn above the axes, over the title, when nothing else was
+        box = text.get_window_extent(renderer)
+        assert not box.overlaps(title)
+        assert frame.y0 <= box.y0 and box.y1 <= frame.y1

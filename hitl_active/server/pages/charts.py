@@ -22,6 +22,7 @@ __all__ = [
     "matrix_chart",
     "progress_chart",
     "skill_chart",
+    "skill_figure",
     "trend_chart",
 ]
 
@@ -53,6 +54,12 @@ def _encode(fig: Any) -> str:
 def skill_chart(per_class: Mapping[str, Mapping[str, Mapping | None]], title: str) -> str:
     """Recall and precision per class as points with their intervals (``n/a`` where data
     is thin). ``per_class[class][figure]`` is an :class:`~.stats.Estimate` dict or ``None``."""
+    return _encode(skill_figure(per_class, title))
+
+
+def skill_figure(per_class: Mapping[str, Mapping[str, Mapping | None]], title: str) -> Any:
+    """The figure :func:`skill_chart` encodes (rows stay inside the axes, below the title,
+    whether or not any estimate is drawn)."""
     plt = _plt()
     names = list(per_class)
     fig, ax = plt.subplots(figsize=(6.4, 0.9 + 0.55 * len(names)), constrained_layout=True)
@@ -76,7 +83,7 @@ def skill_chart(per_class: Mapping[str, Mapping[str, Mapping | None]], title: st
             )
     ax.set_yticks(range(len(names)), names)
     ax.set_xlim(0, 1)
-    ax.invert_yaxis()
+    ax.set_ylim(len(names) - 0.5, -0.5)  # first class on top; fixed: texts do not autoscale
     ax.set_xlabel("share (dot: estimate; bar: 90% interval)")
     handles, labels = ax.get_legend_handles_labels()
     if handles:
@@ -91,7 +98,7 @@ def skill_chart(per_class: Mapping[str, Mapping[str, Mapping | None]], title: st
         )
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(title, fontsize=10)
-    return _encode(fig)
+    return fig
 
 
 def trend_chart(points: Sequence[tuple[str, Mapping | None]], title: str) -> str:
