@@ -287,13 +287,13 @@ def _models(args: argparse.Namespace) -> int:
                 ok = reg.promote(args.name, force=args.force)
                 print(f"{args.name}: {'promoted' if ok else 'not promoted (use --force)'}")
                 if ok:  # the pool's scores and the open tasks' pre-labels follow
-                    _make_loop(args, ws).after_promotion(args.name)
+                    _make_loop(args, ws).catch_up()
                 return 0 if ok else 1
             if args.action == "add":
                 return _models_add(args, ws)
             if args.action == "rollback":
                 name = reg.rollback()
-                _make_loop(args, ws).after_promotion(name)
+                _make_loop(args, ws).catch_up()
                 print(f"rolled back to {name}")
                 return 0
         except RegistryError as exc:
@@ -321,7 +321,7 @@ def _models_add(args: argparse.Namespace, ws: Any) -> int:
         raise _cli_error(str(exc)) from None
     print(f"{args.name}: {version.name}, {'promoted' if promoted else 'not promoted'}")
     if promoted:  # the pool's scores and the open tasks' pre-labels follow
-        _make_loop(args, ws).after_promotion(version.name)
+        _make_loop(args, ws).catch_up()
     return 0
 
 

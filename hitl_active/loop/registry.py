@@ -26,6 +26,9 @@ __all__ = ["ModelRegistry", "RegistryError", "gold_map"]
 logger = logging.getLogger(__name__)
 
 HISTORY_KEY = "registry.promotions"
+# kv: a version made current whose pool scores and open tasks' pre-labels have not followed
+# yet; the next Loop (Loop.catch_up) re-scores with it, whoever promoted it
+RESCORE_KEY = "registry.rescore_pending"
 
 
 class RegistryError(ValueError):
@@ -144,7 +147,12 @@ class ModelRegistry:
         return False, f"gold mAP50-95 {new:.4f} does not beat {current.name}'s {old:.4f}"
 
     def promote(self, name: str, force: bool = False) -> bool:
-        """Promote ``name`` if it beats the current version (always with ``force``)."""
+        """Promote ``name`` if it beats the current version (always with ``force``).
+
+        The pool is then re-scored with it and the open tasks' pre-labels replaced, by
+        :meth:`hitl_active.loop.rounds.Loop.catch_up` (which every round runs first): a
+        promotion from Python needs no second call to keep pre-labels fresh.
+        """
         row = self.get(name)
         if row.status == "training" or not (row.weights or row.onnx):
             raise RegistryError(f"model version {name} is unfinished (status {row.status})")
@@ -180,6 +188,7 @@ class ModelRegistry:
             if current is not None and current.name != name:
                 self.store.update_model_version(current.name, status="retired")
             self.store.update_model_version(name, status="promoted", promoted_at=time.time())
+            self.store.set(RESCORE_KEY, name)
         self._point_current(name)
 
     def _point_current(self, name: str) -> None:

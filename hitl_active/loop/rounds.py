@@ -21,7 +21,7 @@ from typing import Protocol
 
 from hitl_active.loop import steps
 from hitl_active.loop.policy import EveryRound, LoopState, RetrainPolicy
-from hitl_active.loop.registry import ModelRegistry, gold_map
+from hitl_active.loop.registry import RESCORE_KEY, ModelRegistry, gold_map
 from hitl_active.store.store import ModelVersionRow, RoundRow
 from hitl_active.workspace.workspace import Workspace
 
@@ -110,6 +110,7 @@ class Loop:
     # ------------------------------------------------------------------ public
     def round_until_pushed(self) -> RoundRow:
         """``hitl-active round``: pre-label, select and push one batch (resumes an open round)."""
+        self.catch_up()
         row = self.ws.store.claim_round(self.owner, self._current_name())
         for step in ("prelabelled", "selected", "pushed"):
             row = self._run_step(row, step)
@@ -144,6 +145,25 @@ class Loop:
         version = self.registry.get(name)
         steps.prelabel(self.ws, version, self._candidates() + self._open_images(), self.progress)
         self.backend.refresh_prelabels(self.ws, name)
+        if self.ws.store.get(RESCORE_KEY) == name:
+            self.ws.store.set(RESCORE_KEY, None)
+
+    def catch_up(self) -> str | None:
+        """Re-score after a promotion made anywhere (``ModelRegistry.promote`` or
+        ``rollback`` from Python, ``models promote``, ``models add``): the pool's scores and
+        the open tasks' pre-labels follow the current version. Returns the version
+        re-scored, or ``None`` when nothing was pending. A failure (Label Studio down)
+        leaves it pending for the next call."""
+        pending = self.ws.store.get(RESCORE_KEY)
+        current = self._current_name()
+        if not pending:
+            return None
+        if pending != current:  # superseded by a promotion whose own re-score ran
+            self.ws.store.set(RESCORE_KEY, None)
+            return None
+        logger.info("re-scoring the pool with %s, promoted since the last round", current)
+        self.after_promotion(current)
+        return current
 
     # ------------------------------------------------------------------ state machine
     def _parent(self) -> ModelVersionRow | None:

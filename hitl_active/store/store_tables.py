@@ -221,10 +221,12 @@ class TablesMixin:
         created_at: str | None = None,
         draft_created_at: str | None = None,
     ) -> bool:
-        """Record one annotation revision; the same (source, id, revision) twice is a no-op.
+        """Record one annotation revision; the same (source, id, revision) twice is a no-op,
+        except that a ``diff`` completes the revision stored without one (bulk webhook
+        events carry none; a later pull does), with ``boxes`` then carrying its provenance.
 
         A new revision of an annotation, or a new annotation of the image, becomes current;
-        older rows stay as history. Returns True when a row was written.
+        older rows stay as history. Returns True when a row was written or completed.
         """
         a = t.annotations
         with self.transaction() as c:
@@ -244,7 +246,15 @@ class TablesMixin:
                 .returning(a.c.id)
             ).scalar()  # fmt: skip
             if new_id is None:
-                return False
+                if diff is None:
+                    return False
+                same = (a.c.source == source, a.c.external_id == external_id,
+                        a.c.revision == revision, a.c.diff_json.is_(None))  # fmt: skip
+                filled = c.execute(
+                    sa.update(a).where(*same).values(diff_json=json.dumps(diff),
+                                                     boxes_json=json.dumps(boxes))
+                )  # fmt: skip
+                return bool(filled.rowcount)
             if not cancelled:
                 older = (a.c.image_id == int(image_id), a.c.id != new_id)
                 c.execute(sa.update(a).where(*older).values(is_current=0))

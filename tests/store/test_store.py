@@ -338,3 +338,29 @@ def test_an_annotator_is_found_by_their_name_before_anyone_elses_email(store):
     assert store.annotator("x@example.org").id == x.id
     assert store.annotator("bo").id == bo.id
     assert store.annotator(bo.id).id == bo.id
+
+
+@pytest.mark.parametrize("kind", ["store", "sqlite-sink"])
+def test_a_pull_completes_a_record_a_bulk_webhook_stored_without_a_diff(store, kind):
+    """Both annotation sinks (the workspace's store, serve's SQLite file without one) keep a
+    record without a diff, then take the diff of the same version from a later pull."""
+    import dataclasses
+
+    from hitl_active.labelstudio.sink import SQLiteSink
+
+    sink = store if kind == "store" else SQLiteSink()
+    if kind == "store":
+        store.push_context = (None, "v0001")
+        store.record_task(7, "/img/1.jpg", 101)
+    full = _record(5, [[1, 1, 9, 9], [20, 20, 40, 40]], "2026-01-01T00:00:01", kept=[(0, 0)])
+    bare = dataclasses.replace(full, diff=None)  # what a bulk webhook event carries
+    assert sink.record_annotation(bare)
+    assert sink.record_annotation(full)  # was: a no-op in the store, the diff lost
+    assert not sink.record_annotation(full)  # and only once
+    if kind == "store":
+        (ann,) = store.annotations()
+        assert ann.diff is not None and ann.diff["kept"] == [[0, 0]]
+        assert [b["source"] for b in ann.boxes] == ["human_accepted", "human"]
+    else:
+        (rec,) = sink.records(7)
+        assert rec["diff"] is not None and rec["diff"]["kept"] == [[0, 0]]
