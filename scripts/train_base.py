@@ -77,6 +77,9 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--imgsz", type=int, default=320)
     p.add_argument("--batch", type=int, default=32)
+    p.add_argument(
+        "--warmup-epochs", type=float, default=3.0, help="1 is enough from trained weights"
+    )
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--device", default=None, help="cpu, 0, 0,1 (default: every GPU, else cpu)")
     p.add_argument("--ship", type=Path, default=None, help="write the stripped best weights")
@@ -87,7 +90,13 @@ def main() -> None:
     last = last_checkpoint(out)
     done = progress(out)["epochs_done"]
     if done < args.epochs and not args.no_train:
-        extra = {"cache": "ram", "optimizer": "SGD", "lr0": 0.01, "cos_lr": True}
+        extra = {
+            "cache": "ram",
+            "optimizer": "SGD",
+            "lr0": 0.01,
+            "cos_lr": True,
+            "warmup_epochs": args.warmup_epochs,
+        }
         if last is not None:
             extra = {"resume": True}
             logger.info("resuming from %s (%d epochs done)", last, done)
