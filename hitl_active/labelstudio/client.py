@@ -256,6 +256,30 @@ class LabelStudioClient:
 
     # --- projects, tasks, predictions ----------------------------------------------------
 
+    def task(self, task_id: int) -> dict[str, Any]:
+        """One task with its data, predictions and annotations."""
+        return self.request("GET", f"/api/tasks/{int(task_id)}")
+
+    def update_task_data(self, task_id: int, data: dict[str, Any]) -> dict[str, Any]:
+        """Replace a task's ``data`` (send every field: it is not merged)."""
+        return self.request("PATCH", f"/api/tasks/{int(task_id)}", json={"data": data})
+
+    def add_annotation(
+        self,
+        task_id: int,
+        result: list[dict[str, Any]],
+        lead_time: float,
+        parent_prediction: int | None = None,
+        was_cancelled: bool = False,
+    ) -> dict[str, Any]:
+        """Submit an annotation of a task as the token's user (a skip with ``was_cancelled``)."""
+        body: dict[str, Any] = {"result": result, "lead_time": float(lead_time)}
+        if parent_prediction is not None:
+            body["parent_prediction"] = int(parent_prediction)
+        if was_cancelled:
+            body["was_cancelled"] = True
+        return self.request("POST", f"/api/tasks/{int(task_id)}/annotations", json=body)
+
     def projects(self) -> list[dict[str, Any]]:
         out, page = [], 1
         while True:

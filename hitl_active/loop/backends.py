@@ -91,6 +91,30 @@ def why_line(rank: int | None, ranked: int | None, uncertainty: float | None,
             "of 1). Confirm its boxes or fix them.")  # fmt: skip
 
 
+def answer_task(client: Any, project: Any, task_id: int, annotator: Any, image: str,
+                shown: Detections | None) -> bool:  # fmt: skip
+    """A simulated person answers one Label Studio task as ``client``'s user: their labels
+    of ``image`` given the pre-label ``shown``, with the seconds their cost model gives and
+    the prediction they started from. ``False`` when the task was answered or skipped
+    before (maybe by a run that was killed). The one simulated submission of the loop's
+    and the team's backends."""
+    from hitl_active.formats.labelstudio import to_ls_results
+    from hitl_active.labelstudio.push import answered
+
+    remote = client.task(task_id)
+    if answered(remote):
+        return False
+    final, cost = annotator.annotate(image, shown)
+    predictions = remote.get("predictions") or []
+    client.add_annotation(
+        task_id,
+        to_ls_results(final, project.class_names, project.from_name, project.to_name),
+        float(getattr(cost, "seconds", cost)),
+        parent_prediction=predictions[-1].get("id") if predictions else None,
+    )
+    return True
+
+
 class LocalBackend:
     """Tasks in the state database only, answered by ``annotator``."""
 
@@ -216,7 +240,7 @@ class LabelStudioBackend:
         dets = _shown(ws, image_id, version)
         u = None if dets is None else image_uncertainty(dets.class_probs)
         return PushItem(
-            image_key=img.path,
+            image_key=ws.image_key(img.path),
             width=img.width,
             height=img.height,
             prelabel=None if dets is None else dets.above(ws.config.conf_threshold),
@@ -250,31 +274,16 @@ class LabelStudioBackend:
 
     def submit(self, ws: Workspace, round_id: int, image_ids: set[int] | None = None) -> int:
         """Let ``annotator`` answer the round's open tasks through Label Studio's API."""
-        from hitl_active.formats.labelstudio import to_ls_results
-        from hitl_active.labelstudio.push import answered
-
         project = self.connect(ws)
-        tasks = [t for t in ws.store.tasks(round_id=round_id) if t.ls_task_id is not None]
         done = 0
-        for task in tasks:
-            if image_ids is not None and task.image_id not in image_ids:
+        for task in ws.store.tasks(round_id=round_id):
+            if task.ls_task_id is None or (
+                image_ids is not None and task.image_id not in image_ids
+            ):
                 continue
-            remote = self._client.request("GET", f"/api/tasks/{task.ls_task_id}")
-            if answered(remote):
-                continue  # answered or skipped before (maybe by a run that was killed)
-            img = ws.store.image(task.image_id)
-            dets = _shown(ws, img.id, task.prediction_model_version)
-            final, cost = self.annotator.annotate(img.path, dets)  # type: ignore[union-attr]
-            predictions = remote.get("predictions") or []
-            body: dict[str, Any] = {
-                "result": to_ls_results(final, project.class_names, project.from_name,
-                                        project.to_name),
-                "lead_time": float(getattr(cost, "seconds", cost)),
-            }  # fmt: skip
-            if predictions:
-                body["parent_prediction"] = predictions[-1].get("id")
-            self._client.request("POST", f"/api/tasks/{task.ls_task_id}/annotations", json=body)
-            done += 1
+            shown = _shown(ws, task.image_id, task.prediction_model_version)
+            done += answer_task(self._client, project, task.ls_task_id, self.annotator,
+                                ws.store.image(task.image_id).path, shown)  # fmt: skip
         return done
 
     def pull(self, ws: Workspace) -> int:

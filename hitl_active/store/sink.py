@@ -52,8 +52,14 @@ class LabelStudioSinkMixin:
     #: ``(round_id, model_version)`` that tasks recorded by a push belong to.
     push_context: tuple[int | None, str | None] = (None, None)
 
-    def _image_for_key(self, image_key: str) -> int | None:
+    def image_for_key(self, image_key: str) -> int | None:
+        """The image a task's ``image_key`` names: its path relative to the pool folder
+        (what pushes send, so annotators never see the server's paths), an absolute path
+        (what earlier pushes sent), or a file name unique in the pool."""
         row = self.image_by_path(image_key)  # type: ignore[attr-defined]
+        root = getattr(self, "images_root", None)
+        if row is None and root is not None and not Path(image_key).is_absolute():
+            row = self.image_by_path(str(Path(root) / image_key))  # type: ignore[attr-defined]
         if row is not None:
             return row.id
         name = image_key_name(image_key)
@@ -69,7 +75,7 @@ class LabelStudioSinkMixin:
         )
         if row is not None and row[0] is not None:
             return int(row[0])
-        image_id = self._image_for_key(image_key)
+        image_id = self.image_for_key(image_key)
         task = None if image_id is None else self.task_of_image(image_id)  # type: ignore[attr-defined]
         if task is not None and task.project_id == project_id:
             return task.ls_task_id
@@ -83,7 +89,7 @@ class LabelStudioSinkMixin:
         return None if row is None or row[0] is None else int(row[0])
 
     def record_task(self, project_id: int, image_key: str, task_id: int) -> None:
-        image_id = self._image_for_key(image_key)
+        image_id = self.image_for_key(image_key)
         if image_id is None:
             raise KeyError(
                 f"pushed task {task_id} names image {image_key!r}, which is not in the "
@@ -109,7 +115,7 @@ class LabelStudioSinkMixin:
                 record.annotation_id, record.task_id, record.project_id,
             )  # fmt: skip
             return False
-        image_id = task.image_id if task is not None else self._image_for_key(record.image)
+        image_id = task.image_id if task is not None else self.image_for_key(record.image)
         if image_id is None:
             logger.warning(
                 "annotation %d of task %d: image %r is not in this workspace; skipped",

@@ -88,6 +88,9 @@ class Store(TablesMixin, TeamMixin, ClaimsMixin, LabelStudioSinkMixin):
         # it, so a workspace can be moved; paths outside it stay absolute.
         self.root = None if str(path) == ":memory:" else self.path.resolve().parent
         self.url = state_url(path, url)
+        # The pool folder, against which a task's relative ``image_key`` is resolved
+        # (set by the workspace that opens the store; see ``Workspace.image_key``).
+        self.images_root: Path | None = None
         self.where = describe(self.url)
         self._engine = make_engine(self.url)
         self.dialect = self._engine.dialect.name

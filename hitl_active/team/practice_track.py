@@ -266,7 +266,8 @@ class PracticeTrack:
         data = {
             "image": image_url(task.image, self.files_root), "prompt": task.prompt,
             "feedback": "Submit your answer; what was right and what was not appears here.",
-            "practice_task": task.id,
+            # the task's id names its image by its path in the pool, never the server's
+            "practice_task": task.id.replace(task.image, self.ws.image_key(task.image)),
         }  # fmt: skip
         body: dict[str, Any] = {"data": data}
         if len(task.shown):
@@ -296,7 +297,7 @@ class PracticeTrack:
             if row.outcome is not None or row.ls_task_id is None:
                 continue
             try:
-                remote = self.client.request("GET", f"/api/tasks/{row.ls_task_id}")
+                remote = self.client.task(row.ls_task_id)
             except LabelStudioError as exc:
                 if exc.status != 404:
                     raise
@@ -336,9 +337,8 @@ class PracticeTrack:
             correct, lines = {}, ["Skipped: no grade. The answer key is drawn on the image."]
         feedback = " ".join(lines)
         ls_id = int(row.ls_task_id)
-        remote = self.client.request("GET", f"/api/tasks/{ls_id}")
-        self.client.request("PATCH", f"/api/tasks/{ls_id}",
-                            json={"data": {**remote["data"], "feedback": feedback}})  # fmt: skip
+        remote = self.client.task(ls_id)
+        self.client.update_task_data(ls_id, {**remote["data"], "feedback": feedback})
         self.client.request("POST", "/api/predictions", json={
             "task": ls_id, "model_version": KEY_VERSION,
             "result": to_ls_results(task.truth, names),

@@ -37,7 +37,13 @@ from typing import Any
 import numpy as np
 
 from hitl_active.loop import steps
-from hitl_active.loop.backends import Annotator, LabelStudioBackend, WaitingLog, _shown
+from hitl_active.loop.backends import (
+    Annotator,
+    LabelStudioBackend,
+    WaitingLog,
+    _shown,
+    answer_task,
+)
 from hitl_active.store.store_team import AnnotatorRow, AssignmentRow
 from hitl_active.workspace.workspace import Workspace
 
@@ -116,8 +122,9 @@ class TeamBackend(LabelStudioBackend):
             created += self._push_queue(ws, round_id, people[person_id], queue, version)
         for a in ws.store.assignments(round_id=round_id):  # the image leaves the pool
             if a.kind != "honeypot" and a.ls_task_id is not None:
+                key = ws.image_key(ws.store.image(a.image_id).path)
                 ws.store.add_task(a.image_id, round_id, a.ls_task_id, a.project_id, version,
-                                  image_key=ws.store.image(a.image_id).path)  # fmt: skip
+                                  image_key=key)  # fmt: skip
         return created
 
     def collect(self, ws: Workspace, round_id: int, timeout_s: float | None) -> int:
@@ -160,35 +167,21 @@ class TeamBackend(LabelStudioBackend):
     # ------------------------------------------------------------------ simulated members
     def submit_queue(self, ws: Workspace, round_id: int, name: str, member: SimulatedMember) -> int:
         """Let a simulated member answer their open tasks of the round, as their own user."""
-        from hitl_active.formats.labelstudio import to_ls_results
         from hitl_active.labelstudio.client import LabelStudioClient
-        from hitl_active.labelstudio.push import answered
 
         person = ws.store.annotator(name)
         if person is None:
             raise KeyError(f"no annotator {name!r}; add them with `hitl-active annotators add`")
         project = self.queue(ws, person)
+        version = _version(ws, round_id)
         done = 0
         with LabelStudioClient(self.url, member.token) as client:
             for a in ws.store.assignments(round_id=round_id, annotator_id=person.id):
                 if a.ls_task_id is None:
                     continue
-                remote = client.request("GET", f"/api/tasks/{a.ls_task_id}")
-                if answered(remote):
-                    continue
                 img = ws.store.image(a.image_id)
-                shown = _shown(ws, img.id, _version(ws, round_id))
-                final, cost = member.annotator.annotate(img.path, shown)
-                body: dict[str, Any] = {
-                    "result": to_ls_results(final, project.class_names, project.from_name,
-                                            project.to_name),
-                    "lead_time": float(getattr(cost, "seconds", cost)),
-                }  # fmt: skip
-                predictions = remote.get("predictions") or []
-                if predictions:
-                    body["parent_prediction"] = predictions[-1].get("id")
-                client.request("POST", f"/api/tasks/{a.ls_task_id}/annotations", json=body)
-                done += 1
+                done += answer_task(client, project, a.ls_task_id, member.annotator, img.path,
+                                    _shown(ws, img.id, version))  # fmt: skip
         return done
 
     # ------------------------------------------------------------------ internals
@@ -285,9 +278,9 @@ class _QueueSink:
                 if a.project_id == project_id]  # fmt: skip
 
     def task_for_image(self, project_id: int, image_key: str) -> int | None:
-        img = self.ws.store.image_by_path(image_key)
+        image_id = self.ws.store.image_for_key(image_key)
         for a in self._mine(project_id):
-            if img is not None and a.image_id == img.id:
+            if image_id is not None and a.image_id == image_id:
                 return a.ls_task_id
         return None
 
@@ -296,10 +289,10 @@ class _QueueSink:
         return max(ids) if ids else None
 
     def record_task(self, project_id: int, image_key: str, task_id: int) -> None:
-        img = self.ws.store.image_by_path(image_key)
-        if img is None:
+        image_id = self.ws.store.image_for_key(image_key)
+        if image_id is None:
             raise KeyError(f"pushed task {task_id} names {image_key!r}, not in the pool")
-        self.ws.store.set_assignment_task(img.id, self.annotator_id, project_id, task_id)
+        self.ws.store.set_assignment_task(image_id, self.annotator_id, project_id, task_id)
 
 
 def _prelabel_honeypots(ws: Workspace, round_id: int, version: str | None) -> None:

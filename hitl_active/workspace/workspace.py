@@ -67,7 +67,18 @@ class Workspace:
     def store(self) -> Store:
         if self._store is None:
             self._store = Store(self.state_path, url=self.config.database_url)
+            self._store.images_root = self.images_dir.resolve()
         return self._store
+
+    def image_key(self, path: str | Path) -> str:
+        """A pool image's name in Label Studio tasks (``data.image_key``): its path relative
+        to the pool folder, so annotators never see where the server keeps it; an image
+        outside the folder keeps its absolute path. ``store.image_for_key`` reads it back."""
+        root = self.store.images_root or self.images_dir.resolve()
+        try:
+            return Path(path).resolve().relative_to(root).as_posix()
+        except ValueError:
+            return str(path)
 
     def lock(self, command: str, wait: bool = False) -> None:
         """Become the workspace's one writer until :meth:`close` (see :mod:`.lock`).
@@ -98,6 +109,12 @@ class Workspace:
         root = Path(root)
         path = root / CONFIG_NAME
         if not path.is_file():
+            if root.resolve() == Path.cwd().resolve():  # most often: a command without -w
+                raise WorkspaceError(
+                    f"the current folder is not a hitl-active workspace (no {CONFIG_NAME}): "
+                    "pass the workspace with -w (e.g. -w ws), or create one with: "
+                    "hitl-active init ws --images DIR --classes a,b,c"
+                )
             raise WorkspaceError(
                 f"{root} is not a hitl-active workspace (no {CONFIG_NAME}); "
                 f"create one with: hitl-active init {root} --images DIR --classes a,b,c"

@@ -121,3 +121,10 @@ def test_a_wrong_work_config_is_one_line_and_exit_2(root, capsys, work, says):
 def test_no_workspace_is_exit_2(tmp_path, capsys):
     code, _, err = run(capsys, "work", "-w", str(tmp_path / "nowhere"))
     assert code == 2 and "is not a hitl-active workspace" in err
+
+
+def test_a_command_without_w_outside_a_workspace_says_to_pass_w(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "annotators", "show", "ben")
+    assert code == 2 and err.count("\n") == 1
+    assert "pass the workspace with -w" in err and "init ." not in err  # was: `init .`

@@ -4,6 +4,7 @@ a first model brought in by the user, and a connect that leaves nothing half-don
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -108,6 +109,10 @@ def test_the_walk_end_to_end(client, label_studio, tiny_model, ws, tmp_path) -> 
             rank, score = ranks[task.image_id]
             stored = ws.store.prediction(v1.name, task.image_id)
             assert data["rank"] == rank
+            # the pool's name for the image, not where the server keeps it
+            assert not data["image_key"].startswith("/")
+            assert ws.images_dir.resolve().as_posix() not in json.dumps(data)
+            assert ws.store.image_for_key(data["image_key"]) == task.image_id
             assert data["selection_score"] == pytest.approx(score, abs=1e-6)
             assert data["uncertainty"] == pytest.approx(
                 image_uncertainty(stored.class_probs), abs=1e-6

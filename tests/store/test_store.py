@@ -364,3 +364,23 @@ def test_a_pull_completes_a_record_a_bulk_webhook_stored_without_a_diff(store, k
     else:
         (rec,) = sink.records(7)
         assert rec["diff"] is not None and rec["diff"]["kept"] == [[0, 0]]
+
+
+def test_task_image_keys_are_paths_in_the_pool_and_old_absolute_keys_still_resolve(tmp_path):
+    from PIL import Image
+
+    from hitl_active.workspace.workspace import LoopConfig, Workspace
+
+    images = tmp_path / "pool" / "images"
+    (images / "street").mkdir(parents=True)
+    Image.new("RGB", (32, 24)).save(images / "street" / "a.jpg")
+    Image.new("RGB", (32, 24)).save(images / "b.jpg")
+    cfg = LoopConfig(images=str(images), classes=["car"], gold_size=0)
+    with Workspace.create(tmp_path / "ws", cfg) as ws:
+        a = next(i for i in ws.store.images() if i.path.endswith("a.jpg"))
+        key = ws.image_key(a.path)
+        assert key == "street/a.jpg"  # annotators never see where the server keeps it
+        assert ws.store.image_for_key(key) == a.id
+        assert ws.store.image_for_key(str(images / "street" / "a.jpg")) == a.id  # earlier pushes
+        assert ws.image_key("/elsewhere/c.jpg") == "/elsewhere/c.jpg"
+        assert ws.store.image_for_key("street/zzz.jpg") is None
