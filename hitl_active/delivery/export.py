@@ -70,11 +70,10 @@ def _model_boxes(detections: Detections, threshold: float, version: str) -> list
 
 def collect_labels(ws: Workspace, include_model_only: bool = True) -> list[ImageLabels]:
     """One :class:`ImageLabels` per delivered image, with per-box provenance in ``box_meta``."""
-    from hitl_active.loop.steps import overlap_consensus
+    from hitl_active.loop.truth import human_answers, overlap_consensus
 
     store = ws.store
-    honeypots = {a.ls_task_id for a in store.assignments(kind="honeypot") if a.ls_task_id}
-    human = {a.image_id: a for a in store.answers() if a.ls_task_id not in honeypots}
+    human = human_answers(ws)  # honeypot answers are never truth (see loop.truth)
     gold = store.gold_labels()
     promoted = store.promoted_version()
     predictions = store.predictions(promoted.name) if promoted else {}

@@ -15,15 +15,16 @@ from typing import Any
 import numpy as np
 
 from hitl_active.detections import Detections
-from hitl_active.formats.core import ImageLabels
 from hitl_active.loop.registry import ModelRegistry
+from hitl_active.loop.truth import gold_truths, overlap_consensus, training_items
 from hitl_active.serving.rows import prediction_rows
-from hitl_active.store.store import ImageRow, ModelVersionRow, boxes_to_labels
+from hitl_active.store.store import ImageRow, ModelVersionRow
 from hitl_active.workspace.workspace import Workspace
 
-__all__ = [
+__all__ = [  # the truths are re-exported from hitl_active.loop.truth, where they live
     "evaluate_version",
     "gold_truths",
+    "overlap_consensus",
     "predict_flipped",
     "prediction_rows",
     "prelabel",
@@ -185,63 +186,6 @@ def _rows(ids: list[int], sel: Any) -> list[tuple[int, float, float]]:
     ]
 
 
-def training_items(ws: Workspace) -> list[tuple[Path, ImageLabels, dict[str, Any]]]:
-    """Human-annotated, non-gold images with their labels and a snapshot entry.
-
-    An image given to several annotators (overlap) trains on the consensus of their answers
-    (:func:`overlap_consensus`), once at least two are in; its entry names whose.
-    """
-    images = {img.id: img for img in ws.store.images()}  # one query, not one per annotation
-    merged = overlap_consensus(ws, images)
-    out = []
-    for ann in ws.store.annotations():
-        img = images[ann.image_id]
-        if img.split == "gold" or img.id in merged:
-            continue
-        labels = boxes_to_labels(img.path, img.width, img.height, ann.boxes)
-        entry = {"id": img.id, "sha1": img.sha1, "annotation": f"{ann.external_id}@{ann.revision}"}
-        out.append((Path(img.path), labels, entry))
-    for image_id, (labels, sources) in merged.items():
-        img = images[image_id]
-        entry = {"id": img.id, "sha1": img.sha1, "annotation": "consensus:" + "+".join(sources)}
-        out.append((Path(img.path), labels, entry))
-    return out
-
-
-def overlap_consensus(
-    ws: Workspace, images: dict[int, ImageRow]
-) -> dict[int, tuple[ImageLabels, list[str]]]:
-    """Consensus labels of pool images that several annotators answered through overlap
-    assignments: image id -> (labels whose boxes name their annotators, the answers used).
-
-    Boxes are matched across answers by IoU (Hungarian) and labelled by vote
-    (:func:`hitl_active.workforce.consensus.merge_answers`); an image with one answer so far
-    is left to :func:`training_items`' single-answer path.
-    """
-    from hitl_active.workforce.consensus import merge_answers
-    from hitl_active.workforce.records import Answer
-
-    overlapped = {a.ls_task_id for a in ws.store.assignments(kind="overlap") if a.ls_task_id}
-    if not overlapped:
-        return {}
-    by_image: dict[int, dict[str, Any]] = {}
-    for ann in ws.store.answers():  # id order: a later answer by the same person wins
-        if ann.ls_task_id in overlapped and ann.annotator:
-            by_image.setdefault(ann.image_id, {})[ann.annotator] = ann
-    out = {}
-    for image_id, anns in by_image.items():
-        img = images[image_id]
-        if len(anns) < 2 or img.split == "gold":
-            continue
-        answers = [
-            Answer(who, boxes_to_labels(img.path, img.width, img.height, a.boxes))
-            for who, a in sorted(anns.items())
-        ]
-        used = [f"{a.external_id}@{a.revision}" for _, a in sorted(anns.items())]
-        out[image_id] = (merge_answers(answers), used)
-    return out
-
-
 def train_version(
     ws: Workspace, registry: ModelRegistry, parent: ModelVersionRow | None
 ) -> ModelVersionRow:
@@ -288,24 +232,6 @@ def train_version(
         "annotator_seconds": ws.store.annotator_seconds(),
     }
     return registry.finish_version(name, result.weights, onnx, snapshot, metrics)
-
-
-def gold_truths(ws: Workspace) -> list[tuple[ImageRow, ImageLabels]]:
-    """Gold images with their labels: imported labels, else the human annotation of the gold
-    image's own task. Answers to honeypots (gold images served to annotators to score them)
-    are never truth."""
-    imported = ws.store.gold_labels()
-    served = {a.ls_task_id for a in ws.store.assignments() if a.ls_task_id is not None}
-    annotated: dict[int, list[dict]] = {}
-    for a in ws.store.answers():  # id order: the newest answer of the image wins
-        if a.ls_task_id is None or a.ls_task_id not in served:
-            annotated[a.image_id] = a.boxes
-    out = []
-    for img in ws.store.images("gold"):
-        boxes = imported.get(img.id, annotated.get(img.id))
-        if boxes is not None:
-            out.append((img, boxes_to_labels(img.path, img.width, img.height, boxes)))
-    return out
 
 
 def evaluate_version(

@@ -88,7 +88,7 @@ def answer_keys(ws: Workspace) -> list[tuple[Any, str]]:
     at least :data:`KEY_MIN_RECALL`, or the simulated annotator's (which reads true labels).
     One person's unchecked labels are not a key; gold images never are (they are honeypots).
     """
-    from hitl_active.loop.steps import training_items
+    from hitl_active.loop.truth import training_items
     from hitl_active.team.team_skill import routing_skill
     from hitl_active.workforce.routing import POOLED
 

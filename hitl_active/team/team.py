@@ -19,7 +19,7 @@ storage). :class:`TeamBackend` is the loop's task backend for a workspace with
 Answers are pulled from every queue into the state store. A round is annotated when every
 task and overlap assignment has an answer or a skip (honeypots do not hold a round up); an
 overlapped image trains on the consensus of its answers
-(:func:`hitl_active.loop.steps.overlap_consensus`), and a honeypot answer only scores its
+(:func:`hitl_active.loop.truth.overlap_consensus`), and a honeypot answer only scores its
 annotator. The gold round itself (labelling the gold set) goes to the workspace's own project,
 as without queues.
 

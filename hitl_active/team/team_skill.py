@@ -4,7 +4,7 @@ workforce estimators (:mod:`hitl_active.workforce`).
 Every live answer by a known annotator (an ``annotators`` record found by the Label Studio
 user's e-mail) becomes an :class:`~hitl_active.workforce.records.Answer` keyed by the image
 path, with the pre-label its task started from. Answers to honeypot assignments are scored
-against the gold truth (:func:`hitl_active.loop.steps.gold_truths`), leaving out gold items
+against the gold truth (:func:`hitl_active.loop.truth.gold_truths`), leaving out gold items
 the annotator contests until a reviewer decides; images answered by two or more people give
 the estimates without gold and the pairwise agreement; both give the flags for review.
 """
@@ -173,8 +173,8 @@ def gold_contests(ws: Workspace) -> list[GoldContest]:
 
 
 def gold_by_path(ws: Workspace) -> dict[str, ImageLabels]:
-    """The gold truth per image path (:func:`hitl_active.loop.steps.gold_truths`)."""
-    from hitl_active.loop.steps import gold_truths
+    """The gold truth per image path (:func:`hitl_active.loop.truth.gold_truths`)."""
+    from hitl_active.loop.truth import gold_truths
 
     return {img.path: labels for img, labels in gold_truths(ws)}
 
