@@ -78,25 +78,21 @@ class SimRunner:
 
     # -------------------------------------------------------------- model steps
     def fit(self, labelled: list[int], run_dir: Path, start: str, epochs: int, seed: int) -> Path:
-        from hitl_active.models.dataset import prepare_yolo_dataset
-        from hitl_active.models.train import TrainConfig, train_detector
+        from hitl_active.models.train import TrainConfig, train_on_labels
 
         train = [self.train[i] for i in labelled]
-        val = train[:16]
-        data_yaml = prepare_yolo_dataset(train, val, self.names, run_dir / "data")
-        extra = {"val": False, **self.cfg.train_extra}
         config = TrainConfig(
             model=start,
             epochs=epochs,
             imgsz=self.cfg.imgsz,
             batch=self.cfg.train_batch,
             seed=seed,
-            extra=extra,
+            extra=dict(self.cfg.train_extra),
         )
-        result = train_detector(data_yaml, run_dir / "train", config)
+        result = train_on_labels(train, self.names, run_dir, config, val_items=train[:16])
         weights = run_dir / "weights.pt"
         shutil.copy2(result.weights, weights)
-        shutil.rmtree(run_dir / "train", ignore_errors=True)
+        shutil.rmtree(run_dir / "runs", ignore_errors=True)
         shutil.rmtree(run_dir / "data", ignore_errors=True)
         return weights
 

@@ -190,29 +190,23 @@ def train_version(
     ws: Workspace, registry: ModelRegistry, parent: ModelVersionRow | None
 ) -> ModelVersionRow:
     """Train a new candidate on every human-annotated training image and export it."""
-    from hitl_active.models.dataset import prepare_yolo_dataset
     from hitl_active.models.export import export_onnx
-    from hitl_active.models.train import TrainConfig, train_detector
+    from hitl_active.models.train import TrainConfig, train_on_labels
 
     cfg = ws.config
     items = training_items(ws)
     if not items:
         raise ValueError("no annotated training images yet; finish a round's annotations first")
     name = registry.begin_version(None if parent is None else parent.name)
-    work = ws.work_dir / name
-    data_yaml = prepare_yolo_dataset(
-        [(p, lab) for p, lab, _ in items], [], cfg.classes, work / "data"
-    )
     start_from = parent.weights if (cfg.fine_tune and parent and parent.weights) else cfg.model
-    # The gold set is never shown to training, so there is no separate validation split:
-    # validating on the training images every epoch would only cost time.
+    # The gold set is never shown to training, so there is no separate validation split.
     tc = TrainConfig(
         model=str(start_from), epochs=cfg.epochs, imgsz=cfg.imgsz, batch=cfg.batch,
         seed=cfg.seed, device=cfg.device, timeout_s=cfg.train_timeout_s,
-        extra={"val": False, **cfg.train_args},
+        extra=dict(cfg.train_args),
     )  # fmt: skip
     logger.info("training %s on %d images from %s", name, len(items), start_from)
-    result = train_detector(data_yaml, work / "runs", tc)
+    result = train_on_labels([(p, lab) for p, lab, _ in items], cfg.classes, ws.work_dir / name, tc)
     onnx = export_onnx(
         result.weights, registry.version_dir(name) / "model.onnx", imgsz=cfg.imgsz,
         model_version=name,

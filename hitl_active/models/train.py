@@ -6,16 +6,26 @@ import dataclasses
 import logging
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hitl_active.models.device import resolve_device
 from hitl_active.models.start import resolve_start
 from hitl_active.models.ultra import quiet_ultralytics, ultralytics_yolo
 from hitl_active.models.watchdog import TrainingTimeoutError, train_watched
 
-__all__ = ["TrainConfig", "TrainResult", "TrainingTimeoutError", "train_detector"]
+if TYPE_CHECKING:
+    from hitl_active.formats.core import ImageLabels
+
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "TrainingTimeoutError",
+    "train_detector",
+    "train_on_labels",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -163,3 +173,25 @@ def train_detector(data_yaml: Path, out_dir: Path, config: TrainConfig) -> Train
         weights,
     )
     return TrainResult(weights=weights, metrics=metrics, epochs_run=epochs_run, seconds=seconds)
+
+
+def train_on_labels(
+    items: Sequence[tuple[str | Path, ImageLabels]],
+    class_names: Sequence[str],
+    work_dir: Path,
+    config: TrainConfig,
+    val_items: Sequence[tuple[str | Path, ImageLabels]] = (),
+) -> TrainResult:
+    """The one recipe that trains a model on labelled images: the loop's versions
+    (:func:`hitl_active.loop.steps.train_version`) and the benchmark's models
+    (:meth:`hitl_active.bench.runner.SimRunner.fit`) both go through it.
+
+    The images are written as a YOLO dataset under ``work_dir/data`` and trained on under
+    ``work_dir/runs`` without per-epoch validation (the gold set, or the benchmark's test
+    split, measures the result; validating on the training images would only cost time).
+    """
+    from hitl_active.models.dataset import prepare_yolo_dataset
+
+    data_yaml = prepare_yolo_dataset(list(items), list(val_items), class_names, work_dir / "data")
+    config = dataclasses.replace(config, extra={"val": False, **config.extra})
+    return train_detector(data_yaml, work_dir / "runs", config)
