@@ -1,9 +1,10 @@
-"""Learning curves of a simulated benchmark: summary numbers and the PNG.
+"""Learning curves of a simulated benchmark: the curves, their crossings and the PNG.
 
 Input is the simulation CSV (one row per strategy, seed and round, see
 :mod:`hitl_active.bench.simulate`). For each strategy the rounds are averaged over seeds
 (labelled images, annotator hours, mAP); the summary says how many labels and hours each
-strategy needs to reach a target mAP, by linear interpolation between rounds.
+strategy needs to reach a target mAP, by linear interpolation between rounds. The summary
+built from them is :mod:`hitl_active.bench.summary`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import csv
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +20,10 @@ import numpy as np
 __all__ = [
     "Curve",
     "crossing",
-    "format_summary",
     "needs_by_budget",
     "plot_curves",
     "ratios_by_budget",
     "read_curves",
-    "summarise",
 ]
 
 logger = logging.getLogger(__name__)
@@ -130,84 +128,6 @@ def ratios_by_budget(
     return {b: v[key] for b, v in needs_by_budget(curve, baseline, column).items()}
 
 
-def summarise(
-    curves: dict[str, Curve],
-    reference: dict[str, float],
-    baseline: str = "random",
-    fraction: float = 0.95,
-    rare_class: str | None = None,
-) -> dict:
-    """Labels and hours to reach targets, per strategy, and the rare class's AP by round.
-
-    Targets: ``fraction`` of the full-data mAP50-95 (when a reference exists), and the
-    baseline's final mean mAP50-95 (labels relative to the baseline's = the label ratio).
-    Label and hour ratios are also given at each of the baseline's budgets
-    (:func:`ratios_by_budget`).
-    """
-    out: dict = {"strategies": {}, "reference": reference}
-    base = curves.get(baseline)
-    base_final = float(base.mean("map50_95")[-1]) if base is not None and base.rounds else None
-    full = reference.get("map50_95")
-    targets = {}
-    if full is not None and not math.isnan(full):
-        targets[f"{int(fraction * 100)}% of full-data mAP50-95"] = fraction * full
-    if base_final is not None:
-        targets[f"{baseline}'s final mAP50-95"] = base_final
-    out["targets"] = targets
-    for name, curve in curves.items():
-        x_img, x_h = curve.mean("labelled_images"), curve.mean("annotator_hours")
-        y = curve.mean("map50_95")
-        info: dict = {
-            "seeds": curve.seeds,
-            "labelled_images": x_img.round(1).tolist(),
-            "annotator_hours": x_h.round(3).tolist(),
-            "map50_95_mean": y.round(4).tolist(),
-            "map50_95_std": curve.std("map50_95").round(4).tolist(),
-            "map50_mean": curve.mean("map50").round(4).tolist(),
-        }
-        for label, target in targets.items():
-            info[f"labels to {label}"] = crossing(x_img, y, target)
-            info[f"hours to {label}"] = crossing(x_h, y, target)
-        if rare_class is not None and f"ap50_95:{rare_class}" in curve._rows[0][0]:
-            info[f"rare class {rare_class} AP50-95"] = (
-                curve.mean(f"ap50_95:{rare_class}").round(4).tolist()
-            )
-            info[f"rare class {rare_class} AP50"] = (
-                curve.mean(f"ap50:{rare_class}").round(4).tolist()
-            )
-        info["annotator_hours_std"] = curve.std("annotator_hours").round(3).tolist()
-        out["strategies"][name] = info
-    if base is not None and base.rounds:
-        from hitl_active.bench.hours import per_seed_ratios, rare_at_equal_hours, sensitivity
-
-        for name, curve in curves.items():
-            info = out["strategies"][name]
-            info[f"to {baseline}'s mAP50-95 by budget"] = needs_by_budget(curve, base)
-            info[f"to {baseline}'s final mAP50-95 per seed"] = per_seed_ratios(curve, base)
-            if rare_class is not None and f"ap50_95:{rare_class}" in curve._rows[0][0]:
-                key = f"rare class {rare_class} AP50-95 at {baseline}'s hours"
-                info[key] = rare_at_equal_hours(curve, base, rare_class)
-        out["sensitivity"] = {
-            "what": f"hours to {baseline}'s final mAP50-95 over {baseline}'s hours, the same "
-            "selections re-priced at each drawing time",
-            **sensitivity(curves, baseline),
-        }
-    if base is not None and base_final is not None:
-        key = f"labels to {baseline}'s final mAP50-95"
-        base_labels = out["strategies"][baseline][key]
-        for name, curve in curves.items():
-            info = out["strategies"][name]
-            got = info.get(key)
-            info["label_ratio_vs_" + baseline] = (
-                None if got is None or not base_labels else round(got / base_labels, 3)
-            )
-            info[f"label_ratio_vs_{baseline}_by_budget"] = ratios_by_budget(curve, base)
-            info[f"hours_ratio_vs_{baseline}_by_budget"] = ratios_by_budget(
-                curve, base, "annotator_hours"
-            )
-    return out
-
-
 def plot_curves(
     curves: dict[str, Curve],
     reference: dict[str, float],
@@ -268,29 +188,3 @@ def plot_curves(
     fig.savefig(out_png, dpi=110)
     plt.close(fig)
     return out_png
-
-
-def format_summary(summary: dict, strategies: Sequence[str] | None = None) -> str:
-    """A plain-text summary, hours first: per strategy the final mAP and the hours and labels
-    it needs to reach the baseline at each budget; then the cost-model sensitivity."""
-    lines = [f"targets: {summary['targets']}", f"full data: {summary['reference']}"]
-    for name, info in summary["strategies"].items():
-        if strategies and name not in strategies:
-            continue
-        hours = info["annotator_hours"][-1] if info["annotator_hours"] else float("nan")
-        lines.append(f"{name}: final mAP50-95 {info['map50_95_mean'][-1]:.3f} at {hours:.2f} h")
-        for key, value in info.items():
-            wanted = key.startswith(("hours to", "labels to", "label_ratio_vs", "rare"))
-            if wanted and not key.endswith("by_budget") and not isinstance(value, dict):
-                lines.append(f"  {key}: {value}")
-        by_budget = next((v for k, v in info.items() if k.endswith("mAP50-95 by budget")), {})
-        for budget, need in by_budget.items():
-            lines.append(
-                f"  at {budget} labels (target {need['target']}): {need['hours']} h "
-                f"({need['hours_ratio']}x), {need['labels']} labels ({need['label_ratio']}x)"
-            )
-    sens = summary.get("sensitivity") or {}
-    for key, row in sens.items():
-        if key != "what":
-            lines.append(f"{key}: hours ratio {row}")
-    return "\n".join(lines)

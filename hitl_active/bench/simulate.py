@@ -201,9 +201,10 @@ def run_simulation(
 ) -> dict:
     """Run or resume the benchmark; write results.csv, learning_curve.png and summary.json.
 
-    Returns the summary (see :func:`hitl_active.bench.curves.summarise`) with the paths.
+    Returns the summary (see :func:`hitl_active.bench.summary.summarise`) with the paths.
     """
-    from hitl_active.bench.curves import plot_curves, read_curves, summarise
+    from hitl_active.bench.curves import plot_curves, read_curves
+    from hitl_active.bench.summary import summarise
     from hitl_active.data.splits import scene_groups
 
     items, names = load_labelled_dataset(dataset)

@@ -15,26 +15,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hitl_active.cli.errors import CLIError
+from hitl_active.cli.contests import register_contests
+from hitl_active.cli.pagekeys import register_pagekeys
+from hitl_active.cli.people import _error, _open, _person
+from hitl_active.cli.queues import register_queues
 
 __all__ = ["register"]
-
-
-def _error(message: str) -> Exception:
-    return CLIError(message)
-
-
-def _open(args: argparse.Namespace) -> Any:
-    from hitl_active.cli.loop import _open as open_workspace
-
-    return open_workspace(args)
-
-
-def _person(ws: Any, name: str) -> Any:
-    row = ws.store.annotator(name)
-    if row is None:
-        raise _error(f"no annotator {name!r}; `hitl-active annotators add {name} ...` records one")
-    return row
 
 
 def _table(args: argparse.Namespace) -> int:
@@ -155,9 +141,6 @@ def _matrix(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``annotators`` and its actions (the contest actions live in :mod:`.contests`)."""
-    from hitl_active.cli.contests import register_contests
-    from hitl_active.cli.pagekeys import register_pagekeys
-    from hitl_active.cli.queues import register_queues
     from hitl_active.store.schema import TIERS
 
     p = subparsers.add_parser(

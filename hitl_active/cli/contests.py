@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hitl_active.cli.annotators import _error, _open, _person
+from hitl_active.cli.people import _error, _open, _person
 
 __all__ = ["read_corrected", "register_contests"]
 

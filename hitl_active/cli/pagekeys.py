@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from hitl_active.cli.annotators import _open, _person
+from hitl_active.cli.people import _open, _person
 
 __all__ = ["register_pagekeys"]
 

@@ -13,8 +13,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from hitl_active.cli.annotators import _error, _open
 from hitl_active.cli.lsargs import label_studio_settings
+from hitl_active.cli.people import _error, _open
 
 __all__ = ["register_queues"]
 

@@ -125,8 +125,8 @@ def _strategies(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from hitl_active.bench.curves import format_summary
     from hitl_active.bench.simulate import SimulationConfig, run_simulation
+    from hitl_active.bench.summary import format_summary
     from hitl_active.sampling.cost import CostModel
 
     if args.synthetic is not None and not (args.dataset / "images").is_dir():

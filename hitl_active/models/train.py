@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from hitl_active.models.device import resolve_device
 from hitl_active.models.start import resolve_start
 from hitl_active.models.ultra import quiet_ultralytics, ultralytics_yolo
-from hitl_active.models.watchdog import TrainingTimeoutError, train_watched
+from hitl_active.models.watchdog import TrainingTimeoutError, run_watched
 
 if TYPE_CHECKING:
     from hitl_active.formats.core import ImageLabels
@@ -25,6 +25,7 @@ __all__ = [
     "TrainingTimeoutError",
     "train_detector",
     "train_on_labels",
+    "train_watched",
 ]
 
 logger = logging.getLogger(__name__)
@@ -173,6 +174,28 @@ def train_detector(data_yaml: Path, out_dir: Path, config: TrainConfig) -> Train
         weights,
     )
     return TrainResult(weights=weights, metrics=metrics, epochs_run=epochs_run, seconds=seconds)
+
+
+def train_watched(
+    data_yaml: Path, out_dir: Path, config: TrainConfig, timeout_s: float
+) -> TrainResult:
+    """:func:`train_detector` in a child process (:mod:`hitl_active.models.train_child`),
+    stopped with its workers after ``timeout_s`` seconds (:func:`run_watched`)."""
+    payload = {
+        "data_yaml": str(data_yaml),
+        "out_dir": str(out_dir),
+        "config": dataclasses.asdict(config) | {"timeout_s": None},
+        "log_level": logging.getLogger("hitl_active").getEffectiveLevel(),
+    }
+    outcome = run_watched("hitl_active.models.train_child", payload, timeout_s)
+    if "weights" not in outcome:
+        raise RuntimeError("the training process reported no weights; see its log above")
+    return TrainResult(
+        weights=Path(outcome["weights"]),
+        metrics=outcome["metrics"],
+        epochs_run=outcome["epochs_run"],
+        seconds=outcome["seconds"],
+    )
 
 
 def train_on_labels(

@@ -1,19 +1,18 @@
-"""Training under a wall-clock limit: a child process that is killed, with its group, when late.
+"""Work under a wall-clock limit: a child process that is killed, with its group, when late.
 
 A hung training run (a stuck DDP rendezvous, a data loader that never returns) would stall
-the loop for ever. :func:`train_watched` runs :func:`~hitl_active.models.train.train_detector`
-in a child process that leads its own process group; Ultralytics' DDP workers for a
-multi-GPU ``device`` are started by that child and so belong to the group. When the limit
-passes, the whole group gets SIGTERM, then SIGKILL, and :class:`TrainingTimeoutError` says
-what happened. The child reports its result (or its error) through a JSON file.
-
-Run as ``python -m hitl_active.models.watchdog SPEC.json`` only by :func:`train_watched`.
+the loop for ever. :func:`run_watched` runs a module (for training,
+:mod:`hitl_active.models.train_child`, started by
+:func:`~hitl_active.models.train.train_watched`) in a child process that leads its own
+process group; Ultralytics' DDP workers for a multi-GPU ``device`` are started by that
+child and so belong to the group. When the limit passes, the whole group gets SIGTERM, then
+SIGKILL, and :class:`TrainingTimeoutError` says what happened. The child reports its result
+(or its error) through a JSON file. This module knows nothing of training itself.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import logging
 import os
@@ -22,12 +21,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from hitl_active.models.train import TrainConfig, TrainResult
-
-__all__ = ["TrainingTimeoutError", "train_watched"]
+__all__ = ["TrainingTimeoutError", "run_watched"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,26 +55,15 @@ def _stop_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def train_watched(
-    data_yaml: Path, out_dir: Path, config: TrainConfig, timeout_s: float
-) -> TrainResult:
-    """:func:`train_detector` in a child process, stopped after ``timeout_s`` seconds."""
-    from hitl_active.models.train import TrainResult
-
+def run_watched(module: str, payload: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    """``python -m module SPEC.json`` in a child process leading its own group, stopped with
+    the group after ``timeout_s`` seconds; returns the JSON the child wrote to
+    ``spec["result"]``. The child (e.g. :mod:`hitl_active.models.train_child`) reads its
+    spec, does the work and writes ``{"error": ...}`` when it fails."""
     with tempfile.TemporaryDirectory(prefix="hitl-train-") as tmp:
         spec, result = Path(tmp) / "spec.json", Path(tmp) / "result.json"
-        spec.write_text(
-            json.dumps(
-                {
-                    "data_yaml": str(data_yaml),
-                    "out_dir": str(out_dir),
-                    "config": dataclasses.asdict(config) | {"timeout_s": None},
-                    "result": str(result),
-                    "log_level": logging.getLogger("hitl_active").getEffectiveLevel(),
-                }
-            )
-        )
-        cmd = [sys.executable, "-m", "hitl_active.models.watchdog", str(spec)]
+        spec.write_text(json.dumps({**payload, "result": str(result)}))
+        cmd = [sys.executable, "-m", module, str(spec)]
         proc = subprocess.Popen(cmd, start_new_session=True)
         logger.info("training in process %d with a %g s limit", proc.pid, timeout_s)
         try:
@@ -92,33 +77,6 @@ def train_watched(
         outcome = json.loads(result.read_text()) if result.is_file() else {}
     if "error" in outcome:
         raise RuntimeError(f"training failed: {outcome['error']}")
-    if code != 0 or "weights" not in outcome:
+    if code != 0:
         raise RuntimeError(f"the training process exited with status {code}; see its log above")
-    return TrainResult(
-        weights=Path(outcome["weights"]),
-        metrics=outcome["metrics"],
-        epochs_run=outcome["epochs_run"],
-        seconds=outcome["seconds"],
-    )
-
-
-def main(spec_path: str) -> int:
-    from hitl_active.models.train import TrainConfig, train_detector
-
-    spec = json.loads(Path(spec_path).read_text())
-    logging.basicConfig(level=spec["log_level"], format="%(levelname)s %(name)s: %(message)s")
-    result = Path(spec["result"])
-    try:
-        res = train_detector(
-            Path(spec["data_yaml"]), Path(spec["out_dir"]), TrainConfig(**spec["config"])
-        )
-    except Exception as exc:  # reported to the parent, which raises it
-        result.write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
-        return 1
-    payload = dataclasses.asdict(res) | {"weights": str(res.weights)}
-    result.write_text(json.dumps(payload))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    return outcome

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hitl_active.bench.curves import Curve, format_summary, summarise
+from hitl_active.bench.curves import Curve
 from hitl_active.bench.hours import (
     needs_by_budget,
     per_seed_ratios,
@@ -14,6 +14,7 @@ from hitl_active.bench.hours import (
     repriced_hours,
     sensitivity,
 )
+from hitl_active.bench.summary import format_summary, summarise
 from hitl_active.sampling.cost import CostModel
 
 COST = CostModel()
