@@ -13,11 +13,10 @@ import errno
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["IMAGE_SUFFIXES", "SkippedEntry", "check_images", "discover_images"]
+__all__ = ["IMAGE_SUFFIXES", "SkippedEntry", "discover_images", "skip"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ def _os_reason(exc: OSError) -> str:
     return f"cannot be read ({exc.strerror or exc})"
 
 
-def _skip(path: Path, reason: str, skipped: list[SkippedEntry] | None) -> None:
+def skip(path: Path, reason: str, skipped: list[SkippedEntry] | None) -> None:
     entry = SkippedEntry(path, reason)
     logger.warning("skipped %s", entry)
     if skipped is not None:
@@ -66,7 +65,7 @@ def _walk(
     try:
         entries = sorted(_scandir(folder), key=lambda e: e.name)
     except OSError as exc:
-        _skip(folder, _os_reason(exc), skipped)
+        skip(folder, _os_reason(exc), skipped)
         return
     for entry in entries:
         if entry.name.startswith("."):
@@ -76,7 +75,7 @@ def _walk(
             is_dir = entry.is_dir()
             is_file = not is_dir and entry.is_file()
         except OSError as exc:
-            _skip(path, _os_reason(exc), skipped)
+            skip(path, _os_reason(exc), skipped)
             continue
         if is_dir:
             if not recursive:
@@ -84,14 +83,14 @@ def _walk(
             try:
                 st = path.stat()
             except OSError as exc:
-                _skip(path, _os_reason(exc), skipped)
+                skip(path, _os_reason(exc), skipped)
                 continue
             key = (st.st_dev, st.st_ino)
             if key in ancestors:
-                _skip(path, f"symlink loop (links back to {path.resolve()})", skipped)
+                skip(path, f"symlink loop (links back to {path.resolve()})", skipped)
                 continue
             if key in seen:
-                _skip(path, f"the same folder as {seen[key]}, listed once", skipped)
+                skip(path, f"the same folder as {seen[key]}, listed once", skipped)
                 continue
             seen[key] = path
             _walk(path, ancestors | {key}, seen, out, skipped, recursive)
@@ -102,12 +101,12 @@ def _walk(
             try:
                 path.stat()
             except OSError as exc:  # a broken or looping link, whatever its name
-                _skip(path, _os_reason(exc), skipped)
+                skip(path, _os_reason(exc), skipped)
                 continue
             if path.suffix.lower() in IMAGE_SUFFIXES:
-                _skip(path, "links to something that is not a regular file", skipped)
+                skip(path, "links to something that is not a regular file", skipped)
         elif path.suffix.lower() in IMAGE_SUFFIXES:
-            _skip(path, "not a regular file", skipped)
+            skip(path, "not a regular file", skipped)
 
 
 def discover_images(
@@ -133,37 +132,3 @@ def discover_images(
     key = (st.st_dev, st.st_ino)
     _walk(root, {key}, {key: root}, found, skipped, recursive)
     yield from sorted(found)
-
-
-def check_images(
-    paths: Iterable[Path], workers: int = 2
-) -> tuple[list[Path], list[SkippedEntry], dict[Path, str]]:
-    """Decode every image once, as the engine would, before anything trains on them.
-
-    Returns ``(readable, skipped, warnings)``: the readable paths in input order, the
-    unreadable ones with their reasons (each logged), and what was noted while decoding a
-    readable one (a truncated JPEG restored, say).
-    """
-    from hitl_active.data.images import ImageReadError, read_image_bgr
-
-    def one(path: Path) -> tuple[str | None, list[str]]:
-        notes: list[str] = []
-        try:
-            read_image_bgr(path, notes=notes)
-        except ImageReadError as exc:
-            return exc.reason, notes
-        return None, notes
-
-    paths = [Path(p) for p in paths]
-    readable: list[Path] = []
-    skipped: list[SkippedEntry] = []
-    warnings: dict[Path, str] = {}
-    with ThreadPoolExecutor(max(1, workers), "check") as pool:
-        for path, (error, notes) in zip(paths, pool.map(one, paths), strict=True):
-            if error is not None:
-                _skip(path, error, skipped)
-                continue
-            readable.append(path)
-            if notes:
-                warnings[path] = "; ".join(notes)
-    return readable, skipped, warnings

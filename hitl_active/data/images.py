@@ -13,13 +13,14 @@ import io
 import logging
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from hitl_active.data.discovery import IMAGE_SUFFIXES, SkippedEntry, discover_images
+from hitl_active.data.discovery import IMAGE_SUFFIXES, SkippedEntry, discover_images, skip
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -27,6 +28,7 @@ __all__ = [
     "DecodeBudget",
     "ImageReadError",
     "SkippedEntry",
+    "check_images",
     "discover_images",
     "exif_orientation",
     "image_size",
@@ -371,3 +373,36 @@ def read_image_bgr(path: str | Path, notes: list[str] | None = None) -> np.ndarr
         rgb = _pillow_rgb(io.BytesIO(data), path)  # Pillow's reason when it cannot read it
         return np.ascontiguousarray(rgb[:, :, ::-1])
     return image
+
+
+def check_images(
+    paths: Iterable[Path], workers: int = 2
+) -> tuple[list[Path], list[SkippedEntry], dict[Path, str]]:
+    """Decode every image once, as the engine would, before anything trains on them.
+
+    Returns ``(readable, skipped, warnings)``: the readable paths in input order, the
+    unreadable ones with their reasons (each logged), and what was noted while decoding a
+    readable one (a truncated JPEG restored, say).
+    """
+
+    def one(path: Path) -> tuple[str | None, list[str]]:
+        notes: list[str] = []
+        try:
+            read_image_bgr(path, notes=notes)
+        except ImageReadError as exc:
+            return exc.reason, notes
+        return None, notes
+
+    paths = [Path(p) for p in paths]
+    readable: list[Path] = []
+    skipped: list[SkippedEntry] = []
+    warnings: dict[Path, str] = {}
+    with ThreadPoolExecutor(max(1, workers), "check") as pool:
+        for path, (error, notes) in zip(paths, pool.map(one, paths), strict=True):
+            if error is not None:
+                skip(path, error, skipped)
+                continue
+            readable.append(path)
+            if notes:
+                warnings[path] = "; ".join(notes)
+    return readable, skipped, warnings

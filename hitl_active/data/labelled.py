@@ -83,7 +83,7 @@ def load_labelled_dataset(root: str | Path, check: bool = True) -> tuple[list[It
         FileNotFoundError: ``root`` is no known layout (the error lists the layouts looked
             for and what the folder holds), or no image in it can be read.
     """
-    from hitl_active.data.discovery import check_images
+    from hitl_active.data.images import check_images
 
     root = Path(root)
     labels, names = _read_labels(root)

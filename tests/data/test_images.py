@@ -12,11 +12,12 @@ import pytest
 from PIL import Image
 
 from hitl_active.data import discovery
-from hitl_active.data.discovery import SkippedEntry, check_images
+from hitl_active.data.discovery import SkippedEntry
 from hitl_active.data.images import (
     MAX_IMAGE_PIXELS,
     DecodeBudget,
     ImageReadError,
+    check_images,
     discover_images,
     image_size,
     read_image,
