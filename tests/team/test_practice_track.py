@@ -50,6 +50,12 @@ class _Client:
             return {"id": 502, "data": {"image": "x"}, "annotations": [answer]}
         return {}
 
+    def task(self, task_id: int):
+        return self.request("GET", f"/api/tasks/{task_id}")
+
+    def update_task_data(self, task_id: int, data: dict):
+        return self.request("PATCH", f"/api/tasks/{task_id}", json={"data": data})
+
 
 def test_grading_goes_past_a_practice_task_deleted_in_label_studio(tmp_path):
     from PIL import Image as PILImage
