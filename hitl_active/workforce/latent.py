@@ -2,10 +2,11 @@
 
 Boxes on each overlapped image are clustered across annotators (:func:`cluster_boxes`); each
 cluster is an item every annotator of that image labelled, with a class or "missed" (the
-extra class ``∅ = n_classes`` when they drew no box in it). Dawid–Skene (Crowd-Kit's EM over
-per-annotator confusion matrices) estimates each annotator's confusion over classes ∪ {∅};
-an annotator's **reliability** is the chance they box an object with its right label,
-``Σ_k π_k P(k | k) / Σ_k π_k`` over the real classes ``k`` with the estimated priors ``π``.
+extra class ``∅ = n_classes`` when they drew no box in it). Dawid–Skene (EM over
+per-annotator confusion matrices, :mod:`hitl_active.workforce.dawid_skene`) estimates each
+annotator's confusion over classes ∪ {∅}; an annotator's **reliability** is the chance they
+box an object with its right label, ``Σ_k π_k P(k | k) / Σ_k π_k`` over the real classes
+``k`` with the estimated priors ``π``.
 
 Box noise comes from pairs: for two annotators ``w, v`` in one cluster, the corner
 difference relative to the cluster's box has ``E[d²] = σ_w² + σ_v²`` (independent Gaussian
@@ -23,6 +24,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from hitl_active.workforce.consensus import cluster_boxes
+from hitl_active.workforce.dawid_skene import dawid_skene
 from hitl_active.workforce.gold import corner_deviations
 from hitl_active.workforce.records import Answer, by_image
 from hitl_active.workforce.stats import LEVEL, MIN_COUNT, Estimate
@@ -42,24 +44,6 @@ class LatentSkill:
     confusion: np.ndarray
     box_noise: Estimate
     items: int  # clusters this annotator was asked about
-
-
-def _dawid_skene(rows: list[tuple[str, str, int]], n_labels: int, n_iter: int):
-    import pandas as pd
-    from crowdkit.aggregation import DawidSkene
-
-    df = pd.DataFrame(rows, columns=["task", "worker", "label"])
-    ds = DawidSkene(n_iter=n_iter, tol=1e-6)
-    ds.fit(df)
-    priors = np.array([float(ds.priors_.get(k, 0.0)) for k in range(n_labels)])
-    conf = {}
-    for worker, table in ds.errors_.groupby(level=0):
-        m = np.zeros((n_labels, n_labels))
-        for (_, observed), row in table.iterrows():
-            for true, p in row.items():
-                m[int(true), int(observed)] = float(p)
-        conf[str(worker)] = m
-    return priors, conf
 
 
 def _pair_noise(images: list[tuple[list[str], list[dict]]], names: list[str]):
@@ -136,7 +120,8 @@ def estimate_without_gold(
         images.append((names, pairs))
     if not rows:
         return {}
-    priors, conf = _dawid_skene(rows, n_classes + 1, n_iter)
+    tasks, workers, labels = zip(*rows, strict=True)
+    priors, conf = dawid_skene(tasks, workers, labels, n_classes + 1, n_iter=n_iter, tol=1e-6)
     names = sorted(items)
     ss, cnt = _pair_noise(images, names)
     sigma = np.sqrt(_solve_sigma2(ss.sum(0), cnt.sum(0)))
