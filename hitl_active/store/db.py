@@ -9,6 +9,7 @@ claims cannot interleave between processes) and reads with a plain ``BEGIN``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,11 @@ def make_engine(url: str) -> sa.Engine:
     if u.get_backend_name() == "postgresql":
         if u.drivername == "postgresql":
             u = u.set(drivername="postgresql+psycopg")
+        if u.drivername == "postgresql+psycopg" and importlib.util.find_spec("psycopg") is None:
+            raise ValueError(
+                "a PostgreSQL state database needs the psycopg driver: install "
+                "hitl-active[postgres] (or `pip install 'psycopg[binary]'`)"
+            )
         return sa.create_engine(u, pool_pre_ping=True, pool_size=2, max_overflow=8)
     if u.get_backend_name() != "sqlite":
         raise ValueError(
