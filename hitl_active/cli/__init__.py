@@ -34,6 +34,13 @@ _COMMAND_MODULES = (
 )
 
 
+HELP_ORDER = (
+    "init", "round", "loop", "status", "models", "report", "export", "demo",
+    "label-studio", "serve", "annotators", "practice", "work",
+    "prelabel", "train", "synthetic", "cost", "strategies", "simulate",
+)  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hitl-active",
@@ -44,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    # `--help` lists the commands in the order a user meets them, not the modules' order
+    rank = {name: i for i, name in enumerate(HELP_ORDER)}
+    subparsers._choices_actions.sort(key=lambda a: rank.get(a.dest, len(rank)))
     return parser
 
 

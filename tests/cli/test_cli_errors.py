@@ -166,3 +166,13 @@ def test_an_unexpected_error_is_one_line_pointing_at_verbose(workspace, monkeypa
     assert err == "error: KeyError: 'boom' (a bug? run with -v for the traceback)\n"
     assert main(["-v", "status", "-w", str(workspace)]) == 1
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_help_lists_commands_in_the_order_a_user_meets_them() -> None:
+    from hitl_active.cli import HELP_ORDER, build_parser
+
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    shown = [a.dest for a in action._choices_actions]
+    assert shown[:3] == ["init", "round", "loop"]
+    assert set(shown) == set(HELP_ORDER)  # a new command gets its place in the order
