@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -267,10 +268,16 @@ def _loop(args: argparse.Namespace) -> int:
             except _label_studio_errors() as exc:
                 raise _cli_error(str(exc)) from None
             if summary is None:
-                print("annotations still open; run the same command again to keep waiting")
+                if args.json:
+                    print(json.dumps({"waiting": True, "next": "run the same command again"}))
+                else:
+                    print("annotations still open; run the same command again to keep waiting")
                 return 3
             summaries.append(summary)
-            print(format_table([summary], header=len(summaries) == 1), flush=True)
+            if args.json:  # one JSON object per finished round, as it finishes
+                print(json.dumps(dataclasses.asdict(summary)), flush=True)
+            else:
+                print(format_table([summary], header=len(summaries) == 1), flush=True)
     return 0
 
 
@@ -298,6 +305,15 @@ def _models(args: argparse.Namespace) -> int:
                 return 0
         except RegistryError as exc:
             raise _cli_error(str(exc)) from None
+        if args.json:
+            rows = [
+                {"version": v.name, "parent": v.parent, "status": v.status,
+                 "map50_95": gold_map(v), "map50": gold_map(v, "map50"),
+                 "images": v.snapshot.get("n_images")}
+                for v in reg.list()
+            ]  # fmt: skip
+            print(json.dumps(rows, indent=1))
+            return 0
         print(f"{'version':8} {'parent':8} {'status':10} {'mAP50-95':>9} {'mAP50':>7} images")
         for v in reg.list():
             m, m50 = gold_map(v), gold_map(v, "map50")
@@ -448,6 +464,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--retrain-now", action="store_true", help="retrain after this round")
     p.add_argument("--on-demand", action="store_true", help="retrain only with --retrain-now")
+    p.add_argument("--json", action="store_true", help="each finished round as a JSON line")
     _add_wait(p)
     p.set_defaults(func=_loop)
 
@@ -461,6 +478,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "name", nargs="?", help="version to promote (e.g. v0002), or the .pt/.onnx file to add"
     )
     p.add_argument("--force", action="store_true", help="promote even if not better on gold")
+    p.add_argument("--json", action="store_true", help="list the versions as JSON")
     _add_wait(p)
     p.set_defaults(func=_models)
 

@@ -41,17 +41,24 @@ def _run(args: argparse.Namespace, what: str) -> int:
             with _track(args, ws) as track:
                 if what == "enrol":
                     person = track.enrol(args.name)
-                    print(f"{person.name}: trainee, practice project {person.practice_project_id}")
+                    doc: dict = {"annotator": person.name, "tier": person.tier,
+                                 "practice_project": person.practice_project_id}  # fmt: skip
+                    line = f"{person.name}: trainee, practice project {person.practice_project_id}"
                 elif what == "next":
                     pushed = track.push_next(args.name, n=args.n)
-                    for p in pushed:
-                        print(f"{p.task_id} (task {p.ls_task_id}): {p.reason}")
+                    doc = {"annotator": args.name, "pushed": [
+                        {"task": p.task_id, "ls_task_id": p.ls_task_id, "reason": p.reason}
+                        for p in pushed]}  # fmt: skip
+                    line = "\n".join(f"{p.task_id} (task {p.ls_task_id}): {p.reason}"
+                                      for p in pushed)  # fmt: skip
                     if not pushed:
-                        print(f"{args.name}: ready on every skill, or nothing left to practise")
+                        line = f"{args.name}: ready on every skill, or nothing left to practise"
                 else:
                     graded, graduated = track.grade(args.name)
+                    doc = {"annotator": args.name, "graded": graded, "graduated": graduated}
                     done = "; ready on every skill: tier annotator" if graduated else ""
-                    print(f"{args.name}: {graded} practice tasks graded{done}")
+                    line = f"{args.name}: {graded} practice tasks graded{done}"
+                print(json.dumps(doc) if args.json else line)
         except (KeyError, ValueError) as exc:
             raise _error(str(exc).strip("'\"")) from None
     return 0
@@ -115,6 +122,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        ("grade", "grade answered practice, feedback onto each task")):  # fmt: skip
         a = action(name, help)
         add_label_studio_flags(a)
+        a.add_argument("--json", action="store_true", help="the outcome as JSON")
         if name == "next":
             a.add_argument("-n", type=int, default=5, help="tasks to push (default 5)")
         a.set_defaults(func=lambda args, what=name: _run(args, what))

@@ -100,6 +100,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_simulate)
 
     s = subparsers.add_parser("strategies", help="list the sampling strategy names")
+    s.add_argument("--json", action="store_true", help="the names and the default as JSON")
     s.set_defaults(func=_strategies)
 
 
@@ -116,6 +117,9 @@ def _json_object(text: str) -> dict:
 def _strategies(args: argparse.Namespace) -> int:
     from hitl_active.sampling import DEFAULT_STRATEGY, available_strategies
 
+    if args.json:
+        print(json.dumps({"strategies": available_strategies(), "default": DEFAULT_STRATEGY}))
+        return 0
     for name in available_strategies():
         print(name + ("  (default)" if name == DEFAULT_STRATEGY else ""))
     print("any score strategy or hybrid may end in +class-balance")

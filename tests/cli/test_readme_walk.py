@@ -71,3 +71,23 @@ def test_a_closed_pipe_is_not_reported_as_a_bug():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141, err
     assert "bug" not in err and "Broken pipe" not in err, err
+
+
+def test_loop_models_and_strategies_speak_json(tmp_path, capsys, monkeypatch):
+    import json
+
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    images, labels = _pool(tmp_path)
+    ws = str(tmp_path / "ws")
+    assert main(["init", ws, "--images", str(images), "--classes", "a,b", "--gold-size", "2"]) == 0
+    capsys.readouterr()
+    loop = ["-q", "loop", "-w", ws, "--rounds", "1", "--simulate-labels", str(labels), "--json"]
+    assert main(loop) == 0
+    (line,) = capsys.readouterr().out.splitlines()  # one JSON object per finished round
+    row = json.loads(line)
+    assert row["round_id"] == 1 and row["pending"] == 0
+    assert main(["models", "-w", ws, "--json"]) == 0
+    assert isinstance(json.loads(capsys.readouterr().out), list)
+    assert main(["strategies", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["default"] in doc["strategies"]
