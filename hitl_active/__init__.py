@@ -37,6 +37,15 @@ _EXPORTS = {
     "Workspace": "hitl_active.workspace.workspace",
     "LoopConfig": "hitl_active.workspace.workspace",
     "create_app": "hitl_active.server.app",
+    # the workflow: a loop over a workspace, where its tasks go, and the delivery
+    "Loop": "hitl_active.loop.rounds",
+    "LocalBackend": "hitl_active.loop.backends",
+    "LabelStudioBackend": "hitl_active.loop.backends",
+    "TeamBackend": "hitl_active.team.team",
+    "load_truths": "hitl_active.loop.backends",
+    "SimulatedAnnotator": "hitl_active.bench.annotator",
+    "import_model": "hitl_active.loop.import_model",
+    "export_dataset": "hitl_active.delivery.export",
 }
 
 __all__ = [
@@ -47,19 +56,27 @@ __all__ = [
     "EngineConfig",
     "ImageLabels",
     "ImageReadError",
+    "LabelStudioBackend",
     "LabelStudioClient",
+    "LocalBackend",
+    "Loop",
     "LoopConfig",
     "ModelRegistry",
     "PackedDetections",
+    "SimulatedAnnotator",
     "SyntheticSpec",
+    "TeamBackend",
     "TrainConfig",
     "Workspace",
     "__version__",
     "available_strategies",
     "create_app",
     "evaluate",
+    "export_dataset",
     "export_onnx",
     "get_strategy",
+    "import_model",
+    "load_truths",
     "make_synthetic_dataset",
     "read_image",
     "read_model_metadata",
@@ -82,12 +99,17 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from hitl_active.bench.annotator import SimulatedAnnotator
     from hitl_active.data.images import ImageReadError, read_image
     from hitl_active.data.synthetic import SyntheticSpec, make_synthetic_dataset
     from hitl_active.detections import Detections
     from hitl_active.formats.core import ImageLabels
+    from hitl_active.delivery.export import export_dataset
     from hitl_active.labelstudio.client import LabelStudioClient
+    from hitl_active.loop.backends import LabelStudioBackend, LocalBackend, load_truths
+    from hitl_active.loop.import_model import import_model
     from hitl_active.loop.registry import ModelRegistry
+    from hitl_active.loop.rounds import Loop
     from hitl_active.models.evaluate import evaluate
     from hitl_active.models.export import export_onnx
     from hitl_active.models.train import TrainConfig, train_detector
@@ -98,4 +120,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from hitl_active.server.app import create_app
     from hitl_active.serving.engine import Engine, EngineConfig
     from hitl_active.serving.metadata import read_model_metadata
+    from hitl_active.team.team import TeamBackend
     from hitl_active.workspace.workspace import LoopConfig, Workspace
