@@ -102,9 +102,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from hitl_active.bench.annotator import SimulatedAnnotator
     from hitl_active.data.images import ImageReadError, read_image
     from hitl_active.data.synthetic import SyntheticSpec, make_synthetic_dataset
+    from hitl_active.delivery.export import export_dataset
     from hitl_active.detections import Detections
     from hitl_active.formats.core import ImageLabels
-    from hitl_active.delivery.export import export_dataset
     from hitl_active.labelstudio.client import LabelStudioClient
     from hitl_active.loop.backends import LabelStudioBackend, LocalBackend, load_truths
     from hitl_active.loop.import_model import import_model
