@@ -18,8 +18,8 @@ def test_the_readme_python_walk_runs(tmp_path, monkeypatch, capsys) -> None:
 
     text = README.read_text(encoding="utf-8")
     (walk,) = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "Loop(" in b]
-    make_synthetic_dataset(tmp_path / "pool", SyntheticSpec(n_images=40, min_side=96,
-                           max_side=128, seed=3, duplicate_fraction=0.0), progress=False)  # fmt: skip
+    spec = SyntheticSpec(n_images=40, min_side=96, max_side=128, seed=3, duplicate_fraction=0.0)
+    make_synthetic_dataset(tmp_path / "pool", spec, progress=False)
     monkeypatch.chdir(tmp_path)
     exec(compile(walk, "README.md", "exec"), {})
     lines = capsys.readouterr().out.splitlines()
