@@ -121,6 +121,13 @@ def _init(args: argparse.Namespace) -> int:
     from hitl_active.models.start import StartModelError, resolve_start
     from hitl_active.workspace.workspace import LoopConfig, Workspace, WorkspaceError
 
+    given = {w for w in (args.workspace, args.workspace_flag) if w is not None}
+    if len(given) != 1:
+        raise _cli_error(
+            "name the workspace to create once: hitl-active init ws --images DIR --classes a,b "
+            "(or -w ws)" + (f"; got both {sorted(given)}" if given else "")
+        )
+    args.workspace = given.pop()
     classes = [c.strip() for c in args.classes.split(",") if c.strip()]
     start = args.model
     try:  # checked now, not at the first retrain; a name Ultralytics publishes is downloaded
@@ -416,7 +423,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this module's sub-commands."""
     _extend_export(subparsers)
     p = subparsers.add_parser("init", help="create a workspace (config, state db, models)")
-    p.add_argument("workspace", help="folder to create")
+    p.add_argument("workspace", nargs="?", default=None, help="folder to create (or -w)")
+    p.add_argument("-w", "--workspace", dest="workspace_flag", default=None,
+                   help="folder to create, as every other command names it")  # fmt: skip
     p.add_argument("--images", required=True, help="folder of client images (the pool)")
     p.add_argument("--classes", required=True, help="class names, comma-separated: a,b,c")
     p.add_argument("--gold-size", type=int, default=20, help="random pool images frozen as gold")

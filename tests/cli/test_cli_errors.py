@@ -176,3 +176,20 @@ def test_help_lists_commands_in_the_order_a_user_meets_them() -> None:
     shown = [a.dest for a in action._choices_actions]
     assert shown[:3] == ["init", "round", "loop"]
     assert set(shown) == set(HELP_ORDER)  # a new command gets its place in the order
+
+
+def test_init_takes_the_workspace_as_w_like_every_command(tmp_path, capsys) -> None:
+    from PIL import Image
+
+    from hitl_active.cli import main
+
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    for i in range(3):
+        Image.new("RGB", (32, 24), (60 * i, 0, 0)).save(pool / f"{i}.jpg")
+    base = ["init", "--images", str(pool), "--classes", "a", "--gold-size", "1"]
+    assert main([*base, "-w", str(tmp_path / "ws")]) == 0
+    assert (tmp_path / "ws" / "hitl-active.yaml").is_file()
+    capsys.readouterr()
+    assert main([*base, str(tmp_path / "a"), "-w", str(tmp_path / "b")]) == 2
+    assert "name the workspace to create once" in capsys.readouterr().err
