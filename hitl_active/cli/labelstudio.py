@@ -37,8 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     def connection(p: argparse.ArgumentParser) -> None:
         p.add_argument(
-            "--url", default=None, help="Label Studio URL (default: $LABEL_STUDIO_URL, "
-            "the workspace's, or http://127.0.0.1:8080)",
+            "--label-studio", "--url", dest="url", default=None, metavar="URL",
+            help="Label Studio URL (default: $LABEL_STUDIO_URL, the workspace's, or "
+            "http://127.0.0.1:8080)",
         )  # fmt: skip
         p.add_argument("--token", default=None, help="API token (default $LABEL_STUDIO_API_KEY)")
         p.add_argument("--project", default=None, help="project title (default: the workspace's)")

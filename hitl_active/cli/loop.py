@@ -180,7 +180,7 @@ def _warn_random_start(model: str, images: Path) -> None:
 
 
 def _init_extras(args: argparse.Namespace, ws: Any, bring: str | None) -> str:
-    """``init --model FILE``: the first version; ``--project``/``--ls-url``: the project."""
+    """``init --model FILE``: the first version; ``--project``/``--label-studio``: the project."""
     lines = []
     if bring is not None:
         from hitl_active.loop.import_model import OtherClassesError, import_model
@@ -441,7 +441,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument("--project", default=None, help="Label Studio project title to bind")
     p.add_argument(
-        "--ls-url", default=None,
+        "--label-studio", "--ls-url", dest="ls_url", default=None, metavar="URL",
         help="Label Studio URL to bind (default: $LABEL_STUDIO_URL; with --project)",
     )  # fmt: skip
     p.add_argument("--token", default=None, help="API token (default: $LABEL_STUDIO_API_KEY)")

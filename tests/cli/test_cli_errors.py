@@ -193,3 +193,24 @@ def test_init_takes_the_workspace_as_w_like_every_command(tmp_path, capsys) -> N
     capsys.readouterr()
     assert main([*base, str(tmp_path / "a"), "-w", str(tmp_path / "b")]) == 2
     assert "name the workspace to create once" in capsys.readouterr().err
+
+
+def test_every_command_that_talks_to_label_studio_takes_the_same_url_flag() -> None:
+    from hitl_active.cli import build_parser
+
+    def walk(parser, path=()):
+        for action in parser._actions:
+            if action.__class__.__name__ == "_SubParsersAction":
+                for name, sub in action.choices.items():
+                    yield from walk(sub, (*path, name))
+        yield path, {s for a in parser._actions for s in a.option_strings}
+
+    takes_url = {}
+    for path, flags in walk(build_parser()):
+        if flags & {"--url", "--ls-url", "--label-studio"}:
+            takes_url[" ".join(path)] = flags
+    assert {"init", "round", "loop", "label-studio connect", "practice next"} <= set(takes_url)
+    takes_url.pop("demo")  # the demo's --label-studio starts a Label Studio of its own
+    for command, flags in takes_url.items():
+        assert "--label-studio" in flags, f"hitl-active {command} spells the URL flag otherwise"
+        assert "--token" in flags, f"hitl-active {command} has a URL but no --token"
