@@ -18,6 +18,7 @@ mAP50 of each start and the ratio base / scratch (target: at least 2 on every se
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import time
@@ -88,6 +89,7 @@ def main() -> None:
             "test_share": args.test_share,
             "split_seed": 0,
             "base": str(args.base),
+            "base_sha256": hashlib.sha256(Path(args.base).read_bytes()).hexdigest(),
         },
         "sets": {},
     }
