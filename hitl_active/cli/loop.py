@@ -140,7 +140,7 @@ def _init(args: argparse.Namespace) -> int:
     try:
         cfg = LoopConfig(
             images=args.images, classes=classes, imgsz=args.imgsz,
-            model=start if bring is None or bring.endswith(".pt") else "yolo11n.yaml",
+            model=start if bring is None or bring.endswith(".pt") else "base",
             epochs=args.epochs, batch_size=args.batch_size, gold_size=args.gold_size,
             retrain_every=args.retrain_every, seed=args.seed, database_url=args.database_url,
             **({"strategy": args.strategy} if args.strategy else {}),
@@ -432,9 +432,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--gold-labels", default=None, help="YOLO labels for the gold images")
     p.add_argument("--gold-images", default=None, help="a separate labelled gold image folder")
     p.add_argument(
-        "--model", default="yolo11n.yaml",
-        help="where training starts: base (the shipped photo-trained detector), scratch or a "
-        "model YAML (random weights; the default), a name Ultralytics publishes (yolo11n.pt; "
+        "--model", default="base",
+        help="where training starts: base (the shipped photo-trained detector; the default), "
+        "scratch or a model YAML (random weights), a name Ultralytics publishes (yolo11n.pt; "
         "downloaded when online), or your detector (.pt or .onnx): one of the workspace's "
         "classes becomes v0001, evaluated on the gold set and promoted, so round 1 has "
         "pre-labels",

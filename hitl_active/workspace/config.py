@@ -61,9 +61,9 @@ class LoopConfig(BaseModel):
         images: folder of client images (the pool).
         classes: class names, in class-id order.
         model: where training starts (:mod:`hitl_active.models.start`): ``base``, the shipped
-            photo-trained detector; ``scratch`` or a model YAML (random weights, the default
-            ``yolo11n.yaml``); a local ``.pt``; or a name Ultralytics publishes (downloaded
-            when online).
+            photo-trained detector (the default: its class head is re-made for ``classes``);
+            ``scratch`` or a model YAML such as ``yolo11n.yaml`` (random weights); a local
+            ``.pt``; or a name Ultralytics publishes (downloaded when online).
         imgsz, epochs, batch: training settings for each retrain.
         device: training device: ``None`` (auto), ``"cpu"``, ``"0"`` or ``"0,1"`` (GPUs).
         train_timeout_s: wall-clock limit of one retrain; a later run is killed (``None``: none).
@@ -98,7 +98,7 @@ class LoopConfig(BaseModel):
 
     images: StrictStr
     classes: list[StrictStr]
-    model: StrictStr = "yolo11n.yaml"
+    model: StrictStr = "base"
     imgsz: StrictInt = Field(160, ge=1)
     epochs: StrictInt = Field(10, ge=1)
     batch: StrictInt = Field(16, ge=1)

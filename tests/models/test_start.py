@@ -103,6 +103,7 @@ def test_init_warns_when_random_weights_meet_real_photos(tmp_path, caplog) -> No
     from PIL import Image
 
     from hitl_active.data.synthetic import SyntheticSpec, make_synthetic_dataset
+    from hitl_active.workspace.workspace import Workspace
 
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -114,13 +115,14 @@ def test_init_warns_when_random_weights_meet_real_photos(tmp_path, caplog) -> No
     for name, pool, warned in (("a", photos, True), ("b", shapes.images_dir, False)):
         caplog.clear()
         args = ["init", str(tmp_path / name), "--images", str(pool), "--classes", "x"]
-        assert main([*args, "--gold-size", "1"]) == 0
+        assert main([*args, "--gold-size", "1", "--model", "scratch"]) == 0
         said = "random weights" in caplog.text and "hundreds of labels" in caplog.text
         assert said == warned, name
-    caplog.clear()
+    caplog.clear()  # the default start is the photo base: nothing to warn about
     args = ["init", str(tmp_path / "c"), "--images", str(photos), "--classes", "x"]
-    assert main([*args, "--gold-size", "1", "--model", "base"]) == 0
+    assert main([*args, "--gold-size", "1"]) == 0
     assert "random weights" not in caplog.text
+    assert Workspace.open(tmp_path / "c").config.model == "base"
 
 
 @pytest.mark.slow
