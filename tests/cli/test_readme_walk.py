@@ -22,12 +22,18 @@ def _pool(tmp_path):
     return images, labels
 
 
-def test_round_without_label_studio_says_how_its_tasks_get_answered(tmp_path, capsys, monkeypatch):
+def _workspace(tmp_path, capsys, monkeypatch) -> tuple[str, object]:
+    """A workspace over the pool with no Label Studio in sight; (its folder, the labels)."""
     monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
     images, labels = _pool(tmp_path)
     ws = str(tmp_path / "ws")
     assert main(["init", ws, "--images", str(images), "--classes", "a,b", "--gold-size", "2"]) == 0
     capsys.readouterr()
+    return ws, labels
+
+
+def test_round_without_label_studio_says_how_its_tasks_get_answered(tmp_path, capsys, monkeypatch):
+    ws, labels = _workspace(tmp_path, capsys, monkeypatch)
 
     assert main(["-q", "round", "-w", ws]) == 0
     out = capsys.readouterr().out
@@ -76,11 +82,7 @@ def test_a_closed_pipe_is_not_reported_as_a_bug():
 def test_loop_models_and_strategies_speak_json(tmp_path, capsys, monkeypatch):
     import json
 
-    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
-    images, labels = _pool(tmp_path)
-    ws = str(tmp_path / "ws")
-    assert main(["init", ws, "--images", str(images), "--classes", "a,b", "--gold-size", "2"]) == 0
-    capsys.readouterr()
+    ws, labels = _workspace(tmp_path, capsys, monkeypatch)
     loop = ["-q", "loop", "-w", ws, "--rounds", "1", "--simulate-labels", str(labels), "--json"]
     assert main(loop) == 0
     (line,) = capsys.readouterr().out.splitlines()  # one JSON object per finished round
