@@ -10,7 +10,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 export YOLO_OFFLINE := 1
 export UV_LINK_MODE := copy
 
-.PHONY: setup test demo lint format bench clean
+.PHONY: setup browser test demo lint format bench clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -22,7 +22,15 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 setup: $(VENV)/.synced
 
-test: setup
+# The browser tests drive Debian's Chromium: installed here where it is missing and apt works
+# (as root); elsewhere they skip and say why.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+	    || echo "chromium not installed; the browser tests will skip" >&2; \
+	fi
+
+test: setup browser
 	$(VENV)/bin/ruff check hitl_active tests scripts
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
