@@ -47,6 +47,14 @@ FLOORS = (
 CAPS = {"hours_per_day": 0.4, "hours_per_week": 40}
 
 
+def evening_zone(now: datetime) -> str:
+    """A fixed-offset zone where ``now`` is about 18:00, so "today" holds most of a day's
+    work whenever the suite runs (just after midnight UTC nobody would have reached the
+    daily cap yet, and the pages' checks of a capped person would have nobody to check)."""
+    offset = (18 - now.astimezone(timezone.utc).hour + 12) % 24 - 12  # -12..11 hours
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/GMT-5 is UTC+5
+
+
 @dataclass
 class TeamSite:
     ws: Path
@@ -94,7 +102,8 @@ def build_team(root: Path, seed: int = 7, now: datetime | None = None) -> TeamSi
     data = SyntheticDataset.load(root / "data" / f"gold-{seed}")
     rng = np.random.default_rng(seed)
     team = _team(rng, n_classes)
-    work = {"pay": {"default": PAY}, "floors": "floors.csv", "caps": CAPS}
+    work = {"pay": {"default": PAY}, "floors": "floors.csv", "caps": CAPS,
+            "timezone": evening_zone(now)}  # fmt: skip
     config = LoopConfig(images=str(data.images_dir), classes=data.class_names, seed=seed,
                         work=work)  # fmt: skip
     site = TeamSite(root / "ws", list(PEOPLE), TRAINEE, {}, [])
