@@ -73,12 +73,13 @@ def collect_labels(ws: Workspace, include_model_only: bool = True) -> list[Image
     from hitl_active.loop.truth import human_answers, overlap_consensus
 
     store = ws.store
-    human = human_answers(ws)  # honeypot answers are never truth (see loop.truth)
+    answers = store.answers()  # read once for both rules
+    human = human_answers(ws, answers)  # honeypot answers are never truth (see loop.truth)
     gold = store.gold_labels()
     promoted = store.promoted_version()
     predictions = store.predictions(promoted.name) if promoted else {}
     images = store.images()
-    merged = overlap_consensus(ws, {img.id: img for img in images})
+    merged = overlap_consensus(ws, {img.id: img for img in images}, answers)
     items = []
     for img in images:
         if img.id in merged:

@@ -36,18 +36,21 @@ def honeypot_tasks(ws: Workspace) -> set[int]:
     return {a.ls_task_id for a in ws.store.assignments(kind="honeypot") if a.ls_task_id}
 
 
-def human_answers(ws: Workspace) -> dict[int, AnnotationRow]:
-    """Image id → its newest live human answer, honeypot answers left out."""
+def human_answers(
+    ws: Workspace, answers: list[AnnotationRow] | None = None
+) -> dict[int, AnnotationRow]:
+    """Image id → its newest live human answer, honeypot answers left out (``answers``:
+    ``ws.store.answers()`` when the caller has read them already)."""
     honeypots = honeypot_tasks(ws)
     out: dict[int, AnnotationRow] = {}
-    for a in ws.store.answers():  # id order: the newest answer of an image wins
+    for a in ws.store.answers() if answers is None else answers:  # id order: the newest wins
         if a.ls_task_id is None or a.ls_task_id not in honeypots:
             out[a.image_id] = a
     return out
 
 
 def overlap_consensus(
-    ws: Workspace, images: dict[int, ImageRow]
+    ws: Workspace, images: dict[int, ImageRow], answers: list[AnnotationRow] | None = None
 ) -> dict[int, tuple[ImageLabels, list[str]]]:
     """Consensus labels of pool images that several annotators answered through overlap
     assignments: image id -> (labels whose boxes name their annotators, the answers used).
@@ -63,7 +66,7 @@ def overlap_consensus(
     if not overlapped:
         return {}
     by_image: dict[int, dict[str, Any]] = {}
-    for ann in ws.store.answers():  # id order: a later answer by the same person wins
+    for ann in ws.store.answers() if answers is None else answers:  # a later one wins
         if ann.ls_task_id in overlapped and ann.annotator:
             by_image.setdefault(ann.image_id, {})[ann.annotator] = ann
     out = {}
@@ -87,9 +90,10 @@ def training_items(ws: Workspace) -> list[tuple[Path, ImageLabels, dict[str, Any
     (:func:`overlap_consensus`), once at least two are in; its entry names whose.
     """
     images = {img.id: img for img in ws.store.images()}  # one query, not one per annotation
-    merged = overlap_consensus(ws, images)
+    answers = ws.store.answers()  # read once for both rules
+    merged = overlap_consensus(ws, images, answers)
     out = []
-    for image_id, ann in sorted(human_answers(ws).items(), key=lambda kv: kv[1].id):
+    for image_id, ann in sorted(human_answers(ws, answers).items(), key=lambda kv: kv[1].id):
         img = images[image_id]
         if img.split == "gold" or img.id in merged:
             continue
