@@ -1,19 +1,17 @@
 """The team's figures as rows: for ``hitl-active annotators`` (table and JSON) and the
-workspace report's "Team" section (the skill-matrix PNG and a table with flags' evidence)."""
+workspace report's "Team" section (the skill-matrix PNG and a table with flags' evidence,
+laid out by ``templates/report/team.html``)."""
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from hitl_active.team.team_skill import POOLED, TeamSkills
+from hitl_active.reports.team_plot import skill_matrix_png
+from hitl_active.team.team_skill import POOLED, TeamSkills, team_skills
+from hitl_active.workforce.stats import Estimate
 from hitl_active.workspace.workspace import Workspace
 
-if TYPE_CHECKING:
-    from hitl_active.workforce.stats import Estimate
-
-__all__ = ["format_estimate", "team_rows", "team_section"]
+__all__ = ["format_estimate", "team_figures", "team_rows"]
 
 MATRIX_NAME = "skill_matrix.png"
 
@@ -55,40 +53,27 @@ def team_rows(skills: TeamSkills) -> list[dict]:
 
 
 def _estimate(d: dict | None) -> str:
-    from hitl_active.workforce.stats import Estimate
-
     return format_estimate(None if d is None else Estimate(**d))
 
 
-def team_section(ws: Workspace, out_dir: Path) -> str:
-    """The report's "Team" section (HTML) with the skill matrix written beside the page;
-    empty when the workspace has no annotators."""
-    from hitl_active.reports.team_plot import skill_matrix_png
-    from hitl_active.team.team_skill import team_skills
-
+def team_figures(ws: Workspace, out_dir: Path) -> dict | None:
+    """The report's "Team" section: the skill matrix (``matrix``, the PNG's name, written
+    beside the page), a row per annotator with their flags' messages, and the team's pairwise
+    agreement (``None`` before any overlapped image); ``None`` when the workspace has no
+    annotators."""
     if not ws.store.annotators():
-        return ""
+        return None
     skills = team_skills(ws)
     png = skill_matrix_png(skills, skills.class_names, Path(out_dir) / MATRIX_NAME)
-    head = ["annotator", "tier", "tasks", "gold items", "hours", "recall (all)",
-            "precision (all)", "flags"]  # fmt: skip
-    rows = []
-    for r in team_rows(skills):
-        flags = "<br>".join(html.escape(f["message"]) for f in r["flags"]) or "none"
-        cells = [r["name"], r["tier"], r["tasks"], r["honeypots"], f"{r['hours']:.2f}",
-                 _estimate(r["recall"]["all"]), _estimate(r["precision"]["all"])]  # fmt: skip
-        tds = "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
-        rows.append(f"<tr>{tds}<td>{flags}</td></tr>")
-    ths = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    agree = (
-        "no image was answered by two annotators yet"
-        if skills.agreement is None
-        else f"{skills.agreement:.2f}"
-    )
-    return f"""<h2>Team</h2>
-<p class="note">Recall and precision on gold items served among the tasks, with 90% intervals
-("n/a": not enough data). A flag asks a person to look at the evidence; nothing is excluded
-automatically. Pairwise agreement on overlapped images (F1 at IoU 0.5): {agree}.</p>
-<img src="{png.name}" alt="skill matrix: recall per annotator and class">
-<table><tr>{ths}</tr>{"".join(rows)}</table>
-"""
+    rows = [
+        {
+            "cells": [
+                r["name"], r["tier"], r["tasks"], r["honeypots"], f"{r['hours']:.2f}",
+                _estimate(r["recall"]["all"]), _estimate(r["precision"]["all"]),
+            ],
+            "flags": [f["message"] for f in r["flags"]],
+        }
+        for r in team_rows(skills)
+    ]  # fmt: skip
+    agreement = None if skills.agreement is None else f"{skills.agreement:.2f}"
+    return {"matrix": png.name, "rows": rows, "agreement": agreement}

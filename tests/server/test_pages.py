@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import base64
 import re
-from html import escape
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from hitl_active.labelstudio import SECRET_HEADER
 from hitl_active.server import AppSettings, create_app

@@ -2,8 +2,9 @@
 manager's (``/manager``), with the transparency report as HTML and CSV.
 
 The figures come from the workspace (:mod:`hitl_active.team.team_skill`,
-:mod:`hitl_active.team.team_work`, the training track); these modules lay them out as plain
-HTML and CSS with inline charts, readable on a phone, with no script.
+:mod:`hitl_active.team.team_work`, the training track); these modules turn them into plain
+values and charts, and the templates (:mod:`hitl_active.templates`, ``pages/``) lay them out
+as plain HTML and CSS with inline charts, readable on a phone, with no script.
 """
 
 from hitl_active.server.pages.keys import hash_page_key, new_page_key, page_person

@@ -1,6 +1,6 @@
 """The pages' charts, drawn with matplotlib's Agg backend into base64 PNG text.
 
-Each function returns the text for :func:`hitl_active.server.pages.html.png_img`. Nothing is
+Each function returns the base64 text of a PNG, which the templates inline. Nothing is
 written to disk but the skill matrix, which :mod:`hitl_active.reports.team_plot` draws to a file
 (a temporary one here) and the pages inline.
 """
@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from hitl_active.reports.practice_plot import progress_png
+from hitl_active.reports.team_plot import skill_matrix_png
 
 __all__ = [
     "hours_chart",
@@ -131,8 +134,6 @@ def trend_chart(points: Sequence[tuple[str, Mapping | None]], title: str) -> str
 def progress_chart(state: Any, title: str) -> str:
     """A trainee's mastery per skill over paid practice minutes
     (:func:`hitl_active.reports.practice_plot.progress_png`)."""
-    from hitl_active.reports.practice_plot import progress_png
-
     with tempfile.TemporaryDirectory(prefix="hitl-page-") as tmp:
         png = progress_png(state, Path(tmp) / "progress.png", title)
         return base64.b64encode(png.read_bytes()).decode("ascii")
@@ -193,8 +194,6 @@ def hours_chart(days: Sequence[tuple[str, Mapping[str, float]]], title: str) -> 
 
 def matrix_chart(skills: Any) -> str:
     """The annotator × class recall heat map (``team_plot.skill_matrix_png``)."""
-    from hitl_active.reports.team_plot import skill_matrix_png
-
     with tempfile.TemporaryDirectory(prefix="hitl-page-") as tmp:
         png = skill_matrix_png(skills, skills.class_names, Path(tmp) / "matrix.png")
         return base64.b64encode(png.read_bytes()).decode("ascii")

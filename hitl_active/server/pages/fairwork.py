@@ -1,31 +1,45 @@
-"""Fair-work sections of the pages: hours, pay and the wage against the floor, workload left
-under the caps, flags, signals about the task design, ROI and the transparency report.
+"""Fair-work figures as the pages show them: hours, pay and the wage against the floor,
+workload left under the caps, flags, signals about the task design, ROI and the transparency
+report.
 
 The figures are the workspace's (:func:`hitl_active.team.team_work_figures.team_work`, a
-:class:`~hitl_active.team.team_work.TeamWork`); this module only lays them out, with a note
-naming any stored row the figures left out (:func:`skipped`).
+:class:`~hitl_active.team.team_work.TeamWork`); this module turns them into the plain values
+that ``templates/pages/fairwork.html`` lays out, with the note naming any stored row the
+figures left out (:func:`~hitl_active.server.pages.report.skipped_note`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from hitl_active.server.pages import charts
-from hitl_active.server.pages.html import card, cards, esc, meter, png_img, section, table
+from hitl_active.server.pages.report import skipped_note, transparency_cells
+from hitl_active.team.team_work import work_sessions
+from hitl_active.workforce.hours import hours_per_day
 
-__all__ = ["annotator_work_sections", "manager_work_sections", "skipped"]
+__all__ = ["Bar", "annotator_work", "bar", "manager_work"]
 
-NO_WORK = (
-    '<p class="note">No working time recorded yet: hours and pay appear once '
-    "annotations with their times are recorded.</p>"
-)
+GOOD = "#3f9d5a"
+BAD = "#d05a4a"
 
 
-def skipped(work: Any, annotator: str | None = None) -> str:
-    """The note naming the stored rows left out of the figures (``annotator``'s only, when
-    given); ``""`` when none were."""
-    note = "" if work is None else work.skipped_note(annotator)
-    return f'<div class="flag">{esc(note)}</div>' if note else ""
+@dataclass(frozen=True)
+class Bar:
+    """A meter's bar in the SVG's units (0 to 100): its ``width``, the ``mark`` of the limit,
+    and its ``colour`` (green on the good side of the limit, red on the other)."""
+
+    width: str
+    mark: str
+    colour: str
+
+
+def bar(value: float, limit: float, good_above: bool = True) -> Bar:
+    """``value`` against a marked ``limit``, with room to spare beyond the larger of them."""
+    top = max(value, limit, 1e-9) * 1.15
+    good = value >= limit if good_above else value <= limit
+    return Bar(f"{100.0 * value / top:.2f}", f"{100.0 * limit / top:.2f}", GOOD if good else BAD)
 
 
 def _money(value: float | None, currency: str | None) -> str:
@@ -34,11 +48,6 @@ def _money(value: float | None, currency: str | None) -> str:
 
 def _week_days(ws: Any, work: Any, name: str) -> list[tuple[str, dict[str, float]]]:
     """This ISO week's days (up to today) with the person's seconds per part."""
-    from datetime import timedelta
-
-    from hitl_active.team.team_work import work_sessions
-    from hitl_active.workforce.hours import hours_per_day
-
     today = work.now.astimezone(ws.config.work.tz()).date()
     mine = hours_per_day(s for s in work_sessions(ws) if s.annotator == name).get(name, {})
     out = []
@@ -50,74 +59,66 @@ def _week_days(ws: Any, work: Any, name: str) -> list[tuple[str, dict[str, float
     return out
 
 
-def _wage(p: Any, currency: str | None) -> str:
+def _pay(p: Any) -> dict | None:
+    """What the person was paid, for how many active hours, and their wage against the floor
+    of their location (``floor``: ``None`` without a wage or a floor); ``None`` without a pay
+    model."""
     if p.pay is None:
-        return '<p class="note">No pay model is set for this workspace yet.</p>'
+        return None
     parts = ", ".join(f"{k} {v:.2f}" for k, v in sorted(p.pay.parts.items())) or "nothing yet"
-    lines = [
-        f"<p>Paid {esc(_money(p.pay.amount, p.pay.currency))} ({esc(parts)}) for "
-        f"{p.pay.active_seconds / 3600:.2f} active hours.</p>"
-    ]
+    floor = None
     if p.wage is not None and p.floor is not None:
         f = p.floor
-        label = (
-            f"your effective wage {p.wage:.2f} {f.currency}/h; the line: the living-wage "
-            f"floor {f.hourly:.2f} {f.currency}/h in {f.location} ({f.source}, {f.date})"
-        )
-        lines.append(meter(p.wage, f.hourly, label))
-    return "".join(lines)
+        floor = {
+            "wage": f"{p.wage:.2f}",
+            "hourly": f"{f.hourly:.2f}",
+            "currency": f.currency,
+            "location": f.location,
+            "source": f.source,
+            "date": f.date,
+            "bar": bar(p.wage, f.hourly),
+        }
+    return {
+        "amount": _money(p.pay.amount, p.pay.currency),
+        "parts": parts,
+        "hours": f"{p.pay.active_seconds / 3600:.2f}",
+        "floor": floor,
+    }
 
 
-def annotator_work_sections(ws: Any, work: Any, person: Any) -> list[str]:
-    """Hours this week, effective wage against the floor, workload left today."""
+def annotator_work(ws: Any, work: Any, person: Any) -> dict:
+    """The person's hours this week, effective wage against the floor and workload left today
+    (``figures``: ``None`` while no working time of theirs is recorded), with ``skipped``, the
+    note on their stored rows left out."""
     p = None if work is None else work.people.get(person.name)
+    note = skipped_note(work, person.name)
     if p is None or (p.hours.active == 0 and p.week.active == 0):
-        return [section("Your hours and pay", NO_WORK, skipped(work, person.name), id="work")]
+        return {"figures": None, "skipped": note}
     caps = ws.config.work.caps
-    below = p.floor is not None and p.wage is not None and p.wage < p.floor.hourly
-    glance = cards(
-        [
-            card("hours this week", f"{p.week.active / 3600:.2f}"),
-            card(
-                "effective wage / hour",
-                _money(p.wage, p.pay.currency if p.pay else None),
-                "bad" if below else "ok" if p.floor is not None and p.wage is not None else "",
-            ),
-            card("tasks left today", str(p.room_left), "bad" if p.room_left == 0 else ""),
-            card("paid time beside client tasks", f"{p.week.invisible_share:.0%}"),
-        ]
-    )
-    days = _week_days(ws, work, person.name)
-    chart = png_img(
-        charts.hours_chart(days, "Your active hours this week, by day and part"),
-        "your hours this week",
-    )
+    compared = p.floor is not None and p.wage is not None
+    wage_state = ("bad" if p.wage < p.floor.hourly else "ok") if compared else ""
     w = p.workload
-    load = meter(
-        w.day_seconds / 3600,
-        float(caps.hours_per_day),
-        f"{w.day_seconds / 3600:.2f} h worked today; the line: the cap of "
-        f"{caps.hours_per_day:g} h. About {p.room_left} more tasks of "
-        f"{work.task_seconds:.0f} s fit today.",
-        good_above=False,
-    )
-    notes = [f'<div class="flag">{esc(f.message())}</div>' for f in p.flags]
-    return [
-        section(
-            "Your hours and pay",
-            glance,
-            chart,
-            '<p class="note">Every active minute counts: tasks, practice, skipped tasks and '
-            "the time between them.</p>",
-            _wage(p, work.currency),
-            skipped(work, person.name),
-            id="work",
-        ),
-        section("Your workload today", load, *notes, id="workload"),
-    ]
+    day_hours = w.day_seconds / 3600
+    days = _week_days(ws, work, person.name)
+    figures = {
+        "week_hours": f"{p.week.active / 3600:.2f}",
+        "wage": _money(p.wage, p.pay.currency if p.pay else None),
+        "wage_state": wage_state,
+        "room_left": p.room_left,
+        "room_state": "bad" if p.room_left == 0 else "",
+        "beside": f"{p.week.invisible_share:.0%}",
+        "chart": charts.hours_chart(days, "Your active hours this week, by day and part"),
+        "pay": _pay(p),
+        "day_hours": f"{day_hours:.2f}",
+        "cap": f"{caps.hours_per_day:g}",
+        "task_seconds": f"{work.task_seconds:.0f}",
+        "load": bar(day_hours, float(caps.hours_per_day), good_above=False),
+        "flags": [f.message() for f in p.flags],
+    }
+    return {"figures": figures, "skipped": note}
 
 
-def _people(work: Any) -> str:
+def _people(work: Any) -> list[list[Any]]:
     rows = []
     for p in work.people.values():
         floor = "–" if p.floor is None else f"{p.floor.hourly:.2f} ({p.floor.location})"
@@ -137,67 +138,35 @@ def _people(work: Any) -> str:
                 len(p.flags),
             ]
         )
-    head = [
-        "annotator",
-        "tier",
-        "hours this week",
-        "beside client tasks",
-        "tasks",
-        "skipped",
-        "practice",
-        "pay",
-        "wage / h",
-        "floor / h",
-        "tasks left today",
-        "flags",
-    ]
-    return table(head, rows)
+    return rows
 
 
-def _roi(work: Any) -> str:
+def _roi(work: Any) -> dict | None:
     r = work.roi
     if r is None:
-        return "<p>No model version evaluated on gold yet.</p>"
-    per = "–" if r.hours_per_point is None else f"{r.hours_per_point:.2f}"
+        return None
     box = r.cost_per_accepted_box
     share = r.human_verified_share
-    return cards(
-        [
-            card("annotator-hours per mAP point", per),
-            card("paid so far", _money(r.cost, r.currency)),
-            card("cost per accepted box", "–" if box is None else _money(box, r.currency)),
-            card("boxes verified by people", "–" if share is None else f"{share:.0%}"),
-        ]
-    )
+    return {
+        "hours_per_point": "–" if r.hours_per_point is None else f"{r.hours_per_point:.2f}",
+        "cost": _money(r.cost, r.currency),
+        "per_box": "–" if box is None else _money(box, r.currency),
+        "human_share": "–" if share is None else f"{share:.0%}",
+    }
 
 
-def manager_work_sections(ws: Any, work: Any) -> list[str]:
-    from hitl_active.server.pages.report import transparency_table
-
+def manager_work(work: Any) -> dict:
+    """The team's hours, pay and workload (``people``: a row per person, ``None`` while no
+    working time is recorded), fair-work flags, signals about the task design, the ROI and
+    the transparency report's rows, with ``skipped``, the note on stored rows left out."""
+    note = skipped_note(work)
     if work is None or not work.people:
-        return [section("Hours, pay and workload", NO_WORK, skipped(work), id="work")]
-    flags = [f'<div class="flag">{esc(f.message())}</div>' for f in work.flags]
-    signals = [f'<div class="tip">{esc(s.message)}</div>' for s in work.signals]
-    links = (
-        '<p><a href="manager/transparency.csv">CSV</a> · '
-        '<a href="manager/transparency.html">HTML page</a></p>'
-    )
-    return [
-        section("Hours, pay and workload", _people(work), skipped(work), id="work"),
-        section(
-            "Fair-work flags",
-            *(
-                flags
-                or ["<p>None: every wage is at or above its floor and nobody reached a cap.</p>"]
-            ),
-            id="work-flags",
-        ),
-        section(
-            "Signals about the task design",
-            '<p class="note">About instructions and classes, never about a person.</p>',
-            *(signals or ["<p>None.</p>"]),
-            id="signals",
-        ),
-        section("Return on the annotation hours", _roi(work), id="roi"),
-        section("Transparency report", transparency_table(work), links, id="transparency"),
-    ]
+        return {"people": None, "skipped": note}
+    return {
+        "people": _people(work),
+        "skipped": note,
+        "flags": [f.message() for f in work.flags],
+        "signals": [s.message for s in work.signals],
+        "roi": _roi(work),
+        "transparency": transparency_cells(work),
+    }
