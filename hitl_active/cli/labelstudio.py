@@ -190,13 +190,14 @@ def _project(args: argparse.Namespace, ws: Any, client: Any) -> Any:
 
 
 def _pull(args: argparse.Namespace) -> int:
-    from hitl_active.labelstudio import SQLiteSink, pull_annotations
+    from hitl_active.labelstudio import pull_annotations
+    from hitl_active.store.store import Store
 
     try:
         with _workspace(args) as ws, _client(args, _url(args, ws)) as client:
             if ws is None and not args.db:
                 raise CLIError("where to record? pass --db FILE.db (or -w WORKSPACE)")
-            sink = ws.store if ws is not None else SQLiteSink(args.db)
+            sink = ws.store if ws is not None else Store.standalone(args.db)
             try:
                 project = _project(args, ws, client)
                 report = pull_annotations(client, project, sink, progress=not args.quiet)

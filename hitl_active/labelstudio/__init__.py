@@ -28,7 +28,7 @@ from hitl_active.labelstudio.push import (
     push_tasks,
     refresh_predictions,
 )
-from hitl_active.labelstudio.sink import AnnotationRecord, AnnotationSink, SQLiteSink
+from hitl_active.labelstudio.sink import AnnotationRecord, AnnotationSink
 from hitl_active.labelstudio.webhook import SECRET_HEADER, handle_event, register_webhook
 
 __all__ = [
@@ -46,7 +46,6 @@ __all__ = [
     "PushItem",
     "PushReport",
     "RefreshReport",
-    "SQLiteSink",
     "check_labels",
     "connect_local_files",
     "diff_boxes",

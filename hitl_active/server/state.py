@@ -11,8 +11,9 @@ import httpx
 
 from hitl_active.data.images import DecodeBudget, release_freed_pixels
 from hitl_active.labelstudio.client import LabelStudioClient, LabelStudioError
-from hitl_active.labelstudio.sink import AnnotationSink, SQLiteSink
+from hitl_active.labelstudio.sink import AnnotationSink
 from hitl_active.server.settings import AppSettings
+from hitl_active.store.store import Store
 
 __all__ = ["ServerState"]
 
@@ -60,7 +61,7 @@ class ServerState:
             )
             logger.info("serving %s (%s)", s.model_path, self.model_version)
         if self.sink is None:
-            self.sink = SQLiteSink(s.sink_path or ":memory:")
+            self.sink = Store.standalone(s.sink_path or ":memory:")
         if s.label_studio_url and s.label_studio_token:
             self.client = LabelStudioClient(s.label_studio_url, s.label_studio_token, retries=1)
 
@@ -101,7 +102,7 @@ class ServerState:
         self.http.close()
         if self.client is not None:
             self.client.close()
-        if self.own_sink and isinstance(self.sink, SQLiteSink):
+        if self.own_sink and isinstance(self.sink, Store):
             self.sink.close()
 
     @property

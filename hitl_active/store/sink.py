@@ -16,16 +16,20 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import sqlalchemy as sa
 
+from hitl_active.labelstudio.records import normalize_timestamp
+from hitl_active.labelstudio.sink import (
+    AnnotationRecord,
+    InvalidRecordError,
+    check_id,
+    check_work,
+)
 from hitl_active.store import schema as t
-from hitl_active.store.rows import boxes_with_provenance
-
-if TYPE_CHECKING:
-    from hitl_active.labelstudio.sink import AnnotationRecord
+from hitl_active.store.rows import AnnotationRow, _annotation, boxes_with_provenance
 
 __all__ = ["LabelStudioSinkMixin", "image_key_name"]
 
@@ -51,6 +55,19 @@ class LabelStudioSinkMixin:
 
     #: ``(round_id, model_version)`` that tasks recorded by a push belong to.
     push_context: tuple[int | None, str | None] = (None, None)
+    #: A store without a pool (``Store.standalone``: ``serve`` or ``pull`` without a
+    #: workspace) registers each image as Label Studio names it; a workspace's store records
+    #: work on its own pool's images only.
+    adopts_images: bool = False
+
+    def _adopt(self, image_key: str, width: int = 0, height: int = 0) -> int | None:
+        """The image ``image_key`` names, registered first when this store adopts images."""
+        image_id = self.image_for_key(image_key)
+        if image_id is None and self.adopts_images:
+            self.add_images([(image_key, width, height, None, "pool")])  # type: ignore[attr-defined]
+            row = self.image_by_path(image_key)  # type: ignore[attr-defined]
+            image_id = None if row is None else row.id
+        return image_id
 
     def image_for_key(self, image_key: str) -> int | None:
         """The image a task's ``image_key`` names: its path relative to the pool folder
@@ -89,7 +106,7 @@ class LabelStudioSinkMixin:
         return None if row is None or row[0] is None else int(row[0])
 
     def record_task(self, project_id: int, image_key: str, task_id: int) -> None:
-        image_id = self.image_for_key(image_key)
+        image_id = self._adopt(image_key)
         if image_id is None:
             raise KeyError(
                 f"pushed task {task_id} names image {image_key!r}, which is not in the "
@@ -115,7 +132,10 @@ class LabelStudioSinkMixin:
                 record.annotation_id, record.task_id, record.project_id,
             )  # fmt: skip
             return False
-        image_id = task.image_id if task is not None else self.image_for_key(record.image)
+        if task is not None:
+            image_id: int | None = task.image_id
+        else:
+            image_id = self._adopt(record.image, record.labels.width, record.labels.height)
         if image_id is None:
             logger.warning(
                 "annotation %d of task %d: image %r is not in this workspace; skipped",
@@ -166,9 +186,6 @@ class LabelStudioSinkMixin:
             InvalidRecordError: the draft holds what no real one has (see
                 :func:`~hitl_active.labelstudio.sink.check_work`); nothing is stored.
         """
-        from hitl_active.labelstudio.records import normalize_timestamp
-        from hitl_active.labelstudio.sink import InvalidRecordError, check_id, check_work
-
         d = t.drafts
         try:
             check_id("draft id", draft["id"])
@@ -265,6 +282,22 @@ class LabelStudioSinkMixin:
         )
         prefix = f"{project_id}:"
         return {int(r[0][len(prefix) :]) for r in rows if r[0].startswith(prefix)}
+
+    def project_annotations(self, project_id: int) -> list[AnnotationRow]:
+        """The newest revision of each annotation and skip of a project that is not deleted,
+        in Label Studio's annotation-id order."""
+        a = t.annotations
+        q = (
+            sa.select(a)
+            .where(
+                a.c.source == SOURCE,
+                a.c.external_id.like(f"{int(project_id)}:%"),
+                a.c.deleted == 0,
+            )
+            .order_by(a.c.id)
+        )
+        newest = {r.external_id: _annotation(r._mapping) for r in self._all(q)}  # type: ignore[attr-defined]
+        return sorted(newest.values(), key=lambda r: int(r.external_id.split(":")[1]))
 
     def get_cursor(self, project_id: int) -> str | None:
         return self.get(f"labelstudio.cursor.{project_id}")  # type: ignore[attr-defined]

@@ -106,6 +106,22 @@ class Store(TablesMixin, TeamMixin, ClaimsMixin, LabelStudioSinkMixin):
             self._engine.dispose()
             raise
 
+    @classmethod
+    def standalone(cls, path: str | Path = ":memory:", url: str | None = None) -> Store:
+        """A state database with no pool, for ``serve`` and ``label-studio pull`` without a
+        workspace: annotations, tasks and cursors are recorded by the same code as a
+        workspace's, and each image is registered as Label Studio names it."""
+        store = cls(path, url)
+        store.adopts_images = True
+        if store.dialect == "sqlite" and sa.inspect(store._engine).has_table("ls_annotations"):
+            logger.warning(
+                "%s also holds annotations recorded by an earlier version (table "
+                "ls_annotations), which this version does not read; run `hitl-active "
+                "label-studio pull` to record them again from Label Studio",
+                store.where,
+            )
+        return store
+
     # ------------------------------------------------------------------ paths
     def stored_path(self, path: str | Path) -> str:
         """How ``path`` is written: relative to the workspace when inside it, else absolute."""

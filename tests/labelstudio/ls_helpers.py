@@ -69,3 +69,30 @@ def edited(result: list[dict], how: str, class_names: list[str]) -> list[dict]:
     for region in out:
         region.pop("score", None)  # annotators' regions carry no model score
     return out
+
+
+def recorded(store: Any, project_id: int) -> list[dict[str, Any]]:
+    """What a store recorded for a Label Studio project, one plain dict per annotation (the
+    newest revision; skips included, deletions not), in annotation-id order."""
+    out = []
+    for row in store.project_annotations(project_id):
+        image = store.image(row.image_id)
+        versions = [b["model_version"] for b in row.boxes if b.get("model_version")]
+        out.append(
+            {
+                "annotation_id": int(row.external_id.split(":")[1]),
+                "task_id": row.ls_task_id,
+                "image": image.path,
+                "width": image.width,
+                "height": image.height,
+                "xyxy": [b["xyxy"] for b in row.boxes],
+                "class_id": [b["class_id"] for b in row.boxes],
+                "sources": [b["source"] for b in row.boxes],
+                "annotator": row.annotator,
+                "lead_time": row.lead_time,
+                "was_cancelled": row.cancelled,
+                "model_version": versions[0] if versions else None,
+                "diff": row.diff,
+            }
+        )
+    return out

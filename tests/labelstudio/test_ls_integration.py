@@ -12,7 +12,7 @@ import uuid
 
 import numpy as np
 import pytest
-from ls_helpers import edited, free_port, serve_in_thread, wait_http
+from ls_helpers import edited, free_port, recorded, serve_in_thread, wait_http
 
 from hitl_active.data.images import image_size
 from hitl_active.formats import read_yolo_labels, to_yolo_lines
@@ -22,7 +22,6 @@ from hitl_active.labelstudio import (
     LabelStudioAuthError,
     LabelStudioClient,
     PushItem,
-    SQLiteSink,
     connect_local_files,
     ensure_project,
     pull_annotations,
@@ -31,6 +30,7 @@ from hitl_active.labelstudio import (
     register_webhook,
 )
 from hitl_active.server import AppSettings, create_app
+from hitl_active.store import Store
 
 pytestmark = pytest.mark.labelstudio
 
@@ -75,10 +75,10 @@ def test_annotations_come_back_exactly_once(
         PushItem(p.name, lab.width, lab.height, lab, uncertainty=0.1 * i, image=p)
         for i, (p, lab) in enumerate(images)
     ]
-    push_sink = SQLiteSink()
+    push_sink = Store.standalone()
     first = push_tasks(client, project, items, push_sink, "m1", label_studio.files_root, 4, False)
     assert first.created == 6
-    again = push_tasks(client, project, items, SQLiteSink(), "m1", label_studio.files_root)
+    again = push_tasks(client, project, items, Store.standalone(), "m1", label_studio.files_root)
     assert again.created == 0 and again.task_ids == first.task_ids  # found in the project
     tasks = list(client.iter_tasks(project.id))
     assert len(tasks) == 6
@@ -88,7 +88,7 @@ def test_annotations_come_back_exactly_once(
     assert prediction["model_version"] == "m1" and prediction["score"] == pytest.approx(1.0)
     assert client._send("GET", task["data"]["image"]).status_code == 200  # served local file
 
-    hook_sink, pull_sink = SQLiteSink(), SQLiteSink()
+    hook_sink, pull_sink = Store.standalone(), Store.standalone()
     settings = AppSettings(
         webhook_secret="hook-secret",
         label_studio_url=label_studio.url,
@@ -111,7 +111,7 @@ def test_annotations_come_back_exactly_once(
                 }
             created = client.request("POST", f"/api/tasks/{t['id']}/annotations", json=body)
             annotation_ids[how] = created["id"]
-        assert len(hook_sink.records(project.id)) == 5  # each delivered once, by webhook
+        assert len(recorded(hook_sink, project.id)) == 5  # each delivered once, by webhook
 
         report = pull_annotations(client, project, pull_sink)
         assert (report.recorded, report.skipped_tasks) == (5, 1)
@@ -119,10 +119,12 @@ def test_annotations_come_back_exactly_once(
         assert pull_annotations(client, project, pull_sink).recorded == 0  # nothing changed
         strip = ("diff", "annotator")
         assert [
-            {k: v for k, v in r.items() if k not in strip} for r in hook_sink.records(project.id)
-        ] == [{k: v for k, v in r.items() if k not in strip} for r in pull_sink.records(project.id)]
+            {k: v for k, v in r.items() if k not in strip} for r in recorded(hook_sink, project.id)
+        ] == [
+            {k: v for k, v in r.items() if k not in strip} for r in recorded(pull_sink, project.id)
+        ]
 
-        records = {r["annotation_id"]: r for r in pull_sink.records(project.id)}
+        records = {r["annotation_id"]: r for r in recorded(pull_sink, project.id)}
         counts = {how: records[annotation_ids[how]]["diff"] for how in EDITS}
         assert counts["keep"]["counts"]["kept"] == len(images[0][1])
         assert counts["keep"]["counts"]["moved"] == 0
@@ -150,12 +152,12 @@ def test_annotations_come_back_exactly_once(
         result = client.request("GET", f"/api/annotations/{moved}")["result"]
         client.request("PATCH", f"/api/annotations/{moved}", json={"result": result[1:]})
         assert pull_annotations(client, project, pull_sink).recorded == 1
-        assert len(pull_sink.records(project.id)) == 5
-        hook_moved = next(r for r in hook_sink.records(project.id) if r["annotation_id"] == moved)
+        assert len(recorded(pull_sink, project.id)) == 5
+        hook_moved = next(r for r in recorded(hook_sink, project.id) if r["annotation_id"] == moved)
         assert len(hook_moved["xyxy"]) == len(result) - 1
         client.request("DELETE", f"/api/annotations/{annotation_ids['relabel']}")
         assert pull_annotations(client, project, pull_sink).deleted == 1
-        assert len(pull_sink.records(project.id)) == len(hook_sink.records(project.id)) == 4
+        assert len(recorded(pull_sink, project.id)) == len(recorded(hook_sink, project.id)) == 4
 
     # A promoted model replaces pre-labels only where nobody has annotated yet.
     refreshed = refresh_predictions(client, project, items, "m2")
@@ -197,7 +199,7 @@ def test_a_batch_imported_but_not_recorded_is_found_not_duplicated(
 
     project = ensure_project(client, f"crash-{uuid.uuid4().hex[:8]}", tiny_dataset.class_names)
     items = [PushItem(p.name, lab.width, lab.height, lab, image=p) for p, lab in images]
-    sink = SQLiteSink()
+    sink = Store.standalone()
     first = push_tasks(client, project, items[:3], sink, "m1", label_studio.files_root)
     assert sink.last_task_id(project.id) == max(first.task_ids.values())
     # a push that died after importing its batch, before recording it
@@ -267,7 +269,7 @@ def test_label_studio_gets_predictions_from_serve(client, label_studio, tiny_mod
     connect_local_files(client, project.id, path.parent)
     item = PushItem(path.name, labels.width, labels.height, image=path)  # no pre-label
     (task_id,) = push_tasks(
-        client, project, [item], SQLiteSink(), "none", label_studio.files_root, progress=False
+        client, project, [item], Store.standalone(), "none", label_studio.files_root, progress=False
     ).task_ids.values()
 
     port = free_port()

@@ -17,7 +17,6 @@ from hitl_active.labelstudio import (
     LabelStudioClient,
     LabelStudioUnavailable,
     ProjectInfo,
-    SQLiteSink,
     check_labels,
     diff_boxes,
     handle_event,
@@ -26,6 +25,8 @@ from hitl_active.labelstudio import (
 )
 from hitl_active.labelstudio.project import local_path, parse_label_config
 from hitl_active.labelstudio.records import build_record, normalize_timestamp
+from hitl_active.store import Store
+from tests.labelstudio.ls_helpers import recorded
 
 CLASSES = ("cat", "dog")
 PROJECT = ProjectInfo(7, "pets", CLASSES)
@@ -89,7 +90,7 @@ def test_diff_classifies_every_kind_of_change() -> None:
 
 
 def test_sink_records_once_replaces_newer_and_ignores_older() -> None:
-    sink = SQLiteSink()
+    sink = Store.standalone()
     results = to_ls_results(_pred_labels(), CLASSES)
     ev = _event("ANNOTATION_CREATED", results)
     record = build_record(PROJECT, ev["task"], ev["annotation"])
@@ -99,39 +100,39 @@ def test_sink_records_once_replaces_newer_and_ignores_older() -> None:
     assert sink.record_annotation(build_record(PROJECT, newer["task"], newer["annotation"]))
     older = _event("ANNOTATION_UPDATED", results[:2], updated="2026-01-01T00:00:03Z")
     assert not sink.record_annotation(build_record(PROJECT, older["task"], older["annotation"]))
-    (stored,) = sink.records(7)
+    (stored,) = recorded(sink, 7)
     assert len(stored["xyxy"]) == 1 and stored["annotator"] == "user-1"
     assert sink.annotation_ids(7, 3) == {11}
     assert sink.record_deletion(7, [11, 99]) == 1
-    assert sink.records(7) == []
+    assert recorded(sink, 7) == []
 
 
 def test_sink_keeps_tasks_and_cursor_in_a_file(tmp_path) -> None:
     path = tmp_path / "ls.db"
-    sink = SQLiteSink(path)
+    sink = Store.standalone(path)
     sink.record_task(7, "a.jpg", 3)
     sink.set_cursor(7, "2030-01-01T00:00:00.000000+00:00")
     sink.close()
-    again = SQLiteSink(path)
+    again = Store.standalone(path)
     assert again.task_for_image(7, "a.jpg") == 3 and again.task_for_image(7, "b.jpg") is None
     assert again.get_cursor(7) == "2030-01-01T00:00:00.000000+00:00"
 
 
 def test_webhook_events_are_idempotent_and_others_ignored() -> None:
-    sink = SQLiteSink()
+    sink = Store.standalone()
     results = to_ls_results(_pred_labels(), CLASSES)
     ev = _event("ANNOTATION_CREATED", results)
     ev["task"]["predictions"] = [{"id": 1, "result": results, "model_version": "m1"}]
     first = handle_event(ev, sink, users={1: "ann@example.com"})
     assert (first.handled, first.recorded) == (True, 1)
     assert handle_event(ev, sink).recorded == 0
-    (stored,) = sink.records(7)
+    (stored,) = recorded(sink, 7)
     assert stored["annotator"] == "ann@example.com" and stored["model_version"] == "m1"
     assert stored["diff"]["counts"]["kept"] == 3 and stored["lead_time"] == 4.5
     assert not handle_event({"action": "PROJECT_UPDATED", "project": {"id": 7}}, sink).handled
     skipped = _event("ANNOTATION_CREATED", [], annotation_id=12, cancelled=True)
     assert handle_event(skipped, sink).recorded == 1
-    assert [r["was_cancelled"] for r in sink.records(7)] == [False, True]
+    assert [r["was_cancelled"] for r in recorded(sink, 7)] == [False, True]
     gone = {"action": "ANNOTATIONS_DELETED", "project": {"id": 7}, "annotations": [{"id": 11}]}
     assert handle_event(gone, sink).deleted == 1
     with pytest.raises(LabelMismatchError, match=r"\['bird'\]"):
@@ -224,7 +225,7 @@ def test_a_create_that_timed_out_is_not_repeated_blindly() -> None:
 
 
 def test_a_later_pull_fills_in_a_missing_diff_once() -> None:
-    sink = SQLiteSink()
+    sink = Store.standalone()
     results = to_ls_results(_pred_labels(), CLASSES)
     ev = _event("ANNOTATION_CREATED", results)
     assert sink.record_annotation(build_record(PROJECT, ev["task"], ev["annotation"]))
@@ -232,7 +233,7 @@ def test_a_later_pull_fills_in_a_missing_diff_once() -> None:
     with_diff = build_record(PROJECT, ev["task"], ev["annotation"], predictions)
     assert sink.record_annotation(with_diff) is True
     assert sink.record_annotation(with_diff) is False
-    assert sink.records(7)[0]["diff"]["counts"]["kept"] == 3
+    assert recorded(sink, 7)[0]["diff"]["counts"]["kept"] == 3
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,11 @@ from PIL import Image
 
 from hitl_active.detections import Detections
 from hitl_active.formats.labelstudio import to_ls_results
-from hitl_active.labelstudio import SECRET_HEADER, SQLiteSink, label_config
+from hitl_active.labelstudio import SECRET_HEADER, label_config
 from hitl_active.sampling import image_uncertainty
 from hitl_active.server import AppSettings, create_app
+from hitl_active.store import Store
+from tests.labelstudio.ls_helpers import recorded
 
 CLASSES = ["cat", "dog"]
 
@@ -56,8 +58,8 @@ def files_root(tmp_path):
 SECRET = {SECRET_HEADER: "s3cret"}
 
 
-def _client(files_root, engine=None, **kw) -> tuple[TestClient, SQLiteSink]:
-    sink = SQLiteSink()
+def _client(files_root, engine=None, **kw) -> tuple[TestClient, Store]:
+    sink = Store.standalone()
     settings = AppSettings(files_root=files_root, webhook_secret="s3cret", **kw)
     return TestClient(create_app(settings, engine=engine, sink=sink), headers=SECRET), sink
 
@@ -166,13 +168,27 @@ def test_webhook_needs_the_secret_and_records_once(files_root, tmp_path) -> None
         json_type = {SECRET_HEADER: "s3cret", "Content-Type": "application/json"}
         bad = client.post("/webhook", content=b"[1,", headers=json_type)
         assert bad.status_code == 400
-    (record,) = sink.records(2)
+    (record,) = recorded(sink, 2)
     assert record["xyxy"] == [[10.0, 20.0, 60.0, 70.0]] and record["lead_time"] == 3.0
+
+
+def test_serve_without_a_workspace_records_into_a_state_database(files_root, tmp_path) -> None:
+    """``serve --db FILE`` (no workspace) records through the same store code as a
+    workspace: the file is a state database the store reopens, the annotation in it."""
+    db = tmp_path / "annotations.db"
+    settings = AppSettings(files_root=files_root, webhook_secret="s3cret", sink_path=db)
+    with TestClient(create_app(settings, engine=StubEngine()), headers=SECRET) as client:
+        assert client.post("/webhook", json=_event(annotation_id=4)).json()["recorded"] == 1
+        assert client.post("/webhook", json=_event(annotation_id=4)).json()["recorded"] == 0
+    with Store(db) as again:
+        (row,) = again.project_annotations(2)
+        assert row.external_id == "2:4" and row.boxes[0]["xyxy"] == [10.0, 20.0, 60.0, 70.0]
+        assert again.image_for_key("a.jpg") == row.image_id
 
 
 def test_an_app_without_a_shared_secret_is_refused(files_root) -> None:
     with pytest.raises(ValueError, match="HITL_WEBHOOK_SECRET"):
-        create_app(AppSettings(files_root=files_root), engine=StubEngine(), sink=SQLiteSink())
+        create_app(AppSettings(files_root=files_root), engine=StubEngine(), sink=Store.standalone())
 
 
 def test_each_app_has_its_own_state(files_root) -> None:

@@ -5,6 +5,7 @@ Every test taking ``store`` or ``db_url`` runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 
 import numpy as np
@@ -340,16 +341,13 @@ def test_an_annotator_is_found_by_their_name_before_anyone_elses_email(store):
     assert store.annotator(bo.id).id == bo.id
 
 
-@pytest.mark.parametrize("kind", ["store", "sqlite-sink"])
+@pytest.mark.parametrize("kind", ["workspace", "standalone"])
 def test_a_pull_completes_a_record_a_bulk_webhook_stored_without_a_diff(store, kind):
-    """Both annotation sinks (the workspace's store, serve's SQLite file without one) keep a
-    record without a diff, then take the diff of the same version from a later pull."""
-    import dataclasses
-
-    from hitl_active.labelstudio.sink import SQLiteSink
-
-    sink = store if kind == "store" else SQLiteSink()
-    if kind == "store":
+    """The one annotation sink, as a workspace's store and as serve's store without a
+    workspace, keeps a record without a diff, then takes the diff of the same version from a
+    later pull."""
+    sink = store if kind == "workspace" else Store.standalone()
+    if kind == "workspace":
         store.push_context = (None, "v0001")
         store.record_task(7, "/img/1.jpg", 101)
     full = _record(5, [[1, 1, 9, 9], [20, 20, 40, 40]], "2026-01-01T00:00:01", kept=[(0, 0)])
@@ -357,13 +355,28 @@ def test_a_pull_completes_a_record_a_bulk_webhook_stored_without_a_diff(store, k
     assert sink.record_annotation(bare)
     assert sink.record_annotation(full)  # was: a no-op in the store, the diff lost
     assert not sink.record_annotation(full)  # and only once
-    if kind == "store":
-        (ann,) = store.annotations()
-        assert ann.diff is not None and ann.diff["kept"] == [[0, 0]]
-        assert [b["source"] for b in ann.boxes] == ["human_accepted", "human"]
-    else:
-        (rec,) = sink.records(7)
-        assert rec["diff"] is not None and rec["diff"]["kept"] == [[0, 0]]
+    (ann,) = sink.annotations()
+    assert ann.diff is not None and ann.diff["kept"] == [[0, 0]]
+    assert [b["source"] for b in ann.boxes] == ["human_accepted", "human"]
+    assert [a.external_id for a in sink.project_annotations(7)] == ["7:5"]
+
+
+def test_a_standalone_store_adopts_images_and_a_workspace_store_does_not(store):
+    """Without a workspace, serve and pull register each image as Label Studio names it;
+    a workspace's store refuses work on an image outside its pool."""
+    record = _record(5, [[1, 1, 9, 9]], "2026-01-01T00:00:01")
+    key = record.image
+    standalone = Store.standalone()
+    standalone.record_task(7, "/data/local-files/?d=x/other.jpg", 102)
+    assert standalone.task_for_image(7, "/data/local-files/?d=x/other.jpg") == 102
+    assert standalone.record_annotation(record)
+    assert standalone.image_by_path(key) is not None
+    before = len(store.images())
+    unknown = dataclasses.replace(record, image="/elsewhere/nobody.jpg", task_id=999)
+    assert not store.record_annotation(unknown)
+    assert len(store.images()) == before
+    with pytest.raises(KeyError, match="not in the workspace's pool"):
+        store.record_task(7, "/elsewhere/nobody.jpg", 103)
 
 
 def test_task_image_keys_are_paths_in_the_pool_and_old_absolute_keys_still_resolve(tmp_path):
