@@ -115,7 +115,7 @@ def main() -> None:
         seeds=tuple(range(args.seeds)),
         rounds=args.rounds,
         initial=args.initial,
-        batch=args.batch,
+        round_size=args.batch,
         test_size=args.test_size,
         model=str(base),
         imgsz=args.imgsz,

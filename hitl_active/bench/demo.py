@@ -24,7 +24,7 @@ from hitl_active.loop.rounds import RoundSummary
 from hitl_active.loop.table import format_table
 from hitl_active.sampling.registry import DEFAULT_STRATEGY
 
-__all__ = ["DemoConfig", "run_demo"]
+__all__ = ["DemoConfig", "demo_dataset", "run_demo"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class DemoConfig:
     workspace: Path = Path("demo-workspace")
     n_images: int | None = None
     rounds: int | None = None
-    batch_size: int | None = None
+    round_size: int | None = None
     epochs: int | None = None
     imgsz: int | None = None
     gold_size: int = 40
@@ -53,14 +53,15 @@ class DemoConfig:
         self.workspace = Path(self.workspace)
         self.n_images = self.n_images or 240
         self.rounds = self.rounds or 5
-        self.batch_size = self.batch_size or 20
+        self.round_size = self.round_size or 20
         self.epochs = self.epochs or 15
         self.imgsz = self.imgsz or 96
         self.strategy = self.strategy or DEFAULT_STRATEGY
         self.gold_size = min(self.gold_size, max(self.n_images // 5, 1))
 
 
-def _dataset(cfg: DemoConfig) -> Path:
+def demo_dataset(cfg: DemoConfig) -> Path:
+    """The demo's generated images and labels (made once, in ``WORKSPACE/data``)."""
     from hitl_active.data.synthetic import SyntheticSpec, make_synthetic_dataset
 
     data = cfg.workspace / "data"
@@ -85,7 +86,7 @@ def _workspace(cfg: DemoConfig, data: Path):
     # each retrain continues from the newest version so training accumulates over rounds.
     config = LoopConfig(
         images=str(data / "images"), classes=names, imgsz=int(cfg.imgsz or 96),
-        epochs=int(cfg.epochs or 1), batch=8, batch_size=int(cfg.batch_size or 1),
+        epochs=int(cfg.epochs or 1), train_batch=8, round_size=int(cfg.round_size or 1),
         gold_size=cfg.gold_size, strategy=str(cfg.strategy), seed=cfg.seed,
         fine_tune_from="latest",
         train_args={"optimizer": "AdamW", "lr0": 0.005, "warmup_epochs": 0.5},
@@ -124,7 +125,7 @@ def run_demo(cfg: DemoConfig, out: Callable[[str], object] = print) -> list[Roun
     start = time.perf_counter()
     if cfg.fresh and cfg.workspace.exists():
         shutil.rmtree(cfg.workspace)
-    data = _dataset(cfg)
+    data = demo_dataset(cfg)
     ws = _workspace(cfg, data)
     backend = None
     try:
@@ -143,7 +144,7 @@ def run_demo(cfg: DemoConfig, out: Callable[[str], object] = print) -> list[Roun
         counts = ws.store.count_images()
         out(
             f"demo: {counts['pool']} pool images, {counts['gold']} gold images, "
-            f"{cfg.rounds} rounds of {cfg.batch_size} images, {cfg.epochs} epochs at "
+            f"{cfg.rounds} rounds of {cfg.round_size} images, {cfg.epochs} epochs at "
             f"imgsz {cfg.imgsz}, strategy {cfg.strategy}"
         )
         out(format_table([]))

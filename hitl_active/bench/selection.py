@@ -32,7 +32,7 @@ def loop_config(cfg: SimulationConfig, strategy: str, seed: int, names: list[str
     """The benchmark's selection settings as the loop's config: strategy, batch (images or
     annotator seconds), display threshold and seed."""
     return LoopConfig(
-        images="-", classes=list(names), strategy=strategy, batch_size=cfg.batch,
+        images="-", classes=list(names), strategy=strategy, round_size=cfg.round_size,
         budget_seconds=cfg.budget_seconds, conf_threshold=cfg.display_threshold, seed=seed,
     )  # fmt: skip
 

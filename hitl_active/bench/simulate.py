@@ -62,7 +62,7 @@ class SimulationConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
     rounds: int = 5
     initial: int = 20
-    batch: int = 20
+    round_size: int = 20  # images selected per round
     test_size: int = 100
     split_seed: int = 0
     model: str = "yolo11n.yaml"
@@ -82,8 +82,8 @@ class SimulationConfig:
     def __post_init__(self) -> None:
         for name in self.strategies:
             get_strategy(name)  # fail early on a typo, listing valid names
-        if self.rounds < 0 or self.initial < 1 or self.batch < 1 or self.test_size < 1:
-            raise ValueError("rounds >= 0 and initial, batch, test_size >= 1 are required")
+        if self.rounds < 0 or self.initial < 1 or self.round_size < 1 or self.test_size < 1:
+            raise ValueError("rounds >= 0 and initial, round_size, test_size >= 1 are required")
 
 
 def _scratch_cost(annotator: SimulatedAnnotator, keys: Sequence[str]) -> CorrectionCost:

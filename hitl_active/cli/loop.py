@@ -141,7 +141,7 @@ def _init(args: argparse.Namespace) -> int:
         cfg = LoopConfig(
             images=args.images, classes=classes, imgsz=args.imgsz,
             model=start if bring is None or bring.endswith(".pt") else "base",
-            epochs=args.epochs, batch_size=args.batch_size, gold_size=args.gold_size,
+            epochs=args.epochs, round_size=args.round_size, gold_size=args.gold_size,
             retrain_every=args.retrain_every, seed=args.seed, database_url=args.database_url,
             **({"strategy": args.strategy} if args.strategy else {}),
         )  # fmt: skip
@@ -371,7 +371,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     cfg = DemoConfig(
         workspace=Path(args.workspace), n_images=args.images, rounds=args.rounds,
-        batch_size=args.batch_size, epochs=args.epochs, imgsz=args.imgsz,
+        round_size=args.round_size, epochs=args.epochs, imgsz=args.imgsz,
         label_studio=args.label_studio, fresh=args.fresh, strategy=args.strategy,
         progress=not args.quiet,
     )  # fmt: skip
@@ -447,7 +447,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--token", default=None, help="API token (default: $LABEL_STUDIO_API_KEY)")
     p.add_argument("--imgsz", type=int, default=320)
     p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=20, help="images per round")
+    p.add_argument(
+        "--round-size", "--batch-size", dest="round_size", type=int, default=20,
+        help="images selected per round",
+    )  # fmt: skip
     p.add_argument(
         "--strategy", default=None, help="sampling strategy (`hitl-active strategies` lists them)"
     )
@@ -506,7 +509,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--label-studio", action="store_true", help="go through a local Label Studio")
     p.add_argument("--images", type=int, default=None, help="synthetic images (pool + gold)")
     p.add_argument("--rounds", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=None, help="images per round")
+    p.add_argument(
+        "--round-size", "--batch-size", dest="round_size", type=int, default=None,
+        help="images selected per round",
+    )  # fmt: skip
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--imgsz", type=int, default=None)
     p.add_argument("--strategy", default=None)

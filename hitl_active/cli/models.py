@@ -29,7 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--epochs", type=int, default=_TRAIN.epochs)
     p.add_argument("--imgsz", type=int, default=_TRAIN.imgsz)
-    p.add_argument("--batch", type=int, default=_TRAIN.batch)
+    p.add_argument(
+        "--train-batch", "--batch", dest="train_batch", type=int, default=_TRAIN.batch,
+        help="images per training step (default: %(default)s)",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, default=_TRAIN.seed)
     p.add_argument(
         "--device", default=_TRAIN.device, help="cpu, 0, 0,1 ... (default: every GPU, else cpu)"
@@ -50,7 +53,7 @@ def _train(args: argparse.Namespace) -> int:
             model=args.model,
             epochs=args.epochs,
             imgsz=args.imgsz,
-            batch=args.batch,
+            batch=args.train_batch,
             seed=args.seed,
             device=args.device,
             patience=args.patience,

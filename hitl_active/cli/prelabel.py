@@ -27,7 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--conf-floor", type=float, default=0.01, help="default: %(default)s")
     p.add_argument("--display-threshold", type=float, default=0.25, help="default: %(default)s")
     p.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold")
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument(
+        "--infer-batch", "--batch-size", dest="infer_batch", type=int, default=8,
+        help="images per inference call (default: %(default)s)",
+    )  # fmt: skip
     p.add_argument("--imgsz", type=int, default=None, help="default: the model's export size")
     p.add_argument("--workers", type=int, default=2, help="decoding threads")
     p.add_argument("--providers", nargs="+", default=None, help="ONNX Runtime providers")
@@ -55,7 +58,7 @@ def _prelabel(args: argparse.Namespace) -> int:
         config = EngineConfig(
             conf_floor=args.conf_floor,
             iou=args.iou,
-            batch_size=args.batch_size,
+            batch_size=args.infer_batch,
             providers=args.providers,
             decode_workers=args.workers,
             imgsz=args.imgsz,

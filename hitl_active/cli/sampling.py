@@ -44,7 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=_seeds, default=(0, 1, 2), help="count or list (default 3)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default DATASET-sim)")
     p.add_argument("--initial", type=int, default=20, help="random seed set size")
-    p.add_argument("--batch", type=int, default=20, help="images selected per round")
+    p.add_argument(
+        "--round-size", "--batch", dest="round_size", type=int, default=20,
+        help="images selected per round",
+    )  # fmt: skip
     p.add_argument("--test-size", type=int, default=100)
     p.add_argument("--model", default="yolo11n.yaml", help="model YAML or .pt to start from")
     p.add_argument("--imgsz", type=int, default=160)
@@ -152,7 +155,7 @@ def _simulate(args: argparse.Namespace) -> int:
             seeds=args.seeds,
             rounds=args.rounds,
             initial=args.initial,
-            batch=args.batch,
+            round_size=args.round_size,
             test_size=args.test_size,
             model=args.model,
             imgsz=args.imgsz,

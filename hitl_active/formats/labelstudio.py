@@ -139,13 +139,19 @@ def from_ls_results(
     height: int | None = None,
     from_name: str | None = None,
     rotation: str = "bbox",
+    size: tuple[int, int] | None = None,
 ) -> ImageLabels:
     """Read the rectangles of one annotation or prediction back into pixel boxes.
 
     Results of other types (or of another ``from_name`` when given) are ignored. The image
     size comes from the results' ``original_width``/``original_height``; ``width``/``height``
-    are the fallback for an empty result list. Unknown labels raise, naming the known ones.
+    are the fallback for an empty result list. ``size`` (the original's ``(width, height)``)
+    overrides both: Label Studio's percentages are of the image it showed, which may be a
+    smaller copy (:mod:`hitl_active.labelstudio.light`), whose size the results then carry.
+    Unknown labels raise, naming the known ones.
     """
+    if size is not None:
+        width, height = int(size[0]), int(size[1])
     index = {name: i for i, name in enumerate(class_names)}
     boxes, cids, scores, meta = [], [], [], []
     for region in results:
@@ -153,8 +159,8 @@ def from_ls_results(
             continue
         if from_name is not None and region.get("from_name") != from_name:
             continue
-        w = region.get("original_width") or width
-        h = region.get("original_height") or height
+        w = width if size is not None else region.get("original_width") or width
+        h = height if size is not None else region.get("original_height") or height
         if not w or not h:
             raise LabelStudioFormatError(
                 f"region {region.get('id')!r} of {image!r} has no original_width/height and "

@@ -37,6 +37,7 @@ from hitl_active.detections import Detections
 from hitl_active.formats.core import ImageLabels
 from hitl_active.formats.labelstudio import to_ls_results
 from hitl_active.labelstudio.client import LabelStudioClient, LabelStudioError
+from hitl_active.labelstudio.light import TaskImageSpec, light_copy_or_original
 from hitl_active.labelstudio.project import LOCAL_FILES_PREFIX, ProjectInfo, image_url
 from hitl_active.labelstudio.sink import AnnotationSink
 
@@ -183,8 +184,13 @@ def push_tasks(
     files_root: str | Path | None = None,
     batch_size: int = 500,
     progress: bool = True,
+    task_image: TaskImageSpec | None = None,
 ) -> PushReport:
-    """Create one task per new image (in batches); images already pushed are left alone."""
+    """Create one task per new image (in batches); images already pushed are left alone.
+
+    With ``task_image`` a task shows a light copy of a local image (long side and JPEG
+    quality as it says; :mod:`hitl_active.labelstudio.light`); boxes still come back in
+    the original's pixels."""
     report = PushReport()
     todo: list[PushItem] = []
     seen: set[str] = set()
@@ -214,7 +220,7 @@ def push_tasks(
     bar = tqdm(total=len(todo), desc="push tasks", unit="task", disable=not progress)
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
-        tasks = [_task(item, project, model_version, files_root) for item in batch]
+        tasks = [_task(item, project, model_version, files_root, task_image) for item in batch]
         ids = client.import_tasks(project.id, tasks)
         for item, task_id in zip(batch, ids, strict=True):
             sink.record_task(project.id, item.image_key, task_id)
@@ -241,11 +247,17 @@ def _display_name(url: str, image_key: str) -> str:
 
 
 def _task(
-    item: PushItem, project: ProjectInfo, model_version: str, files_root: str | Path | None
+    item: PushItem,
+    project: ProjectInfo,
+    model_version: str,
+    files_root: str | Path | None,
+    task_image: TaskImageSpec | None = None,
 ) -> dict[str, Any]:
-    url = image_url(item.image if item.image is not None else item.image_key, files_root)
+    original = item.image if item.image is not None else item.image_key
+    url = image_url(original, files_root)
+    shown = light_copy_or_original(original, files_root, task_image)
     data = {
-        project.value_key: url,
+        project.value_key: url if shown is original else image_url(shown, files_root),
         "name": _display_name(url, item.image_key),  # what annotators see, not a server path
         "image_key": item.image_key,
         "width": int(item.width),

@@ -82,6 +82,11 @@ def build_record(
         ) from None
 
 
+def _positive(value: Any) -> bool:
+    """A task's width or height as the push wrote it: a positive whole number."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 def _build(
     project: ProjectInfo,
     task: Mapping[str, Any],
@@ -92,12 +97,15 @@ def _build(
     data = task.get("data") or {}
     image = str(data.get("image_key") or data.get(project.value_key) or task.get("id"))
     width, height = data.get("width"), data.get("height")
+    # The original's size, as the push wrote it: the task may have shown a smaller copy.
+    size = (int(width), int(height)) if _positive(width) and _positive(height) else None
     cancelled = bool(annotation.get("was_cancelled"))
     results = annotation.get("result") or []
     try:
         labels = from_ls_results(
-            results, project.class_names, image, width, height, from_name=project.from_name
-        )
+            results, project.class_names, image, width, height, from_name=project.from_name,
+            size=size,
+        )  # fmt: skip
     except ValueError:
         if not results and not (width and height):
             labels = ImageLabels(image=image, width=1, height=1)  # empty and size unknown
@@ -114,6 +122,7 @@ def _build(
             labels.width,
             labels.height,
             from_name=project.from_name,
+            size=size,
         )
         diff = diff_boxes(pre, labels)
     return AnnotationRecord(

@@ -266,7 +266,7 @@ class LabelStudioBackend:
         try:
             report = push_tasks(
                 self._client, project, items, ws.store, version or "none", self.files_root,
-                progress=self.progress,
+                progress=self.progress, task_image=ws.config.task_image_spec(),
             )  # fmt: skip
         finally:
             ws.store.push_context = (None, None)

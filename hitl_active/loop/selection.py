@@ -81,7 +81,7 @@ def choose_batch(
     rng = np.random.default_rng([cfg.seed, round_id])
     strategy = get_strategy("random" if cold_start else cfg.strategy)
     budget = (
-        Budget.seconds(cfg.budget_seconds) if cfg.budget_seconds else Budget.images(cfg.batch_size)
+        Budget.seconds(cfg.budget_seconds) if cfg.budget_seconds else Budget.images(cfg.round_size)
     )
     context = SelectionContext(rng=rng, labelled_class_counts=state.labelled_class_counts)
     if not cold_start and strategy.needs_embeddings and state.labelled_embeddings is not None:

@@ -201,7 +201,7 @@ def train_version(
     start_from = parent.weights if (cfg.fine_tune and parent and parent.weights) else cfg.model
     # The gold set is never shown to training, so there is no separate validation split.
     tc = TrainConfig(
-        model=str(start_from), epochs=cfg.epochs, imgsz=cfg.imgsz, batch=cfg.batch,
+        model=str(start_from), epochs=cfg.epochs, imgsz=cfg.imgsz, batch=cfg.train_batch,
         seed=cfg.seed, device=cfg.device, timeout_s=cfg.train_timeout_s,
         extra=dict(cfg.train_args),
     )  # fmt: skip

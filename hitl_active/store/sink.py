@@ -60,6 +60,16 @@ class LabelStudioSinkMixin:
     #: work on its own pool's images only.
     adopts_images: bool = False
 
+    def _learn_size(self, image_id: int, width: int, height: int) -> None:
+        """Set an adopted image's size where it is still unknown (0 x 0)."""
+        i = t.images
+        with self.transaction() as c:  # type: ignore[attr-defined]
+            c.execute(
+                sa.update(i)
+                .where(i.c.id == int(image_id), i.c.width == 0)
+                .values(width=int(width), height=int(height))
+            )
+
     def _adopt(self, image_key: str, width: int = 0, height: int = 0) -> int | None:
         """The image ``image_key`` names, registered first when this store adopts images."""
         image_id = self.image_for_key(image_key)
@@ -134,6 +144,8 @@ class LabelStudioSinkMixin:
             return False
         if task is not None:
             image_id: int | None = task.image_id
+            if self.adopts_images:  # a push names an image before its size is known
+                self._learn_size(task.image_id, record.labels.width, record.labels.height)
         else:
             image_id = self._adopt(record.image, record.labels.width, record.labels.height)
         if image_id is None:

@@ -328,8 +328,9 @@ class PracticeTrack:
         task = self._task_of(row)
         seconds = float(annotation.get("lead_time") or 0.0)
         if answered:
+            size = (task.truth.width, task.truth.height)
             answer = from_ls_results(annotation.get("result") or [], names, task.image,
-                                     task.truth.width, task.truth.height)  # fmt: skip
+                                     *size, size=size)  # fmt: skip
             outcome = grade(task, answer, names)
             correct = dict(outcome.correct)
             lines = [f.message for f in outcome.feedback] or ["All right: well done."]

@@ -253,8 +253,9 @@ class TeamBackend(LabelStudioBackend):
             score = scores[a.image_id][1] if a.image_id in scores else float(rng.choice(drawn))
             items.append(self._item(ws, a.image_id, version, rank, len(order), score))
         sink = _QueueSink(ws, person.id)
+        light = ws.config.task_image_spec(person.email or person.name)
         report = push_tasks(self._client, project, items, sink, version or "none",
-                            self.files_root, progress=self.progress)  # fmt: skip
+                            self.files_root, progress=self.progress, task_image=light)  # fmt: skip
         return report.created
 
     def _open_by_queue(self, ws: Workspace) -> dict[int, list[AssignmentRow]]:

@@ -185,7 +185,7 @@ def _estimate(ws: Workspace, found: list[Session], events: list[WorkEvent],
         return None
     done = [e for e in latest_versions(events) if e.kind == "annotation" and not e.practice]
     boxes = [e.boxes for e in done if e.project == model.project]
-    return batch_estimate(model, times, ws.config.batch_size, boxes)
+    return batch_estimate(model, times, ws.config.round_size, boxes)
 
 
 def build(

@@ -22,8 +22,10 @@ from pydantic import (
     StrictStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
+from hitl_active.labelstudio.light import TaskImageSpec
 from hitl_active.safeyaml import short_repr
 from hitl_active.sampling.registry import DEFAULT_STRATEGY, available_strategies, get_strategy
 from hitl_active.workspace.work_config import WorkConfig
@@ -54,6 +56,25 @@ def check_strategy(name: str) -> str:
     return name
 
 
+#: Settings renamed, old name to new: "batch" meant three things (images per round,
+#: per training step, per inference call); each now has its own name.
+RENAMED = {"batch_size": "round_size", "batch": "train_batch"}
+
+
+class TaskImage(BaseModel):
+    """How a task's image is sent to annotators (:mod:`hitl_active.labelstudio.light`):
+    a copy whose long side is at most ``max_side`` pixels (``null``: the original size),
+    re-encoded as JPEG at ``quality``. Boxes come back in the original's pixels."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_side: StrictInt | None = Field(1280, ge=16)
+    quality: StrictInt = Field(80, ge=1, le=95)
+
+    def spec(self) -> TaskImageSpec:
+        return TaskImageSpec(max_side=self.max_side, quality=self.quality)
+
+
 class LoopConfig(BaseModel):
     """Everything a loop needs to run; stored as YAML in the workspace.
 
@@ -64,14 +85,15 @@ class LoopConfig(BaseModel):
             photo-trained detector (the default: its class head is re-made for ``classes``);
             ``scratch`` or a model YAML such as ``yolo11n.yaml`` (random weights); a local
             ``.pt``; or a name Ultralytics publishes (downloaded when online).
-        imgsz, epochs, batch: training settings for each retrain.
+        imgsz, epochs, train_batch: training settings for each retrain (``train_batch``:
+            images per training step; ``batch`` in files written before).
         device: training device: ``None`` (auto), ``"cpu"``, ``"0"`` or ``"0,1"`` (GPUs).
         train_timeout_s: wall-clock limit of one retrain; a later run is killed (``None``: none).
         fine_tune: start each retrain from an earlier version's weights (else from ``model``).
         fine_tune_from: ``"promoted"`` (the version in use) or ``"latest"`` (the newest
             trained version, promoted or not, so training accumulates across rounds).
         strategy: sampling strategy name (see :mod:`hitl_active.sampling`).
-        batch_size: images selected per round.
+        round_size: images selected per round (``batch_size`` in files written before).
         budget_seconds: optional annotator-seconds cap per round instead of an image count.
         gold_size: images frozen into the gold set at init (never trained on).
         retrain_every: retrain once this many new annotations arrived (0: every round).
@@ -90,6 +112,12 @@ class LoopConfig(BaseModel):
         honeypot_share: share of each annotator's queue that is gold images (team queues).
         overlap_share: share of a round's images given to ``overlap_annotators`` people, whose
             answers are merged into the training label (team queues).
+        task_image: what annotators download per task (:class:`TaskImage`: long side 1280
+            px, JPEG quality 80 by default; ``null``: the client's original file).
+        task_image_for: per-annotator settings (by their Label Studio e-mail, else their
+            name) that replace
+            ``task_image`` for their queue, e.g. ``{max_side: 800, quality: 70}`` for a
+            person on a metered phone link.
         work: fair work: pay per project, the living-wage floor table, caps, the idle gap and
             sensitive content (:class:`hitl_active.workspace.work_config.WorkConfig`).
     """
@@ -101,13 +129,13 @@ class LoopConfig(BaseModel):
     model: StrictStr = "base"
     imgsz: StrictInt = Field(160, ge=1)
     epochs: StrictInt = Field(10, ge=1)
-    batch: StrictInt = Field(16, ge=1)
+    train_batch: StrictInt = Field(16, ge=1)
     device: StrictStr | None = None
     train_timeout_s: float | None = Field(None, gt=0)
     fine_tune: StrictBool = True
     fine_tune_from: Literal["promoted", "latest"] = "promoted"
     strategy: StrictStr = DEFAULT_STRATEGY
-    batch_size: StrictInt = Field(10, ge=1)
+    round_size: StrictInt = Field(10, ge=1)
     budget_seconds: StrictFloat | None = Field(None, gt=0)
     gold_size: StrictInt = Field(20, ge=0)
     retrain_every: StrictInt = Field(0, ge=0)
@@ -122,6 +150,8 @@ class LoopConfig(BaseModel):
     honeypot_share: StrictFloat = Field(0.1, ge=0.0, lt=1.0)
     overlap_share: StrictFloat = Field(0.1, ge=0.0, le=1.0)
     overlap_annotators: StrictInt = Field(3, ge=2)
+    task_image: TaskImage | None = Field(default_factory=TaskImage)
+    task_image_for: dict[str, TaskImage] = Field(default_factory=dict)
     work: WorkConfig = Field(default_factory=WorkConfig)
 
     def __init__(self, **data: Any) -> None:
@@ -135,6 +165,24 @@ class LoopConfig(BaseModel):
             super().__setattr__(name, value)
         except ValidationError as exc:
             raise WorkspaceError(describe(exc)) from None
+
+    def task_image_spec(self, annotator: str | None = None) -> TaskImageSpec | None:
+        """The light-image settings of ``annotator``'s tasks (``None``: the whole project)."""
+        chosen = self.task_image_for.get(annotator or "", self.task_image)
+        return None if chosen is None else chosen.spec()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        """Read the names of earlier versions (a workspace's file keeps working)."""
+        if isinstance(data, dict) and any(old in data for old in RENAMED):
+            data = dict(data)
+            for old, new in RENAMED.items():
+                if old in data:
+                    if new in data:
+                        raise ValueError(f"{old} and {new} name the same setting; keep {new}")
+                    data[new] = data.pop(old)
+        return data
 
     @field_validator("database_url")
     @classmethod

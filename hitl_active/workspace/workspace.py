@@ -208,7 +208,7 @@ class Workspace:
             self.add_images(images_dir, split="gold")
         else:
             pool = store.images("pool")
-            n = _gold_sample_size(self.config.gold_size, len(pool), self.config.batch_size)
+            n = _gold_sample_size(self.config.gold_size, len(pool), self.config.round_size)
             chosen = rng.choice(len(pool), size=n, replace=False) if n else []
             store.set_split([pool[int(i)].id for i in chosen], "gold")
         gold = store.images("gold")

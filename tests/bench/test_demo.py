@@ -47,7 +47,7 @@ def test_demo_runs_rounds_prints_a_table_and_leaves_outputs(tmp_path):
     ws = tmp_path / "demo"
     fresh = fresh_machine(tmp_path)
     args = ["demo", "--workspace", str(ws), "--images", "40", "--rounds", "2",
-            "--batch-size", "6", "--epochs", "1", "--imgsz", "64"]  # fmt: skip
+            "--round-size", "6", "--epochs", "1", "--imgsz", "64"]  # fmt: skip
     res = run_cli(*args, env=fresh)
     assert res.returncode == 0, res.stderr[-3000:]
     lines = res.stdout.splitlines()
@@ -100,7 +100,7 @@ def test_json_output_is_json_alone_on_a_fresh_machine(tmp_path):
     ws = tmp_path / "demo"
     fresh = fresh_machine(tmp_path)
     args = ["demo", "--workspace", str(ws), "--images", "30", "--rounds", "1",
-            "--batch-size", "5", "--epochs", "1", "--imgsz", "64"]  # fmt: skip
+            "--round-size", "5", "--epochs", "1", "--imgsz", "64"]  # fmt: skip
     assert run_cli(*args, env=fresh).returncode == 0
     wsd = str(ws / "workspace")
     empty = tmp_path / "yolo-config"

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 def _workspace(tmp_path, tiny_model, strategy: str) -> tuple[Workspace, object]:
     cfg = LoopConfig(
         images=str(tiny_model.dataset.images_dir), classes=list(tiny_model.class_names),
-        strategy=strategy, batch_size=4, gold_size=0, conf_threshold=0.05, seed=3,
+        strategy=strategy, round_size=4, gold_size=0, conf_threshold=0.05, seed=3,
     )  # fmt: skip
     ws = Workspace.create(tmp_path / "ws", cfg)
     reg = ModelRegistry(ws.store, ws.models_dir)

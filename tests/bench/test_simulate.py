@@ -77,7 +77,7 @@ def test_simulate_command_runs_end_to_end(tmp_path, capsys, retrain):
     argv = [
         "-q", "simulate", str(data), "--synthetic", "36", "--synthetic-side", "96", "128",
         "--strategies", "random,entropy-mean", "--seeds", "1", "--rounds", "2",
-        "--initial", "8", "--batch", "5", "--test-size", "8", "--imgsz", "64",
+        "--initial", "8", "--round-size", "5", "--test-size", "8", "--imgsz", "64",
         "--initial-epochs", "1", "--epochs", "1", "--train-batch", "8", "--out", str(out),
         *(["--retrain"] if retrain else []),
     ]  # fmt: skip
@@ -122,7 +122,7 @@ def test_simulate_feeds_flip_stability_its_mirrored_pass(tmp_path):
     argv = [
         "-q", "simulate", str(data), "--synthetic", "30", "--synthetic-side", "96", "128",
         "--strategies", "flip-stability", "--seeds", "1", "--rounds", "1", "--initial", "8",
-        "--batch", "5", "--test-size", "8", "--imgsz", "64", "--initial-epochs", "1",
+        "--round-size", "5", "--test-size", "8", "--imgsz", "64", "--initial-epochs", "1",
         "--epochs", "1", "--train-batch", "8", "--out", str(out),
     ]  # fmt: skip
     assert main(argv) == 0

@@ -33,7 +33,7 @@ def workspace(tmp_path):
         Image.new("RGB", (32, 32), (20 * i, 0, 0)).save(images / f"{i}.png")
     ws = tmp_path / "ws"
     args = ["init", str(ws), "--images", str(images), "--classes", "a,b", "--gold-size", "2"]
-    assert main([*args, "--batch-size", "4"]) == 0
+    assert main([*args, "--round-size", "4"]) == 0
     return ws
 
 
@@ -214,3 +214,25 @@ def test_every_command_that_talks_to_label_studio_takes_the_same_url_flag() -> N
     for command, flags in takes_url.items():
         assert "--label-studio" in flags, f"hitl-active {command} spells the URL flag otherwise"
         assert "--token" in flags, f"hitl-active {command} has a URL but no --token"
+
+
+def test_images_per_round_per_training_step_and_per_inference_call_have_distinct_names() -> None:
+    """ "batch" meant three things; each has its own flag now (the old spelling is an alias)."""
+    from hitl_active.cli import build_parser
+
+    def walk(parser, path=()):
+        for action in parser._actions:
+            if action.__class__.__name__ == "_SubParsersAction":
+                for name, sub in action.choices.items():
+                    yield from walk(sub, (*path, name))
+            elif any("batch" in s or "round-size" in s for s in action.option_strings):
+                yield " ".join(path), action
+
+    meaning = {"round_size": "--round-size", "train_batch": "--train-batch",
+               "infer_batch": "--infer-batch"}  # fmt: skip
+    seen = set()
+    for command, action in walk(build_parser()):
+        assert action.dest in meaning, f"hitl-active {command}: {action.option_strings}"
+        assert action.option_strings[0] == meaning[action.dest], command
+        seen.add(action.dest)
+    assert seen == set(meaning)

@@ -37,7 +37,7 @@ def test_prelabel_writes_jsonl_and_resumes(tiny_model, image_dir, tmp_path, caps
         "--no-progress",
         "--conf-floor",
         "0.01",
-        "--batch-size",
+        "--infer-batch",
         "4",
     ]
     assert main(argv) == 0

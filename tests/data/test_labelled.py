@@ -74,7 +74,7 @@ def test_simulate_on_a_third_party_voc_dataset_with_damaged_images(raccoon_dir, 
     out = tmp_path / "sim"
     argv = [
         "-q", "simulate", str(tmp_path / "voc"), "--strategies", "random", "--seeds", "1",
-        "--rounds", "1", "--initial", "8", "--batch", "4", "--test-size", "6", "--imgsz", "64",
+        "--rounds", "1", "--initial", "8", "--round-size", "4", "--test-size", "6", "--imgsz", "64",
         "--initial-epochs", "1", "--epochs", "1", "--train-batch", "8", "--out", str(out),
     ]  # fmt: skip
     assert main(argv) == 0

@@ -65,7 +65,7 @@ def test_annotators_path_in_a_browser(label_studio, tiny_model, playwright_brows
     classes = ",".join(tiny_model.class_names)
     _cli("init", str(ws), "--images", str(data / "images"), "--classes", classes,
          "--gold-size", "4", "--gold-labels", str(data / "labels"), "--model",
-         str(tiny_model.weights), "--imgsz", str(tiny_model.imgsz), "--batch-size", "5",
+         str(tiny_model.weights), "--imgsz", str(tiny_model.imgsz), "--round-size", "5",
          env=env)  # fmt: skip
     title = f"browser-{run}"
     _cli("label-studio", "setup", "-w", str(ws), "--project", title,

@@ -214,6 +214,56 @@ def test_a_batch_imported_but_not_recorded_is_found_not_duplicated(
     assert len(list(client.iter_tasks(project.id))) == 6
 
 
+def test_a_light_task_shows_a_small_copy_and_its_boxes_come_back_in_the_originals_pixels(
+    client, label_studio
+) -> None:
+    """A 4000 x 3000 photo goes out as a 1280-wide copy that Label Studio serves; an answer
+    drawn on the copy is recorded in the original's pixels."""
+    from PIL import Image
+
+    from hitl_active.formats import ImageLabels
+    from hitl_active.labelstudio.light import TaskImageSpec
+
+    folder = label_studio.images_dir / f"big-{uuid.uuid4().hex[:6]}"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    big = folder / "big.jpg"
+    Image.fromarray(rng.integers(0, 255, (60, 80, 3), np.uint8)).resize((4000, 3000)).save(
+        big, quality=95
+    )
+    truth = ImageLabels("big.jpg", 4000, 3000,
+                        xyxy=np.array([[1001.0, 503.0, 2999.0, 2497.0]], np.float32),
+                        class_id=np.array([0], np.int64))  # fmt: skip
+    project = ensure_project(client, f"light-{uuid.uuid4().hex[:8]}", ["a", "b"])
+    connect_local_files(client, project.id, folder)
+    sink = Store.standalone()
+    item = PushItem("big.jpg", 4000, 3000, truth, image=big)
+    push_tasks(client, project, [item], sink, "m1", label_studio.files_root, progress=False,
+               task_image=TaskImageSpec(1280, 80))  # fmt: skip
+    (task,) = client.iter_tasks(project.id)
+    served = client._send("GET", task["data"]["image"])
+    assert served.status_code == 200 and len(served.content) < big.stat().st_size / 5
+    shown = label_studio.files_root / urllib_d(task["data"]["image"])
+    assert image_size(shown) == (1280, 960)
+    answer = task["predictions"][0]["result"]
+    for region in answer:  # what the editor stores: the size of the image it showed
+        region["original_width"], region["original_height"] = 1280, 960
+        region.pop("score", None)
+    client.request("POST", f"/api/tasks/{task['id']}/annotations",
+                   json={"result": answer, "lead_time": 3.0})  # fmt: skip
+    assert pull_annotations(client, project, sink, progress=False).recorded == 1
+    (row,) = recorded(sink, project.id)
+    assert (row["width"], row["height"]) == (4000, 3000)
+    assert np.abs(np.array(row["xyxy"]) - truth.xyxy).max() <= 0.5
+
+
+def urllib_d(url: str) -> str:
+    """The relative path a ``/data/local-files/?d=...`` URL names."""
+    from urllib.parse import parse_qs, urlparse
+
+    return parse_qs(urlparse(url).query)["d"][0]
+
+
 def test_wrong_token_is_a_401_explained(label_studio) -> None:
     with (
         LabelStudioClient(label_studio.url, "not-the-token") as bad,

@@ -47,7 +47,7 @@ def ws(label_studio, tiny_model, tmp_path_factory):
     shutil.copytree(data.images_dir, folder)
     cfg = LoopConfig(
         images=str(folder), classes=list(tiny_model.class_names), imgsz=tiny_model.imgsz,
-        epochs=1, batch_size=12, gold_size=6, conf_threshold=0.05, strategy="entropy-sum",
+        epochs=1, round_size=12, gold_size=6, conf_threshold=0.05, strategy="entropy-sum",
     )  # fmt: skip
     workspace = Workspace.create(tmp_path_factory.mktemp("walk") / f"ws-{RUN}", cfg)
     workspace.freeze_gold(np.random.default_rng(0), labels_dir=data.labels_dir)

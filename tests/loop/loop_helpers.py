@@ -23,13 +23,13 @@ def tiny_dataset(root: Path, n_images: int = 30, seed: int = 3) -> Path:
 
 
 def tiny_workspace(
-    root: Path, data: Path, batch_size: int = 6, gold_size: int = 6, epochs: int = 1
+    root: Path, data: Path, round_size: int = 6, gold_size: int = 6, epochs: int = 1
 ) -> Workspace:
     from hitl_active.data.synthetic import SyntheticDataset
 
     cfg = LoopConfig(
         images=str(data / "images"), classes=SyntheticDataset.load(data).class_names,
-        imgsz=64, epochs=epochs, batch=8, batch_size=batch_size, gold_size=gold_size,
+        imgsz=64, epochs=epochs, train_batch=8, round_size=round_size, gold_size=gold_size,
         strategy="entropy-mean", conf_threshold=0.05,
     )  # fmt: skip
     ws = Workspace.create(root, cfg)

@@ -32,9 +32,9 @@ def _cfg(**kw) -> LoopConfig:
 
 def test_the_batch_size_and_the_seeded_stream_come_from_the_config(tmp_path):
     state = _state(tmp_path)
-    a = choose_batch(_cfg(strategy="random", batch_size=4, seed=1), 3, state)
-    b = choose_batch(_cfg(strategy="random", batch_size=4, seed=1), 3, state)
-    c = choose_batch(_cfg(strategy="random", batch_size=4, seed=1), 4, state)
+    a = choose_batch(_cfg(strategy="random", round_size=4, seed=1), 3, state)
+    b = choose_batch(_cfg(strategy="random", round_size=4, seed=1), 3, state)
+    c = choose_batch(_cfg(strategy="random", round_size=4, seed=1), 4, state)
     assert len(a) == 4 and a.indices.tolist() == b.indices.tolist()
     assert a.indices.tolist() != c.indices.tolist()  # another round, another draw
 
@@ -51,8 +51,8 @@ def test_a_seconds_budget_and_the_cost_model_bound_the_batch(tmp_path):
 
 def test_a_cold_start_is_random_whatever_the_strategy(tmp_path):
     state = _state(tmp_path)
-    cold = choose_batch(_cfg(strategy="entropy-sum", batch_size=5), 1, state, cold_start=True)
-    rand = choose_batch(_cfg(strategy="random", batch_size=5), 1, state)
+    cold = choose_batch(_cfg(strategy="entropy-sum", round_size=5), 1, state, cold_start=True)
+    rand = choose_batch(_cfg(strategy="random", round_size=5), 1, state)
     assert cold.strategy == "random" and cold.indices.tolist() == rand.indices.tolist()
 
 

@@ -36,7 +36,7 @@ def _versions(task):
 
 def test_two_rounds_through_label_studio(label_studio, tmp_path):
     data = tiny_dataset(label_studio.files_root / f"e2e-{RUN}", n_images=36)
-    ws = tiny_workspace(tmp_path / "ws", data, batch_size=6, epochs=2)
+    ws = tiny_workspace(tmp_path / "ws", data, round_size=6, epochs=2)
     annotator = SimulatedAnnotator(
         load_truths(ws, data / "labels"), display_threshold=ws.config.conf_threshold
     )

@@ -76,7 +76,7 @@ def _kill_when(args, env, ws_dir, query: str, expected: tuple, grace_s: float = 
 def test_killed_rounds_resume_with_nothing_lost_or_duplicated(label_studio, tmp_path):
     data = tiny_dataset(label_studio.files_root / f"faults-{RUN}", n_images=30)
     ws_dir = tmp_path / "ws"
-    tiny_workspace(ws_dir, data, batch_size=6).close()
+    tiny_workspace(ws_dir, data, round_size=6).close()
     args = [
         "loop", "-w", str(ws_dir), "--rounds", "1", "--label-studio", label_studio.url,
         "--token", label_studio.token, "--files-root", str(label_studio.files_root),

@@ -15,7 +15,7 @@ from tests.loop.loop_helpers import tiny_dataset, tiny_workspace
 
 def test_a_promotion_from_python_rescores_the_pool_at_the_next_round(tiny_model, tmp_path):
     data = tiny_dataset(tmp_path / "data", n_images=30, seed=5)
-    ws = tiny_workspace(tmp_path / "ws", data, batch_size=6, gold_size=6)
+    ws = tiny_workspace(tmp_path / "ws", data, round_size=6, gold_size=6)
     truths = load_truths(ws, data / "labels")
     v1, _ = import_model(ws, tiny_model.onnx, force=True)
     loop = Loop(ws, LocalBackend(SimulatedAnnotator(truths)), OnDemand())

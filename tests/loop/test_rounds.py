@@ -40,7 +40,7 @@ def ws(tmp_path, db_url):  # the state on SQLite and on PostgreSQL
     for i in range(30):
         Image.new("RGB", (64, 48), (i, i, i)).save(d / f"{i:03d}.jpg")
     cfg = LoopConfig(
-        images=str(d), classes=["a", "b"], batch_size=5, gold_size=4, database_url=db_url
+        images=str(d), classes=["a", "b"], round_size=5, gold_size=4, database_url=db_url
     )
     ws = Workspace.create(tmp_path / "ws", cfg)
     assert ws.freeze_gold(np.random.default_rng(0)) == 4  # labelled by the first round
@@ -74,7 +74,7 @@ def fake_heavy(monkeypatch):
     monkeypatch.setattr(steps, "prelabel", lambda *a, **k: 0)
     monkeypatch.setattr(
         steps, "select_images",
-        lambda ws, rid, v, cands: [(c.id, 1.0, 5.0) for c in cands[: ws.config.batch_size]],
+        lambda ws, rid, v, cands: [(c.id, 1.0, 5.0) for c in cands[: ws.config.round_size]],
     )  # fmt: skip
     return trained
 

@@ -19,7 +19,7 @@ from hitl_active.workspace.workspace import LoopConfig, Workspace
 def _workspace(tmp_path, tiny_model, strategy: str, labelled: int = 4) -> tuple[Workspace, str]:
     cfg = LoopConfig(
         images=str(tiny_model.dataset.images_dir), classes=list(tiny_model.class_names),
-        strategy=strategy, batch_size=3, gold_size=0, conf_threshold=0.05,
+        strategy=strategy, round_size=3, gold_size=0, conf_threshold=0.05,
     )  # fmt: skip
     ws = Workspace.create(tmp_path / "ws", cfg)
     reg = ModelRegistry(ws.store, ws.models_dir)

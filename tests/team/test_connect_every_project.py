@@ -46,7 +46,7 @@ def test_connect_reaches_every_project_and_practice_is_graded_on_arrival(
     label_studio, tiny_model, tmp_path, monkeypatch
 ):
     data = tiny_dataset(label_studio.files_root / f"connect-{RUN}", n_images=40, seed=11)
-    ws = tiny_workspace(tmp_path / "ws", data, batch_size=12, gold_size=6)
+    ws = tiny_workspace(tmp_path / "ws", data, round_size=12, gold_size=6)
     import_model(ws, tiny_model.onnx, force=True)
     truths = load_truths(ws, data / "labels")
     Loop(ws, LocalBackend(Oracle(truths, display_threshold=0.05)), OnDemand()).run_round()

@@ -34,7 +34,7 @@ def test_a_trainee_practises_with_feedback_graduates_and_gets_client_work(
     label_studio, tiny_model, tmp_path
 ):
     data = tiny_dataset(label_studio.files_root / f"practice-{RUN}", n_images=48, seed=7)
-    ws = tiny_workspace(tmp_path / "ws", data, batch_size=16, gold_size=8)
+    ws = tiny_workspace(tmp_path / "ws", data, round_size=16, gold_size=8)
     import_model(ws, tiny_model.onnx, force=True)
     truths = load_truths(ws, data / "labels")
     # a labelled set to practise on: one round answered by an oracle, no Label Studio

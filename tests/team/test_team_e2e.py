@@ -37,7 +37,7 @@ PEOPLE = {"ana": ("reviewer", 0.97), "ben": ("annotator", 0.6), "cai": ("trainee
 
 def test_three_people_queues_honeypots_overlap_and_routing(label_studio, tiny_model, tmp_path):
     data = tiny_dataset(label_studio.files_root / f"team-{RUN}", n_images=44, seed=5)
-    ws = tiny_workspace(tmp_path / "ws", data, batch_size=8, gold_size=16)
+    ws = tiny_workspace(tmp_path / "ws", data, round_size=8, gold_size=16)
     ws.config.team_queues = True
     ws.config.honeypot_share = 0.5  # a large share, so one round of gold already tells skill
     ws.config.overlap_share = 0.125  # one frame of eight to two people
@@ -148,7 +148,7 @@ def test_the_queues_command_makes_a_project_per_annotator_and_turns_routing_on(
     from tests.loop.loop_helpers import run_cli
 
     data = tiny_dataset(label_studio.files_root / f"queues-{RUN}", n_images=12, seed=6)
-    ws = tiny_workspace(tmp_path / "ws", data, batch_size=4, gold_size=4)
+    ws = tiny_workspace(tmp_path / "ws", data, round_size=4, gold_size=4)
     ws.close()
     w = str(tmp_path / "ws")
     env = dict(os.environ, LABEL_STUDIO_URL=label_studio.url,

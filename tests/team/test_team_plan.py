@@ -10,7 +10,7 @@ from tests.loop.loop_helpers import tiny_dataset, tiny_workspace
 
 def test_a_plan_stopped_while_it_is_stored_leaves_nothing_to_resume(tmp_path, monkeypatch):
     data = tiny_dataset(tmp_path / "data", n_images=20, seed=4)
-    ws = tiny_workspace(tmp_path / "ws", data, batch_size=8, gold_size=4)
+    ws = tiny_workspace(tmp_path / "ws", data, round_size=8, gold_size=4)
     for name in ("ana", "ben", "cai"):
         ws.store.add_annotator(name, email=f"{name}@example.org")
     rid = ws.store.start_round(None).id
@@ -42,7 +42,7 @@ def test_a_resumed_push_prelabels_the_honeypots_of_the_stored_plan(tmp_path, mon
     from hitl_active.team import team
 
     data = tiny_dataset(tmp_path / "data", n_images=20, seed=4)
-    ws = tiny_workspace(tmp_path / "ws", data, batch_size=8, gold_size=4)
+    ws = tiny_workspace(tmp_path / "ws", data, round_size=8, gold_size=4)
     ws.config.honeypot_share = 0.5
     for name in ("ana", "ben"):
         ws.store.add_annotator(name, email=f"{name}@example.org")
@@ -64,7 +64,7 @@ def test_a_resumed_push_prelabels_the_honeypots_of_the_stored_plan(tmp_path, mon
 
 def _round(tmp_path, names_tiers, honeypot_share=0.25):
     data = tiny_dataset(tmp_path / "data", n_images=20, seed=4)
-    ws = tiny_workspace(tmp_path / "ws", data, batch_size=8, gold_size=4)
+    ws = tiny_workspace(tmp_path / "ws", data, round_size=8, gold_size=4)
     ws.config.honeypot_share = honeypot_share
     for name, tier in names_tiers:
         ws.store.add_annotator(name, email=f"{name}@example.org", tier=tier)

@@ -80,7 +80,7 @@ def _finish(url: str, token: str, tasks: list[int], lead: float, drafts: dict[in
 
 def test_a_week_of_ten_people_stops_at_the_caps_and_pays_every_second(label_studio, tmp_path):
     data = tiny_dataset(label_studio.files_root / f"week-{RUN}", n_images=90, seed=11)
-    ws = tiny_workspace(tmp_path / "ws", data, batch_size=FRAMES, gold_size=6)
+    ws = tiny_workspace(tmp_path / "ws", data, round_size=FRAMES, gold_size=6)
     ws.config.team_queues = True
     ws.config.honeypot_share = 0.0  # every routed task is client work here
     ws.config.overlap_share = 0.0

@@ -33,7 +33,7 @@ def _wait_for_holder(ws_dir, pid: int, proc: subprocess.Popen, timeout: float = 
 def test_a_second_writer_is_refused_naming_the_holder_or_waits(tmp_path):
     data = tiny_dataset(tmp_path / "data", n_images=30)
     ws_dir = tmp_path / "ws"
-    tiny_workspace(ws_dir, data, batch_size=4).close()
+    tiny_workspace(ws_dir, data, round_size=4).close()
     loop = ["loop", "-w", str(ws_dir), "--simulate-labels", str(data / "labels")]
     first = subprocess.Popen(
         [*CLI, *loop, "--rounds", "1"], cwd=REPO, env=ENV, text=True,
@@ -81,7 +81,7 @@ def test_a_second_writer_is_refused_naming_the_holder_or_waits(tmp_path):
 def test_readers_do_not_take_the_lock_and_a_dead_holder_frees_it(tmp_path):
     data = tiny_dataset(tmp_path / "data", n_images=12)
     ws_dir = tmp_path / "ws"
-    tiny_workspace(ws_dir, data, batch_size=2, gold_size=2).close()
+    tiny_workspace(ws_dir, data, round_size=2, gold_size=2).close()
     hold = (
         "import sys, time\nfrom hitl_active.workspace.workspace import Workspace\n"
         "ws = Workspace.open(sys.argv[1]); ws.lock('hitl-active loop')\n"

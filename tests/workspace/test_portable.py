@@ -21,7 +21,7 @@ def _stored(db, sql: str) -> list[str]:
 def test_a_moved_workspace_retrains_and_exports(tmp_path):
     before = tmp_path / "before"
     data = tiny_dataset(before / "client-images", n_images=20)  # the pool inside the workspace
-    tiny_workspace(before, data, batch_size=4, gold_size=4).close()
+    tiny_workspace(before, data, round_size=4, gold_size=4).close()
     loop = ["loop", "--rounds", "1"]
     done = run_cli(*loop, "-w", str(before), "--simulate-labels", str(data / "labels"))
     assert done.returncode == 0, done.stderr[-3000:]

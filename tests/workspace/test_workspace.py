@@ -148,6 +148,20 @@ def test_a_valid_config_survives_a_round_trip(tmp_path, images):
         cfg.seed = "x"  # assignments are checked too
 
 
+def test_a_workspace_written_with_the_old_batch_names_opens_with_the_new_ones(tmp_path, images):
+    cfg = LoopConfig(images=str(images), classes=["a"], gold_size=0)
+    with Workspace.create(tmp_path / "ws", cfg):
+        pass
+    path = tmp_path / "ws" / "hitl-active.yaml"
+    old = yaml.safe_load(path.read_text())
+    old["batch_size"], old["batch"] = old.pop("round_size"), old.pop("train_batch")
+    path.write_text(yaml.safe_dump(old | {"batch_size": 7, "batch": 4}))
+    with Workspace.open(tmp_path / "ws") as ws:
+        assert (ws.config.round_size, ws.config.train_batch) == (7, 4)
+    with pytest.raises(WorkspaceError, match="batch_size and round_size name the same setting"):
+        LoopConfig(images="x", classes=["a"], batch_size=3, round_size=4)
+
+
 def test_init_refuses_a_gold_set_that_takes_the_whole_pool(tmp_path, images, capsys, caplog):
     from hitl_active.cli import main
 
