@@ -31,11 +31,12 @@ _COMMAND_MODULES = (
     "hitl_active.cli.annotators",  # annotators (table, add, set, show, matrix, contests)
     "hitl_active.cli.work",  # work (hours, pay, caps, signals, ROI, transparency)
     "hitl_active.cli.practice",  # practice (the training track)
+    "hitl_active.cli.audit",  # audit (the delivery's measured quality)
 )
 
 
 HELP_ORDER = (
-    "init", "round", "loop", "status", "models", "report", "export", "demo",
+    "init", "round", "loop", "status", "models", "report", "export", "audit", "demo",
     "label-studio", "serve", "annotators", "practice", "work",
     "prelabel", "train", "synthetic", "cost", "strategies", "simulate",
 )  # fmt: skip

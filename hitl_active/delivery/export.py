@@ -26,14 +26,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hitl_active.choices import Choice
+from hitl_active.delivery.audit import RESULT_KEY, quality_lines
+from hitl_active.formats.coco import write_coco
 from hitl_active.formats.core import ImageLabels
+from hitl_active.formats.voc import write_voc_dir
+from hitl_active.formats.yolo import write_yolo_dataset
+from hitl_active.loop.truth import human_answers, overlap_consensus
 from hitl_active.store.store import boxes_to_labels
 from hitl_active.workspace.workspace import Workspace
 
 if TYPE_CHECKING:
     from hitl_active.detections import Detections
 
-__all__ = ["ExportFormat", "ExportResult", "collect_labels", "export_dataset"]
+__all__ = ["ExportFormat", "ExportResult", "collect_labels", "export_dataset", "verified_paths"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +75,6 @@ def _model_boxes(detections: Detections, threshold: float, version: str) -> list
 
 def collect_labels(ws: Workspace, include_model_only: bool = True) -> list[ImageLabels]:
     """One :class:`ImageLabels` per delivered image, with per-box provenance in ``box_meta``."""
-    from hitl_active.loop.truth import human_answers, overlap_consensus
 
     store = ws.store
     answers = store.answers()  # read once for both rules
@@ -107,6 +111,13 @@ def collect_labels(ws: Workspace, include_model_only: bool = True) -> list[Image
     return items
 
 
+def verified_paths(ws: Workspace) -> set[str]:
+    """Paths of the images a person answered (an annotation, or the gold set)."""
+    store = ws.store
+    verified = {a.image_id for a in store.annotations()} | set(store.gold_labels())
+    return {store.image(i).path for i in verified}
+
+
 def dataset_card(ws: Workspace, items: Sequence[ImageLabels]) -> dict[str, Any]:
     """Counts per class and source, share of human-verified boxes, model metrics, hours."""
     names = ws.config.classes
@@ -120,10 +131,8 @@ def dataset_card(ws: Workspace, items: Sequence[ImageLabels]) -> dict[str, Any]:
     n_boxes = sum(per_source.values())
     n_human = sum(per_source.get(s, 0) for s in HUMAN_SOURCES)
     promoted = ws.store.promoted_version()
-    store = ws.store
-    verified = {a.image_id for a in store.annotations()} | set(store.gold_labels())
-    verified_paths = {store.image(i).path for i in verified}
-    human_images = sum(1 for x in items if x.image in verified_paths)
+    verified = verified_paths(ws)
+    human_images = sum(1 for x in items if x.image in verified)
     return {
         "classes": names,
         "images": len(items),
@@ -137,6 +146,9 @@ def dataset_card(ws: Workspace, items: Sequence[ImageLabels]) -> dict[str, Any]:
         "model_metrics": {} if promoted is None else promoted.metrics.get("gold", {}),
         "annotator_hours": ws.store.annotator_seconds() / 3600.0,
         "rounds": len(ws.store.rounds()),
+        # the newest audit of the delivery (`hitl-active audit`): precision and recall per
+        # provenance class with 95% intervals; None before any audit
+        "audit": ws.store.get(RESULT_KEY),
     }
 
 
@@ -162,6 +174,21 @@ def _card_markdown(card: dict[str, Any], fmt: str) -> str:
     for name, by_src in card["boxes_per_class_and_source"].items():
         counts = [str(by_src.get(s, 0)) for s in (*HUMAN_SOURCES, "model")]
         lines.append(f"| {name} | {sum(by_src.values())} | " + " | ".join(counts))
+    audit = card.get("audit")
+    lines += ["", "## Measured quality", ""]
+    if audit is None:
+        lines.append("Not audited yet (`hitl-active audit`): no error estimate for these boxes.")
+    else:
+        lines += [
+            f"A stratified random sample, checked by reviewers (`hitl-active audit`; "
+            f"{audit['reviewed_images']} images). Precision: the share of a class's boxes that "
+            "are right; recall: the share of the objects in a class's images that have a box "
+            f"(a match: IoU >= {audit['match_iou']}, same class). Intervals: Wilson, 95%.",
+            "",
+            *quality_lines(audit),
+        ]
+        if audit["unreviewed"]:
+            lines.append(f"\n{len(audit['unreviewed'])} sampled images not reviewed yet.")
     lines += [
         "",
         "Every box carries its provenance (`source`: human, human_corrected, human_accepted, "
@@ -179,9 +206,6 @@ def export_dataset(
     overwrite: bool = False,
 ) -> ExportResult:
     """Write the delivered dataset to ``out_dir`` and return what was written."""
-    from hitl_active.formats.coco import write_coco
-    from hitl_active.formats.voc import write_voc_dir
-    from hitl_active.formats.yolo import write_yolo_dataset
 
     fmt = ExportFormat.from_value(fmt)
     out = Path(out_dir)

@@ -17,6 +17,7 @@ from pathlib import Path
 from hitl_active.loop.registry import gold_map
 from hitl_active.loop.rounds import RoundSummary
 from hitl_active.loop.status import loop_status
+from hitl_active.reports.quality import AUDIT_RESULT_KEY, HEAD, quality_rows
 from hitl_active.reports.report_plot import CurvePoint, plot_learning_curve
 from hitl_active.reports.team_report import team_figures
 from hitl_active.templates import render
@@ -164,6 +165,7 @@ def write_report(ws: Workspace, out_dir: str | Path | None = None) -> tuple[Path
         "step": st.round_step,
         "versions": st.versions,
     }
+    audit = ws.store.get(AUDIT_RESULT_KEY)
     page = render(
         "report/report.html",
         workspace=ws.root.name,
@@ -177,6 +179,7 @@ def write_report(ws: Workspace, out_dir: str | Path | None = None) -> tuple[Path
         regressions=sum(len(f) for f in flags.values()),
         drop=f"{REGRESSION_DROP:.0%}",
         team=team_figures(ws, out),
+        quality=None if audit is None else {"head": list(HEAD), "rows": quality_rows(audit)},
     )
     html_path = out / "report.html"
     html_path.write_text(page, encoding="utf-8")
