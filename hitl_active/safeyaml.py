@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 __all__ = ["MAX_YAML_BYTES", "YamlFileError", "load_yaml", "short_repr"]
 
 MAX_YAML_BYTES = 1 << 20  # a settings file is a few KB; 1 MiB is far past any real one
@@ -27,7 +29,6 @@ def short_repr(value: Any, limit: int = 80) -> str:
 
 
 def _loader() -> type:
-    import yaml
 
     class NoAliasLoader(yaml.SafeLoader):
         """The safe loader, refusing aliases (``*name``) where it meets them."""
@@ -53,7 +54,6 @@ def load_yaml(path: str | Path, max_bytes: int = MAX_YAML_BYTES) -> Any:
         YamlFileError: the file is larger than ``max_bytes``, is not YAML, or uses an alias.
         OSError: the file cannot be read.
     """
-    import yaml
 
     path = Path(path)
     size = path.stat().st_size

@@ -31,7 +31,15 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from hitl_active.bench.simulated_annotator import AnnotatorProfile, SimulatedAnnotator
+from hitl_active.data.synthetic import SyntheticSpec, make_synthetic_dataset
 from hitl_active.formats.core import ImageLabels
+from hitl_active.formats.yolo import read_yolo_dataset
+from hitl_active.workforce.consensus import pairwise_agreement
+from hitl_active.workforce.flags import flag_skills, flag_spammers
+from hitl_active.workforce.gold import score_gold
+from hitl_active.workforce.latent import estimate_without_gold
+from hitl_active.workforce.records import by_image
+from hitl_active.workforce.stats import rates_differ
 
 __all__ = [
     "CALIBRATION_SEEDS",
@@ -72,8 +80,6 @@ class BenchConfig:
 
 def gold_truths(seed: int, n_images: int, workdir: Path) -> tuple[list[ImageLabels], int]:
     """Truths of a synthetic dataset (distinct frames), and its number of classes."""
-    from hitl_active.data.synthetic import SyntheticSpec, make_synthetic_dataset
-    from hitl_active.formats.yolo import read_yolo_dataset
 
     spec = SyntheticSpec(n_images=n_images, seed=seed, duplicate_fraction=0.0)
     ds = make_synthetic_dataset(workdir / f"gold-{seed}", spec, progress=False)
@@ -100,7 +106,6 @@ def planted_team(rng: np.random.Generator, n: int, n_classes: int) -> list[Simul
 
 
 def _gold_part(team, truths, n_classes, rng) -> tuple[dict, dict]:
-    from hitl_active.workforce.gold import score_gold
 
     skills = score_gold(
         [a.annotate(t, rng) for a in team for t in truths], {t.image: t for t in truths}
@@ -131,9 +136,6 @@ def _gold_part(team, truths, n_classes, rng) -> tuple[dict, dict]:
 
 
 def _overlap_part(team, truths, n_classes, k, rng) -> dict:
-    from hitl_active.workforce.consensus import pairwise_agreement
-    from hitl_active.workforce.latent import estimate_without_gold
-    from hitl_active.workforce.records import by_image
 
     answers = [
         team[j].annotate(t, rng) for t in truths for j in rng.choice(len(team), k, replace=False)
@@ -173,7 +175,6 @@ def _stream(person, team, truths, cfg: BenchConfig, rng) -> tuple[list, dict]:
 
 
 def _flag_part(team, truths, n_classes, cfg: BenchConfig, rng) -> dict:
-    from hitl_active.workforce.flags import flag_spammers
 
     spammer = SimulatedAnnotator("spammer", AnnotatorProfile.random_spammer(n_classes))
     answers, gold = _stream(spammer, team, truths, cfg, rng)
@@ -190,9 +191,6 @@ def _flag_part(team, truths, n_classes, cfg: BenchConfig, rng) -> dict:
 
 
 def _null_part(truths, n_classes, n, rng) -> dict:
-    from hitl_active.workforce.flags import flag_skills
-    from hitl_active.workforce.gold import score_gold
-    from hitl_active.workforce.stats import rates_differ
 
     same = AnnotatorProfile.uniform(n_classes, 0.8, 0.9, fp_rate=0.1, box_noise=0.04)
     team = [SimulatedAnnotator(f"twin-{i}", same) for i in range(n)]

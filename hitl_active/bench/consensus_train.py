@@ -15,8 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
+from hitl_active.bench.runner import predict
 from hitl_active.bench.simulated_annotator import AnnotatorProfile, SimulatedAnnotator
+from hitl_active.data.synthetic import SyntheticSpec, make_synthetic_dataset
 from hitl_active.formats.core import ImageLabels
+from hitl_active.formats.yolo import read_yolo_dataset
+from hitl_active.models.dataset import prepare_yolo_dataset
+from hitl_active.models.evaluate import evaluate
+from hitl_active.models.export import export_onnx
+from hitl_active.models.train import TrainConfig, train_detector
+from hitl_active.workforce.consensus import merge_answers
 
 __all__ = ["AVERAGE", "consensus_vs_single", "summarize_runs"]
 
@@ -44,11 +52,6 @@ def _inside(labels: ImageLabels) -> ImageLabels:
 
 
 def _train_and_score(train, test, names, run: Path, epochs: int, imgsz: int, seed: int) -> dict:
-    from hitl_active.bench.runner import predict
-    from hitl_active.models.dataset import prepare_yolo_dataset
-    from hitl_active.models.evaluate import evaluate
-    from hitl_active.models.export import export_onnx
-    from hitl_active.models.train import TrainConfig, train_detector
 
     data_yaml = prepare_yolo_dataset(train, [], names, run / "data")
     config = TrainConfig(
@@ -65,9 +68,6 @@ def consensus_vs_single(
     seed: int, epochs: int = 30, n_train: int = 96, n_test: int = 48, imgsz: int = 160
 ) -> dict:
     """Gold mAP of detectors trained on consensus and on each single annotator's labels."""
-    from hitl_active.data.synthetic import SyntheticSpec, make_synthetic_dataset
-    from hitl_active.formats.yolo import read_yolo_dataset
-    from hitl_active.workforce.consensus import merge_answers
 
     spec = SyntheticSpec(
         n_images=n_train + n_test, min_side=128, max_side=224, duplicate_fraction=0.0, seed=seed

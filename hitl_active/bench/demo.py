@@ -20,9 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
-from hitl_active.loop.rounds import RoundSummary
+from hitl_active.bench.annotator import SimulatedAnnotator
+from hitl_active.data.synthetic import SyntheticDataset, SyntheticSpec, make_synthetic_dataset
+from hitl_active.delivery import export_dataset
+from hitl_active.loop.backends import LabelStudioBackend, LocalBackend, load_truths
+from hitl_active.loop.policy import EveryRound
+from hitl_active.loop.rounds import Loop, RoundSummary
 from hitl_active.loop.table import format_table
+from hitl_active.reports.report import write_report
 from hitl_active.sampling.registry import DEFAULT_STRATEGY
+from hitl_active.workspace.workspace import CONFIG_NAME, LoopConfig, Workspace
 
 __all__ = ["DemoConfig", "demo_dataset", "run_demo"]
 
@@ -62,7 +69,6 @@ class DemoConfig:
 
 def demo_dataset(cfg: DemoConfig) -> Path:
     """The demo's generated images and labels (made once, in ``WORKSPACE/data``)."""
-    from hitl_active.data.synthetic import SyntheticSpec, make_synthetic_dataset
 
     data = cfg.workspace / "data"
     if not (data / "manifest.json").is_file():
@@ -75,8 +81,6 @@ def demo_dataset(cfg: DemoConfig) -> Path:
 
 
 def _workspace(cfg: DemoConfig, data: Path):
-    from hitl_active.data.synthetic import SyntheticDataset
-    from hitl_active.workspace.workspace import CONFIG_NAME, LoopConfig, Workspace
 
     ws_dir = cfg.workspace / "workspace"
     if (ws_dir / CONFIG_NAME).is_file():
@@ -115,12 +119,6 @@ def _stop_label_studio(cfg: DemoConfig) -> None:
 
 def run_demo(cfg: DemoConfig, out: Callable[[str], object] = print) -> list[RoundSummary]:
     """Run the demo and return one summary per finished round."""
-    from hitl_active.bench.annotator import SimulatedAnnotator
-    from hitl_active.delivery import export_dataset
-    from hitl_active.loop.backends import LabelStudioBackend, LocalBackend, load_truths
-    from hitl_active.loop.policy import EveryRound
-    from hitl_active.loop.rounds import Loop
-    from hitl_active.reports.report import write_report
 
     start = time.perf_counter()
     if cfg.fresh and cfg.workspace.exists():

@@ -13,6 +13,11 @@ from typing import TYPE_CHECKING
 
 from hitl_active.bench.results import COST_FIELDS
 from hitl_active.data.labelled import Item
+from hitl_active.data.splits import split_by_scene
+from hitl_active.models.evaluate import evaluate
+from hitl_active.models.export import export_onnx
+from hitl_active.models.train import TrainConfig, train_on_labels
+from hitl_active.serving.engine import Engine, EngineConfig
 
 if TYPE_CHECKING:
     from hitl_active.bench.simulate import SimulationConfig
@@ -27,7 +32,6 @@ def predict(
 
     ``cache`` keeps the last loaded engine, keyed by model path, between calls.
     """
-    from hitl_active.serving.engine import Engine, EngineConfig
 
     key = str(onnx_path)
     engine = None if cache is None else cache.get(key)
@@ -56,7 +60,6 @@ class SimRunner:
         out: Path,
         groups: list[str] | None = None,
     ):
-        from hitl_active.data.splits import split_by_scene
 
         self.cfg, self.out, self.names = cfg, out, class_names
         if cfg.test_size + cfg.initial > len(items):
@@ -78,7 +81,6 @@ class SimRunner:
 
     # -------------------------------------------------------------- model steps
     def fit(self, labelled: list[int], run_dir: Path, start: str, epochs: int, seed: int) -> Path:
-        from hitl_active.models.train import TrainConfig, train_on_labels
 
         train = [self.train[i] for i in labelled]
         config = TrainConfig(
@@ -97,7 +99,6 @@ class SimRunner:
         return weights
 
     def onnx(self, weights: Path) -> Path:
-        from hitl_active.models.export import export_onnx
 
         target = weights.with_suffix(".onnx")
         if not target.exists():
@@ -105,7 +106,6 @@ class SimRunner:
         return target
 
     def evaluate(self, onnx_path: Path) -> dict[str, float]:
-        from hitl_active.models.evaluate import evaluate
 
         preds, _ = predict(onnx_path, [p for p, _ in self.test], self.cfg.conf_floor, self.engines)
         res = evaluate(preds, [lab for _, lab in self.test], len(self.names), self.names)

@@ -19,6 +19,7 @@ from hitl_active.formats.core import ImageLabels
 from hitl_active.loop.selection import PoolState, choose_batch
 from hitl_active.loop.steps import predict_flipped
 from hitl_active.sampling.cost import CostModel
+from hitl_active.sampling.packed import PackedDetections
 from hitl_active.sampling.select import Selection
 from hitl_active.workspace.config import LoopConfig
 
@@ -54,7 +55,6 @@ def bench_select(
     embeddings diversity strategies need). Returns the selection (indices into
     ``pool_paths``), the pool's predictions and the pass and selection timings.
     """
-    from hitl_active.sampling.packed import PackedDetections
 
     engines = {} if engines is None else engines
     preds, t_inf = predict(onnx_path, pool_paths, conf_floor, engines)

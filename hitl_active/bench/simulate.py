@@ -36,10 +36,13 @@ from pathlib import Path
 import numpy as np
 
 from hitl_active.bench.annotator import SimulatedAnnotator
+from hitl_active.bench.curves import plot_curves, read_curves
 from hitl_active.bench.results import ResultWriter, finished_rows, state_row
 from hitl_active.bench.runner import SimRunner
 from hitl_active.bench.selection import bench_select, loop_config
+from hitl_active.bench.summary import summarise
 from hitl_active.data.labelled import load_labelled_dataset
+from hitl_active.data.splits import scene_groups
 from hitl_active.sampling.cost import CorrectionCost, CostModel
 from hitl_active.sampling.registry import DEFAULT_STRATEGY, get_strategy
 
@@ -203,9 +206,6 @@ def run_simulation(
 
     Returns the summary (see :func:`hitl_active.bench.summary.summarise`) with the paths.
     """
-    from hitl_active.bench.curves import plot_curves, read_curves
-    from hitl_active.bench.summary import summarise
-    from hitl_active.data.splits import scene_groups
 
     items, names = load_labelled_dataset(dataset)
     out = Path(out_dir)

@@ -44,7 +44,9 @@ from pathlib import Path
 import numpy as np
 
 from hitl_active.bench.simulated_learner import LearnerProfile, SimulatedLearner
+from hitl_active.data.synthetic import SyntheticSpec, make_synthetic_dataset
 from hitl_active.formats.core import ImageLabels
+from hitl_active.formats.yolo import read_yolo_dataset
 from hitl_active.workforce.bkt_fit import fit_bkt
 from hitl_active.workforce.curriculum import AdaptivePolicy, Policy, make_policy
 from hitl_active.workforce.grading import grade
@@ -82,8 +84,6 @@ class TrackConfig:
 
 def practice_pool(seed: int, n_images: int) -> list[PracticeTask]:
     """Practice tasks from a synthetic labelled set of ``n_images`` images."""
-    from hitl_active.data.synthetic import SyntheticSpec, make_synthetic_dataset
-    from hitl_active.formats.yolo import read_yolo_dataset
 
     spec = SyntheticSpec(
         n_images=n_images,

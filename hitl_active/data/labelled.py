@@ -16,7 +16,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from hitl_active.data.images import check_images
 from hitl_active.formats.core import ImageLabels
+from hitl_active.formats.voc import read_voc_dir
+from hitl_active.formats.yolo import read_class_names, read_yolo_dataset
 
 __all__ = ["ANNOTATION_DIRS", "IMAGE_DIRS", "Item", "load_labelled_dataset"]
 
@@ -48,8 +51,6 @@ def _layout_error(root: Path, found: str) -> FileNotFoundError:
 
 
 def _read_labels(root: Path) -> tuple[list[ImageLabels], list[str]]:
-    from hitl_active.formats.voc import read_voc_dir
-    from hitl_active.formats.yolo import read_class_names, read_yolo_dataset
 
     if not root.is_dir():
         raise FileNotFoundError(f"labelled dataset folder {root} does not exist")
@@ -83,7 +84,6 @@ def load_labelled_dataset(root: str | Path, check: bool = True) -> tuple[list[It
         FileNotFoundError: ``root`` is no known layout (the error lists the layouts looked
             for and what the folder holds), or no image in it can be read.
     """
-    from hitl_active.data.images import check_images
 
     root = Path(root)
     labels, names = _read_labels(root)

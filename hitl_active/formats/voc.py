@@ -30,6 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from hitl_active.data.images import (
+    IMAGE_SUFFIXES,
+    ImageReadError,
+    exif_orientation,
+    image_size,
+    open_image,
+)
 from hitl_active.formats.coco import plain
 from hitl_active.formats.core import ImageLabels
 
@@ -275,7 +282,6 @@ def raw_to_displayed(xyxy: np.ndarray, orientation: int, raw_size: tuple[int, in
 
 
 def _find_image(images_dir: Path, filename: str, xml_path: Path) -> Path | None:
-    from hitl_active.data.images import IMAGE_SUFFIXES
 
     if filename and (images_dir / filename).is_file():
         return images_dir / filename
@@ -294,7 +300,6 @@ def _read_with_image(
     xml_path: Path, images_dir: Path, names: list[str], extend: bool, on_size_mismatch: str
 ) -> ImageLabels:
     """One annotation with ``<size>`` checked against its image file (see read_voc_dir)."""
-    from hitl_active.data.images import exif_orientation, image_size, open_image
 
     root, name = _parse_root(xml_path)
     xml_w, xml_h = _xml_size(root)
@@ -366,7 +371,6 @@ def read_voc_dir(
     ``skip_unreadable`` an annotation whose image cannot be read is left out with a warning
     giving the reason, instead of raising.
     """
-    from hitl_active.data.images import ImageReadError
 
     if on_size_mismatch not in ("warn", "scale", "raise"):
         raise ValueError(

@@ -23,7 +23,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+import yaml
 
+from hitl_active.data.images import ImageReadError, discover_images, image_size
 from hitl_active.formats.core import ImageLabels
 from hitl_active.safeyaml import load_yaml
 
@@ -216,7 +218,6 @@ def write_class_names(out_dir: str | Path, class_names: Sequence[str]) -> None:
     ``data.yaml`` has no ``path`` key, so Ultralytics resolves ``images`` against the
     yaml's own folder and the dataset stays valid when moved or delivered.
     """
-    import yaml
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -261,7 +262,6 @@ def read_yolo_dataset(
         ImageReadError: an image header cannot be read.
         ValueError: a malformed label file, or a class id outside ``class_names``.
     """
-    from hitl_active.data.images import ImageReadError, discover_images, image_size
 
     images_dir = Path(images_dir)
     labels_dir = Path(labels_dir) if labels_dir is not None else default_labels_dir(images_dir)

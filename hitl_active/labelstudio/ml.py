@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from hitl_active.labelstudio.client import LabelStudioClient, LabelStudioError
+from hitl_active.labelstudio.webhook import register_webhook
 
 __all__ = ["check_serve", "connect_ml_backend", "connect_project", "request_predictions"]
 
@@ -48,7 +49,6 @@ def connect_project(
     The server's health is checked before anything is registered, and a webhook this call
     created is removed again when the ML backend cannot be added. Returns the ids.
     """
-    from hitl_active.labelstudio.webhook import register_webhook
 
     serve_url = serve_url.rstrip("/")
     check_serve(serve_url)

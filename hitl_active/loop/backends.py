@@ -17,6 +17,15 @@ from typing import Any, Protocol
 
 from hitl_active.detections import Detections
 from hitl_active.formats.core import ImageLabels
+from hitl_active.formats.labelstudio import to_ls_results
+from hitl_active.formats.yolo import read_yolo_labels
+from hitl_active.labelstudio.client import LabelStudioClient
+from hitl_active.labelstudio.diff import diff_boxes
+from hitl_active.labelstudio.project import connect_local_files
+from hitl_active.labelstudio.pull import pull_annotations
+from hitl_active.labelstudio.push import PushItem, answered, push_tasks, refresh_predictions
+from hitl_active.loop.ls_project import bind_project, workspace_project
+from hitl_active.sampling.uncertainty import image_uncertainty
 from hitl_active.store.rows import boxes_with_provenance
 from hitl_active.store.store import ImageRow
 from hitl_active.workspace.workspace import Workspace
@@ -34,7 +43,6 @@ class Annotator(Protocol):
 
 def load_truths(ws: Workspace, labels_dir: str | Path) -> dict[str, ImageLabels]:
     """Ground truth per image path from YOLO label files named after the images."""
-    from hitl_active.formats.yolo import read_yolo_labels
 
     labels_dir = Path(labels_dir)
     out = {}
@@ -53,7 +61,6 @@ def provenance(
     shown: ImageLabels | None, final: ImageLabels, model_version: str | None
 ) -> list[dict[str, Any]]:
     """JSON boxes of ``final`` with each box's source, from a diff against ``shown``."""
-    from hitl_active.labelstudio.diff import diff_boxes
 
     diff = diff_boxes(shown, final) if shown is not None and len(shown) else None
     return boxes_with_provenance(final, diff, model_version)
@@ -98,8 +105,6 @@ def answer_task(client: Any, project: Any, task_id: int, annotator: Any, image: 
     the prediction they started from. ``False`` when the task was answered or skipped
     before (maybe by a run that was killed). The one simulated submission of the loop's
     and the team's backends."""
-    from hitl_active.formats.labelstudio import to_ls_results
-    from hitl_active.labelstudio.push import answered
 
     remote = client.task(task_id)
     if answered(remote):
@@ -125,7 +130,6 @@ class LocalBackend:
         return sum(ws.store.add_task(i, round_id, None, None, version) for i in image_ids)
 
     def collect(self, ws: Workspace, round_id: int, timeout_s: float | None) -> int:
-        from hitl_active.labelstudio.diff import diff_boxes
 
         open_tasks = ws.store.tasks(round_id=round_id, open_only=True)
         if self.annotator is None:
@@ -205,10 +209,6 @@ class LabelStudioBackend:
     # ------------------------------------------------------------------ connection
     def connect(self, ws: Workspace) -> Any:
         if self._project is None:
-            from hitl_active.labelstudio.client import LabelStudioClient
-            from hitl_active.labelstudio.project import connect_local_files
-            from hitl_active.loop.ls_project import bind_project, workspace_project
-
             attach = self.files_root is not None
             self._client = LabelStudioClient(self.url, self.token)
             if ws.config.label_studio_project is None:
@@ -233,8 +233,6 @@ class LabelStudioBackend:
     ) -> Any:  # fmt: skip
         """One image as a task: its pre-label, the model's uncertainty about it, its place
         among the ``ranked`` images pushed together and the line telling people why."""
-        from hitl_active.labelstudio.push import PushItem
-        from hitl_active.sampling.uncertainty import image_uncertainty
 
         img = ws.store.image(image_id)
         dets = _shown(ws, image_id, version)
@@ -254,7 +252,6 @@ class LabelStudioBackend:
 
     # ------------------------------------------------------------------ TaskBackend
     def push(self, ws: Workspace, round_id: int, image_ids: list[int], version: str | None) -> int:
-        from hitl_active.labelstudio.push import push_tasks
 
         project = self.connect(ws)
         ranks = ws.store.selection_scores(round_id)
@@ -287,7 +284,6 @@ class LabelStudioBackend:
         return done
 
     def pull(self, ws: Workspace) -> int:
-        from hitl_active.labelstudio.pull import pull_annotations
 
         return pull_annotations(self._client, self.connect(ws), ws.store).recorded
 
@@ -306,7 +302,6 @@ class LabelStudioBackend:
             time.sleep(self.poll_s)
 
     def refresh_prelabels(self, ws: Workspace, version: str) -> int:
-        from hitl_active.labelstudio.push import refresh_predictions
 
         project = self.connect(ws)
         open_tasks = ws.store.tasks(open_only=True)

@@ -16,6 +16,9 @@ import shutil
 from pathlib import Path
 
 from hitl_active.loop.registry import ModelRegistry
+from hitl_active.loop.steps import evaluate_version, gold_truths
+from hitl_active.models.export import export_onnx
+from hitl_active.serving.metadata import read_model_metadata
 from hitl_active.store.store import ModelVersionRow
 from hitl_active.workspace.workspace import Workspace
 
@@ -35,7 +38,6 @@ class OtherClassesError(ModelImportError):
 
 
 def _check_classes(onnx: Path, classes: list[str], source: Path) -> None:
-    from hitl_active.serving.metadata import read_model_metadata
 
     try:
         names = list(read_model_metadata(onnx).class_names)
@@ -53,7 +55,6 @@ def import_model(
     ws: Workspace, path: str | Path, force: bool = False, progress: bool = False
 ) -> tuple[ModelVersionRow, bool]:
     """Register ``path`` (``.pt`` or ``.onnx``) as a new version; ``(version, promoted)``."""
-    from hitl_active.loop.steps import evaluate_version, gold_truths
 
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
@@ -67,8 +68,6 @@ def import_model(
     staging.mkdir(parents=True)
     weights: Path | None = None
     if path.suffix.lower() == ".pt":
-        from hitl_active.models.export import export_onnx
-
         onnx = export_onnx(path, staging / "model.onnx", imgsz=ws.config.imgsz)
         weights = path
     else:

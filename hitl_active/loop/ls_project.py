@@ -21,6 +21,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from hitl_active.labelstudio.client import LabelStudioError
+from hitl_active.labelstudio.ml import connect_project
 from hitl_active.labelstudio.project import (
     ProjectInfo,
     ProjectMismatchError,
@@ -186,7 +188,6 @@ def connect_projects(
     (its task carries what it shows). Where serve runs is remembered, for projects made
     later. Returns one dict per project: id, kind, webhook and ML backend ids.
     """
-    from hitl_active.labelstudio.ml import connect_project
 
     serve_url = serve_url.rstrip("/")
     ws.store.set(SERVE_KEY, {"url": serve_url, "ml_backend": bool(ml_backend)})
@@ -205,7 +206,6 @@ def connect_new_project(ws: Workspace, client: Any, project_id: int, kind: str) 
     """Connect a project the workspace has just made to serve, as ``connect`` did the
     others; ``False`` (with a warning saying how to connect it) when it cannot be, which
     stops nothing: its answers then arrive when the loop polls."""
-    from hitl_active.labelstudio.client import LabelStudioError
 
     saved = ws.store.get(SERVE_KEY)
     if not saved:

@@ -19,6 +19,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from hitl_active.loop.steps import require_onnx
+from hitl_active.serving.metadata import check_class_names, read_model_metadata
 from hitl_active.serving.rows import BatchPredictor
 from hitl_active.store.store import ImageRow, ModelVersionRow
 from hitl_active.workspace.config import WorkspaceError
@@ -94,8 +96,6 @@ def prelabel_on_ray(
 def _check_version(version: ModelVersionRow, classes: list[str]) -> None:
     """Refuse a version without its ONNX file or of other classes, from its metadata alone
     (the driver loads no engine: its CPU is better left to the actors starting up)."""
-    from hitl_active.loop.steps import require_onnx
-    from hitl_active.serving.metadata import check_class_names, read_model_metadata
 
     require_onnx(version)
     names = read_model_metadata(version.onnx).class_names

@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from hitl_active.data.fingerprint import image_fingerprint
 from hitl_active.detections import Detections
+from hitl_active.sampling import Budget, SelectionContext, get_strategy, select_batch
 from hitl_active.sampling.cost import CostModel
 from hitl_active.sampling.packed import PackedDetections
 from hitl_active.workspace.config import LoopConfig
@@ -70,13 +72,6 @@ def choose_batch(
     (``conf_threshold``) and, with ``round_id``, the random stream. ``cold_start``: no
     model yet, the choice is random.
     """
-    from hitl_active.data.fingerprint import image_fingerprint
-    from hitl_active.sampling import (
-        Budget,
-        SelectionContext,
-        get_strategy,
-        select_batch,
-    )
 
     rng = np.random.default_rng([cfg.seed, round_id])
     strategy = get_strategy("random" if cold_start else cfg.strategy)

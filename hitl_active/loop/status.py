@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from hitl_active.loop.registry import gold_map
+from hitl_active.serving.session import select_providers
 from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["LoopStatus", "loop_status"]
@@ -89,7 +90,6 @@ def _hours(hours: float) -> str:
 
 
 def _inference_provider() -> str:
-    from hitl_active.serving.session import select_providers
 
     try:
         return select_providers(None)[0]

@@ -13,10 +13,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
+from hitl_active.data.images import read_image
 from hitl_active.detections import Detections
+from hitl_active.loop.costs import workspace_cost_model
 from hitl_active.loop.registry import ModelRegistry
+from hitl_active.loop.selection import PoolState, choose_batch
 from hitl_active.loop.truth import gold_truths, overlap_consensus, training_items
+from hitl_active.models.evaluate import evaluate
+from hitl_active.models.export import export_onnx
+from hitl_active.models.train import TrainConfig, train_on_labels
+from hitl_active.sampling import PackedDetections
+from hitl_active.serving.engine import Engine, EngineConfig
+from hitl_active.serving.metadata import check_class_names
 from hitl_active.serving.rows import prediction_rows
 from hitl_active.store.store import ImageRow, ModelVersionRow
 from hitl_active.workspace.workspace import Workspace
@@ -50,8 +60,6 @@ def require_onnx(version: ModelVersionRow) -> None:
 
 def _engine(version: ModelVersionRow, classes: Sequence[str]) -> Any:
     """The engine of ``version``, refused (ModelLoadError) when its classes are not ``classes``."""
-    from hitl_active.serving.engine import Engine, EngineConfig
-    from hitl_active.serving.metadata import check_class_names
 
     require_onnx(version)
     engine = Engine(version.onnx, EngineConfig(), model_version=version.name)
@@ -86,7 +94,6 @@ def prelabel(
     With ``ray_address`` in the workspace config the images go to Ray Data actors that call
     :func:`prediction_rows` as this process would (:mod:`hitl_active.loop.ray_prelabel`).
     """
-    from tqdm.auto import tqdm
 
     if ws.config.ray_address:
         from hitl_active.loop.ray_prelabel import prelabel_on_ray
@@ -127,9 +134,6 @@ def select_images(
     the workspace's cost model (:func:`~hitl_active.loop.costs.workspace_cost_model`).
     Before any model is promoted the choice is random (a cold start).
     """
-    from hitl_active.loop.costs import workspace_cost_model
-    from hitl_active.loop.selection import PoolState, choose_batch
-    from hitl_active.sampling import PackedDetections
 
     num_classes = len(ws.config.classes)
     if version is None:
@@ -169,7 +173,6 @@ def _labelled_embeddings(ws: Workspace, version: ModelVersionRow) -> np.ndarray 
 def predict_flipped(engine: Any, paths: Sequence[str | Path]) -> list[Detections]:
     """``engine``'s detections on horizontally mirrored images (EXIF applied), in the
     mirrored frame: the second pass of flip-stability, shared with the benchmark."""
-    from hitl_active.data.images import read_image
 
     out: list[Detections] = []
     for start in range(0, len(paths), CHUNK):
@@ -190,8 +193,6 @@ def train_version(
     ws: Workspace, registry: ModelRegistry, parent: ModelVersionRow | None
 ) -> ModelVersionRow:
     """Train a new candidate on every human-annotated training image and export it."""
-    from hitl_active.models.export import export_onnx
-    from hitl_active.models.train import TrainConfig, train_on_labels
 
     cfg = ws.config
     items = training_items(ws)
@@ -232,7 +233,6 @@ def evaluate_version(
     ws: Workspace, registry: ModelRegistry, version: ModelVersionRow, progress: bool = False
 ) -> dict[str, Any]:
     """Evaluate ``version`` on the gold set and store the result under ``metrics["gold"]``."""
-    from hitl_active.models.evaluate import evaluate
 
     gold = gold_truths(ws)
     if not gold:

@@ -20,6 +20,8 @@ from typing import Any
 
 from hitl_active.formats.core import ImageLabels
 from hitl_active.store.store import AnnotationRow, ImageRow, boxes_to_labels
+from hitl_active.workforce.consensus import merge_answers
+from hitl_active.workforce.records import Answer
 from hitl_active.workspace.workspace import Workspace
 
 __all__ = [
@@ -59,8 +61,6 @@ def overlap_consensus(
     (:func:`hitl_active.workforce.consensus.merge_answers`); an image with one answer so far
     is left to the single-answer path (:func:`human_answers`).
     """
-    from hitl_active.workforce.consensus import merge_answers
-    from hitl_active.workforce.records import Answer
 
     overlapped = {a.ls_task_id for a in ws.store.assignments(kind="overlap") if a.ls_task_id}
     if not overlapped:

@@ -8,7 +8,12 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+import yaml
+from PIL import Image
+
+from hitl_active.data.images import is_truncated_jpeg, read_image
 from hitl_active.formats import ImageLabels
+from hitl_active.formats.yolo import to_yolo_lines
 
 __all__ = ["prepare_yolo_dataset"]
 
@@ -21,13 +26,10 @@ def _link_or_copy(src: Path, dst: Path) -> None:
     A JPEG cut short is written restored instead: Ultralytics would otherwise re-save it in
     place, through the link, into the client's dataset.
     """
-    from hitl_active.data.images import is_truncated_jpeg, read_image
 
     if dst.is_symlink() or dst.exists():
         dst.unlink()
     if is_truncated_jpeg(src):
-        from PIL import Image
-
         Image.fromarray(read_image(src)).save(dst, format="JPEG", quality=95)
         return
     try:
@@ -49,7 +51,6 @@ def _unique_stem(path: Path, used: set[str]) -> str:
 def _write_split(
     items: Sequence[tuple[Path, ImageLabels]], split_dir: Path, num_classes: int
 ) -> int:
-    from hitl_active.formats.yolo import to_yolo_lines
 
     images, labels = split_dir / "images", split_dir / "labels"
     for d in (images, labels):
@@ -91,7 +92,6 @@ def prepare_yolo_dataset(
         ValueError: no class names, an empty train split, or a class id out of range.
         FileNotFoundError: an image listed in a split does not exist.
     """
-    import yaml
 
     if not class_names:
         raise ValueError("class_names is empty; give the project's class list")

@@ -18,6 +18,8 @@ import logging
 from importlib import resources
 from pathlib import Path
 
+from hitl_active.models.ultra import cache_dir, ultralytics_yolo
+
 __all__ = [
     "BASE",
     "SCRATCH",
@@ -50,7 +52,6 @@ def is_random_start(name: str) -> bool:
 
 
 def _published(name: str) -> bool:
-    from hitl_active.models.ultra import ultralytics_yolo
 
     ultralytics_yolo()  # imported through the one door
     from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
@@ -92,7 +93,6 @@ def resolve_start(name: str) -> str:
         raise StartModelError(f"start model {name!r} is not a file; pass {instead}")
     if path.parent != Path(".") or not _published(path.name):
         raise StartModelError(f"weights file {name} not found; pass {instead}")
-    from hitl_active.models.ultra import cache_dir
 
     target = cache_dir() / "weights" / path.name
     if not target.is_file():

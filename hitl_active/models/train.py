@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hitl_active.models.dataset import prepare_yolo_dataset
 from hitl_active.models.device import resolve_device
 from hitl_active.models.start import resolve_start
 from hitl_active.models.ultra import quiet_ultralytics, ultralytics_yolo
@@ -213,7 +214,6 @@ def train_on_labels(
     ``work_dir/runs`` without per-epoch validation (the gold set, or the benchmark's test
     split, measures the result; validating on the training images would only cost time).
     """
-    from hitl_active.models.dataset import prepare_yolo_dataset
 
     data_yaml = prepare_yolo_dataset(list(items), list(val_items), class_names, work_dir / "data")
     config = dataclasses.replace(config, extra={"val": False, **config.extra})

@@ -11,13 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from hitl_active.workforce.mastery import Mastery
+
 __all__ = ["mastery_curves", "progress_png"]
 
 
 def mastery_curves(state: Any) -> tuple[list[float], dict[str, list[float]]]:
     """From a replayed :class:`~hitl_active.workforce.mastery.Mastery`: the cumulative minutes
     after each task, and per skill its P(learned) after each task."""
-    from hitl_active.workforce.mastery import Mastery
 
     replay = Mastery(state.trainee, state.params, default=state.default, threshold=state.threshold)
     skills = sorted({a.skill for a in state.attempts})

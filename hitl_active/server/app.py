@@ -47,6 +47,7 @@ from hitl_active.server.pages.routes import add_page_routes
 from hitl_active.server.predict import RequestError, check_schema, parse_tasks, predict_tasks
 from hitl_active.server.settings import AppSettings
 from hitl_active.server.state import ServerState
+from hitl_active.team.practice_track import grade_on_arrival
 
 __all__ = ["create_app"]
 
@@ -173,8 +174,6 @@ def _record(state: ServerState, payload: dict[str, Any]) -> dict[str, Any]:
     pid = project.get("id") if isinstance(project, dict) else None
     if (result.handled and not result.recorded and isinstance(pid, int) and state.client
             and state.workspace is not None):  # fmt: skip
-        from hitl_active.team.practice_track import grade_on_arrival
-
         graded = grade_on_arrival(state.workspace, state.client, pid)  # a trainee's answer
         if graded is not None:
             out["practice_graded"] = graded

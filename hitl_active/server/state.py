@@ -13,7 +13,9 @@ from hitl_active.data.images import DecodeBudget, release_freed_pixels
 from hitl_active.labelstudio.client import LabelStudioClient, LabelStudioError
 from hitl_active.labelstudio.sink import AnnotationSink
 from hitl_active.server.settings import AppSettings
+from hitl_active.serving.engine import Engine, EngineConfig
 from hitl_active.store.store import Store
+from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["ServerState"]
 
@@ -46,16 +48,12 @@ class ServerState:
         s = self.settings
         release_freed_pixels()  # request threads decode large pictures one after another
         if s.workspace is not None:
-            from hitl_active.workspace.workspace import Workspace
-
             self.workspace = Workspace.open(s.workspace)
             if self.sink is None:
                 self.sink = self.workspace.store
                 self.own_sink = False
             self.follow_workspace()
         if self.engine is None and s.model_path is not None:
-            from hitl_active.serving.engine import Engine, EngineConfig
-
             self.engine = Engine(
                 s.model_path, EngineConfig(conf_floor=s.conf_floor), model_version=s.model_version
             )
@@ -88,7 +86,6 @@ class ServerState:
         loaded = getattr(self.engine, "model_version", None)
         if not name or name == loaded:
             return
-        from hitl_active.serving.engine import Engine, EngineConfig
 
         onnx = self.workspace.models_dir / name / "model.onnx"
         self.engine = Engine(

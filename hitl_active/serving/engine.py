@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from hitl_active.data.images import ImageReadError, read_image_bgr
 from hitl_active.detections import Detections
@@ -244,7 +245,6 @@ class Engine:
         the run. At most a few batches of images are held in memory at any time.
         """
         import cv2
-        from tqdm.auto import tqdm
 
         total = len(paths) if hasattr(paths, "__len__") else None  # type: ignore[arg-type]
         prefetch = self.batch_size * self.infer_workers + 2 * self.config.decode_workers

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from hitl_active.detections import Detections
+from hitl_active.serving.engine import Engine, EngineConfig
 
 __all__ = ["BatchPredictor", "prediction_rows"]
 
@@ -39,7 +40,6 @@ class BatchPredictor:
     """A Ray Data actor: one engine, one batch of ``image_id``/``path`` columns at a time."""
 
     def __init__(self, onnx: str, model_version: str, threads: int = 1) -> None:
-        from hitl_active.serving.engine import Engine, EngineConfig
 
         config = EngineConfig(intra_op_threads=threads, infer_workers=1, decode_workers=1)
         self.engine = Engine(onnx, config, model_version=model_version)

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.pool import StaticPool
 
 __all__ = ["ENV_URL", "begin_write", "describe", "dialect_insert", "make_engine", "state_url"]
@@ -80,10 +82,7 @@ def make_engine(url: str) -> sa.Engine:
 
 def dialect_insert(dialect: str, table: sa.Table) -> Any:
     """An INSERT of ``table`` that knows ``ON CONFLICT`` (SQLite and PostgreSQL alike)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     return insert(table)
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from hitl_active.store.predstore import write_predictions
+
 __all__ = ["HEAD", "LEGACY_VERSION", "MIGRATIONS", "SchemaTooNewError", "upgrade"]
 
 logger = logging.getLogger(__name__)
@@ -150,7 +152,6 @@ CREATE INDEX predictions_chunk ON predictions(chunk_id);
 
 def _predictions_to_chunks(conn: sa.Connection) -> None:
     """Rewrite JSON predictions as binary chunks, then drop the JSON column."""
-    from hitl_active.store.predstore import write_predictions
 
     sql = conn.exec_driver_sql
     versions = [

@@ -29,7 +29,19 @@ from typing import Any
 
 import numpy as np
 
+from hitl_active.formats.core import ImageLabels
+from hitl_active.formats.labelstudio import from_ls_results, to_ls_results
+from hitl_active.labelstudio.client import LabelStudioError
+from hitl_active.labelstudio.project import connect_local_files, ensure_project, image_url
+from hitl_active.loop.ls_project import connect_new_project
+from hitl_active.loop.truth import training_items
 from hitl_active.store.store_team import AnnotatorRow
+from hitl_active.team.team_skill import routing_skill
+from hitl_active.workforce.curriculum import AdaptivePolicy, Choice
+from hitl_active.workforce.grading import Outcome, grade
+from hitl_active.workforce.mastery import Attempt, Mastery
+from hitl_active.workforce.practice import PracticeTask, TaskType, make_practice_tasks
+from hitl_active.workforce.routing import POOLED
 from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["PracticeTrack", "Pushed", "task_from_dict", "task_to_dict"]
@@ -47,7 +59,6 @@ def _labels_dict(labels: Any) -> dict[str, Any]:
 
 
 def _labels(d: dict[str, Any]) -> Any:
-    from hitl_active.formats.core import ImageLabels
 
     xyxy = np.asarray(d["xyxy"], np.float64).reshape(-1, 4)
     return ImageLabels(d["image"], d["width"], d["height"], xyxy, np.asarray(d["class_id"], int))
@@ -66,8 +77,6 @@ def task_to_dict(task: Any) -> dict[str, Any]:
 
 
 def task_from_dict(d: dict[str, Any]) -> Any:
-    from hitl_active.workforce.practice import PracticeTask, TaskType
-
     return PracticeTask(
         d["id"], TaskType.from_value(d["type"]), d["image"], d["prompt"], _labels(d["shown"]),
         _labels(d["truth"]), tuple(d["skills"]), float(d["difficulty"]), d["target_class"],
@@ -88,9 +97,6 @@ def answer_keys(ws: Workspace) -> list[tuple[Any, str]]:
     at least :data:`KEY_MIN_RECALL`, or the simulated annotator's (which reads true labels).
     One person's unchecked labels are not a key; gold images never are (they are honeypots).
     """
-    from hitl_active.loop.truth import training_items
-    from hitl_active.team.team_skill import routing_skill
-    from hitl_active.workforce.routing import POOLED
 
     rows = {f"{a.external_id}@{a.revision}": a for a in ws.store.annotations()}
     people = {}
@@ -140,7 +146,6 @@ class PracticeTrack:
     # ------------------------------------------------------------------ practice tasks
     def tasks(self) -> dict[str, Any]:
         """Every practice task the workspace's labelled images allow, by id (deterministic)."""
-        from hitl_active.workforce.practice import make_practice_tasks
 
         if self._tasks is None:
             keys = answer_keys(self.ws)
@@ -160,8 +165,6 @@ class PracticeTrack:
     # ------------------------------------------------------------------ enrolment
     def enrol(self, name: str) -> AnnotatorRow:
         """Make ``name`` a trainee with a practice project (idempotent)."""
-        from hitl_active.labelstudio.project import connect_local_files, ensure_project
-        from hitl_active.loop.ls_project import connect_new_project
 
         person = self.ws.store.annotator(name)
         if person is None:
@@ -200,8 +203,6 @@ class PracticeTrack:
     def mastery(self, person: AnnotatorRow, bandit: Any = None) -> Any:
         """The trainee's mastery, replayed from their graded attempts in order; with
         ``bandit``, each task's learning progress is credited to it along the way."""
-        from hitl_active.workforce.grading import Outcome
-        from hitl_active.workforce.mastery import Attempt, Mastery
 
         state = Mastery(person.name)
         for no, row in enumerate(self.ws.store.practice(person.id, graded=True)):
@@ -221,7 +222,6 @@ class PracticeTrack:
     def policy(self) -> Any:
         """The adaptive curriculum, its bandit taught by every trainee's graded practice so
         far and by the peer tips."""
-        from hitl_active.workforce.curriculum import AdaptivePolicy
 
         policy = AdaptivePolicy()
         for tip in self.ws.store.peer_tips():
@@ -237,7 +237,6 @@ class PracticeTrack:
     # ------------------------------------------------------------------ push and grade
     def push_next(self, name: str, n: int = 5) -> list[Pushed]:
         """Choose and push the trainee's next ``n`` practice tasks (none once ready)."""
-        from hitl_active.workforce.curriculum import Choice
 
         person = self.enrol(name)
         tasks = self.tasks()
@@ -259,8 +258,6 @@ class PracticeTrack:
         return [self._push(person, c.task, c.reason) for c in chosen]
 
     def _push(self, person: AnnotatorRow, task: Any, reason: str) -> Pushed:
-        from hitl_active.formats.labelstudio import to_ls_results
-        from hitl_active.labelstudio.project import image_url
 
         names = self.ws.config.classes
         data = {
@@ -290,7 +287,6 @@ class PracticeTrack:
         person = self.ws.store.annotator(name)
         if person is None:
             raise KeyError(f"no annotator {name!r}")
-        from hitl_active.labelstudio.client import LabelStudioError
 
         graded = 0
         for row in self.ws.store.practice(person.id):
@@ -321,8 +317,6 @@ class PracticeTrack:
         return graded, graduated
 
     def _grade_one(self, row: Any, annotation: dict, answered: bool) -> None:
-        from hitl_active.formats.labelstudio import from_ls_results, to_ls_results
-        from hitl_active.workforce.grading import grade
 
         names = self.ws.config.classes
         task = self._task_of(row)
@@ -355,7 +349,6 @@ def grade_on_arrival(ws: Workspace, client: Any, project_id: int) -> int | None:
     webhook), so their page shows the feedback at once; ``None`` when the project is no
     practice project. A failure to reach Label Studio is logged and left for the next
     ``practice grade`` or round: it never loses the answer, which stays in Label Studio."""
-    from hitl_active.labelstudio.client import LabelStudioError
 
     person = next((p for p in ws.store.annotators() if p.practice_project_id == project_id), None)
     if person is None:

@@ -30,12 +30,17 @@ apart, not secret. Routing decides which frames someone gets, never their pay.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from hitl_active.labelstudio.client import LabelStudioClient
+from hitl_active.labelstudio.project import connect_local_files, ensure_project, resolve_project
+from hitl_active.labelstudio.pull import pull_annotations
+from hitl_active.labelstudio.push import push_tasks, refresh_predictions
 from hitl_active.loop import steps
 from hitl_active.loop.backends import (
     Annotator,
@@ -44,7 +49,11 @@ from hitl_active.loop.backends import (
     _shown,
     answer_task,
 )
+from hitl_active.loop.ls_project import connect_new_project
 from hitl_active.store.store_team import AnnotatorRow, AssignmentRow
+from hitl_active.team.team_skill import routing_skill
+from hitl_active.team.team_work_figures import capacities
+from hitl_active.workforce.routing import Frame, Person, plan_round
 from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["SimulatedMember", "TeamBackend"]
@@ -76,12 +85,6 @@ class TeamBackend(LabelStudioBackend):
     # ------------------------------------------------------------------ queues
     def queue(self, ws: Workspace, person: AnnotatorRow) -> Any:
         """The annotator's queue project, created (and recorded) on first use."""
-        from hitl_active.labelstudio.project import (
-            connect_local_files,
-            ensure_project,
-            resolve_project,
-        )
-        from hitl_active.loop.ls_project import connect_new_project
 
         if person.id in self._queues:
             return self._queues[person.id]
@@ -128,7 +131,6 @@ class TeamBackend(LabelStudioBackend):
         return created
 
     def collect(self, ws: Workspace, round_id: int, timeout_s: float | None) -> int:
-        import time
 
         if _is_gold_round(ws, round_id):
             return super().collect(ws, round_id, timeout_s)
@@ -146,7 +148,6 @@ class TeamBackend(LabelStudioBackend):
             time.sleep(self.poll_s)
 
     def pull(self, ws: Workspace) -> int:
-        from hitl_active.labelstudio.pull import pull_annotations
 
         n = super().pull(ws)
         for project in self.queues(ws).values():
@@ -154,7 +155,6 @@ class TeamBackend(LabelStudioBackend):
         return n
 
     def refresh_prelabels(self, ws: Workspace, version: str) -> int:
-        from hitl_active.labelstudio.push import refresh_predictions
 
         n = super().refresh_prelabels(ws, version)
         people = {p.id: p for p in ws.store.annotators()}
@@ -167,7 +167,6 @@ class TeamBackend(LabelStudioBackend):
     # ------------------------------------------------------------------ simulated members
     def submit_queue(self, ws: Workspace, round_id: int, name: str, member: SimulatedMember) -> int:
         """Let a simulated member answer their open tasks of the round, as their own user."""
-        from hitl_active.labelstudio.client import LabelStudioClient
 
         person = ws.store.annotator(name)
         if person is None:
@@ -188,9 +187,6 @@ class TeamBackend(LabelStudioBackend):
     def _plan(
         self, ws: Workspace, round_id: int, image_ids: list[int], version: str | None
     ) -> None:
-        from hitl_active.team.team_skill import routing_skill
-        from hitl_active.team.team_work_figures import capacities
-        from hitl_active.workforce.routing import Frame, Person, plan_round
 
         cfg = ws.config
         people_rows = ws.store.annotators()
@@ -237,7 +233,6 @@ class TeamBackend(LabelStudioBackend):
         self, ws: Workspace, round_id: int, person: AnnotatorRow, queue: list[AssignmentRow],
         version: str | None,
     ) -> int:  # fmt: skip
-        from hitl_active.labelstudio.push import push_tasks
 
         project = self.queue(ws, person)
         rng = np.random.default_rng([ws.config.seed, round_id, person.id])

@@ -21,10 +21,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hitl_active.formats.core import ImageLabels
+from hitl_active.loop.backends import _as_labels
+from hitl_active.loop.truth import gold_truths
 from hitl_active.store.rows import ImageRow, boxes_to_labels
 from hitl_active.store.store_team import AnnotatorRow, AssignmentRow
+from hitl_active.workforce.consensus import pairwise_agreement
 from hitl_active.workforce.contest import ContestStatus, GoldContest, excluded
-from hitl_active.workforce.records import Answer
+from hitl_active.workforce.flags import flag_skills, flag_spammers
+from hitl_active.workforce.gold import ALL, score_gold
+from hitl_active.workforce.latent import estimate_without_gold
+from hitl_active.workforce.records import Answer, by_image
+from hitl_active.workforce.report import annotator_report
 from hitl_active.workforce.routing import POOLED
 from hitl_active.workspace.workspace import Workspace
 
@@ -102,7 +109,6 @@ def _seconds(lead_time: float | None) -> float | None:
 
 def _prelabel(ws: Workspace, img: ImageRow, version: str | None) -> ImageLabels | None:
     """What the task showed: ``version``'s boxes above the workspace's threshold."""
-    from hitl_active.loop.backends import _as_labels
 
     if version is None:
         return None
@@ -174,7 +180,6 @@ def gold_contests(ws: Workspace) -> list[GoldContest]:
 
 def gold_by_path(ws: Workspace) -> dict[str, ImageLabels]:
     """The gold truth per image path (:func:`hitl_active.loop.truth.gold_truths`)."""
-    from hitl_active.loop.truth import gold_truths
 
     return {img.path: labels for img, labels in gold_truths(ws)}
 
@@ -182,15 +187,12 @@ def gold_by_path(ws: Workspace) -> dict[str, ImageLabels]:
 def _score(
     records: Sequence[_Record], gold: dict[str, ImageLabels], skip: set[tuple[str, str]]
 ) -> dict[str, AnnotatorSkill]:
-    from hitl_active.workforce.gold import score_gold
 
     return score_gold([r.answer for r in records if r.honeypot], gold, exclude=skip)
 
 
 def _agreement(answers: Sequence[Answer]) -> tuple[float | None, dict[str, float]]:
     """Team mean of per-image agreement, and each annotator's mean F1 with the others."""
-    from hitl_active.workforce.consensus import pairwise_agreement
-    from hitl_active.workforce.records import by_image
 
     per_image, mine = [], {}
     for group in by_image(answers).values():
@@ -210,8 +212,6 @@ def team_skills(ws: Workspace, rng_seed: int = 0) -> TeamSkills:
 
     ``rng_seed`` seeds the bootstrap of the overlap box-noise intervals.
     """
-    from hitl_active.workforce.flags import flag_skills, flag_spammers
-    from hitl_active.workforce.latent import estimate_without_gold
 
     records = _records(ws)
     gold = gold_by_path(ws)
@@ -264,7 +264,6 @@ def routing_skill(ws: Workspace) -> dict[str, dict[int, float | None]]:
 def recall_by_round(ws: Workspace, name: str) -> list[tuple[int, Estimate]]:
     """``(round id, recall over every class)`` of ``name`` on the gold items of each round
     they answered any, oldest first: the trend of their skill (contested items left out)."""
-    from hitl_active.workforce.gold import ALL
 
     skip = excluded(gold_contests(ws))
     gold = gold_by_path(ws)
@@ -297,7 +296,6 @@ def annotator_view(ws: Workspace, name: str, skills: TeamSkills | None = None) -
     """Every figure about one annotator, for them to see: their skill with intervals, what
     overlap says, their flags with evidence, tasks and hours. No gold item is named, nor how
     many of their tasks were gold, nor anyone else's figures."""
-    from hitl_active.workforce.report import annotator_report
 
     row = ws.store.annotator(name)
     if row is None:

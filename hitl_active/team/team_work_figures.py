@@ -8,6 +8,8 @@ import logging
 from collections.abc import Collection, Mapping
 from datetime import date, datetime, timezone
 
+from hitl_active.loop.registry import gold_map
+from hitl_active.team.team_skill import answers_from_store
 from hitl_active.team.team_work import (
     PersonWork,
     TeamWork,
@@ -148,7 +150,6 @@ def _task_classes(ws: Workspace) -> dict[int, tuple[int, ...]]:
 
 
 def _signals(ws: Workspace, events: list[WorkEvent]) -> tuple[list[Signal], list[Signal]]:
-    from hitl_active.team.team_skill import answers_from_store
 
     names = dict(enumerate(ws.config.classes))
     skips = skip_signals(events, _task_classes(ws), names)
@@ -157,7 +158,6 @@ def _signals(ws: Workspace, events: list[WorkEvent]) -> tuple[list[Signal], list
 
 def _roi(ws: Workspace, found: list[Session], pays: Mapping[str, Pay],
          provenance: Mapping[str, int] | None, human: Collection[str]) -> Roi:  # fmt: skip
-    from hitl_active.loop.registry import gold_map
 
     curve = []
     for v in sorted(ws.store.model_versions(), key=lambda v: v.created_at):

@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from hitl_active.data.images import ImageReadError, discover_images, image_size
+from hitl_active.formats.yolo import read_yolo_labels
 from hitl_active.safeyaml import YamlFileError, load_yaml
-from hitl_active.store.store import Store
+from hitl_active.store.store import Store, labels_to_boxes
 from hitl_active.workspace.config import CONFIG_NAME, LoopConfig, WorkspaceError
 from hitl_active.workspace.lock import LOCK_NAME, WorkspaceLock
 
@@ -165,7 +167,6 @@ class Workspace:
 
     def add_images(self, folder: str | Path, split: str = "pool") -> int:
         """Register the readable images under ``folder``; returns how many were new."""
-        from hitl_active.data.images import ImageReadError, discover_images, image_size
 
         rows, skipped, entries = [], 0, []  # entries: what discovery could not list or follow
         for path in discover_images(folder, skipped=entries):
@@ -198,8 +199,6 @@ class Workspace:
         ``config.gold_size`` random pool images do. Labels come from ``labels_dir`` (YOLO
         text files named after the images); without it the first round labels the sample.
         """
-        from hitl_active.formats.yolo import read_yolo_labels
-        from hitl_active.store.store import labels_to_boxes
 
         store = self.store
         if store.images("gold"):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import hitl_active.sampling
+import hitl_active.loop.selection
 from hitl_active.loop import steps
 from hitl_active.loop.backends import LocalBackend
 from hitl_active.loop.registry import ModelRegistry
@@ -35,13 +35,13 @@ def _workspace(tmp_path, tiny_model, strategy: str, labelled: int = 4) -> tuple[
 def contexts(monkeypatch):
     """The SelectionContext each real ``select_batch`` call received."""
     seen = []
-    real = hitl_active.sampling.select_batch
+    real = hitl_active.loop.selection.select_batch
 
     def spy(strategy, pool, budget, context, *args, **kwargs):
         seen.append((strategy, pool, context))
         return real(strategy, pool, budget, context, *args, **kwargs)
 
-    monkeypatch.setattr(hitl_active.sampling, "select_batch", spy)
+    monkeypatch.setattr(hitl_active.loop.selection, "select_batch", spy)  # where the loop calls it
     return seen
 
 

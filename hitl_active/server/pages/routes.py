@@ -18,7 +18,13 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
+from hitl_active.delivery.export import HUMAN_SOURCES, collect_labels, dataset_card
+from hitl_active.server.pages.annotator import annotator_page
 from hitl_active.server.pages.keys import page_person
+from hitl_active.server.pages.manager import manager_page
+from hitl_active.server.pages.report import transparency_csv, transparency_html
+from hitl_active.team.team_work_figures import team_work
+from hitl_active.workspace.config import WorkspaceError
 
 __all__ = ["add_page_routes"]
 
@@ -40,7 +46,6 @@ NO_KEY = (
 def _workspace(state: Any) -> Any:
     """The served workspace, its config read again when edited since (pages show today's
     settings, not those of the server's start)."""
-    from hitl_active.workspace.config import WorkspaceError
 
     if state.workspace is None:
         raise HTTPException(404, "the people's pages need a workspace: `hitl-active serve -w WS`")
@@ -54,9 +59,6 @@ def _workspace(state: Any) -> Any:
 def _work(ws: Any, delivered: bool = True) -> Any:
     """The workspace's fair-work figures, the ROI's with the dataset a delivery would hold; a
     config they cannot be read with is a 500 that says what to fix (floors, a pay model)."""
-    from hitl_active.delivery.export import HUMAN_SOURCES, collect_labels, dataset_card
-    from hitl_active.team.team_work_figures import team_work
-    from hitl_active.workspace.config import WorkspaceError
 
     try:
         if not delivered:  # the annotator's page shows no ROI
@@ -74,9 +76,6 @@ def _html(text: str) -> HTMLResponse:
 
 def add_page_routes(app: FastAPI, state: Any) -> None:
     """Add ``/me`` and ``/manager`` (and the transparency exports) to ``app``."""
-    from hitl_active.server.pages.annotator import annotator_page
-    from hitl_active.server.pages.manager import manager_page
-    from hitl_active.server.pages.report import transparency_csv, transparency_html
 
     @app.get("/me", response_class=HTMLResponse)
     def me(request: Request) -> HTMLResponse:

@@ -13,6 +13,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from hitl_active.team.practice_track import PracticeTrack
+from hitl_active.workforce.mastery import READY
 from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["PendingTask", "Progress", "peer_tips", "progress"]
@@ -47,8 +49,6 @@ class Progress:
 
 def progress(ws: Workspace, person: Any) -> Progress | None:
     """``person``'s practice so far; ``None`` when they have no practice task at all."""
-    from hitl_active.team.practice_track import PracticeTrack
-    from hitl_active.workforce.mastery import READY
 
     rows = ws.store.practice(person.id)
     if not rows:
