@@ -203,3 +203,43 @@ def test_manager_page_in_a_browser(browser, served):
                     "Transparency report", "Return on the annotation hours"):  # fmt: skip
         assert section in text
     assert overflow <= 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "direction", "heading"),
+    [("ar", "rtl", "ساعاتك وأجرك"), ("uk", "ltr", "Ваші години й оплата")],
+)
+def test_an_annotators_page_in_their_language_on_a_phone(browser, served, lang, direction, heading):
+    """Set from the annotator record; Arabic lays out right to left; nothing overflows a
+    phone's width. Screenshots: docs/me_ar.png, docs/me_uk.png (HITL_SCREENSHOT_DIR=docs)."""
+    from hitl_active.workspace.workspace import Workspace
+
+    site, url, _, shots = served
+    name = "chen"
+    with Workspace.open(site.ws) as ws:
+        person = ws.store.annotator(name)
+        ws.store.update_annotator(person.id, languages=f"{lang},en")
+    try:
+        context = browser.new_context(
+            viewport=PHONE, http_credentials={"username": name, "password": site.keys[name]}
+        )
+        page = context.new_page()
+        assert page.goto(f"{url}/me", timeout=120_000).status == 200
+        page.wait_for_load_state("load")
+        html_dir, h2_dir, overflow = page.evaluate(
+            "[document.documentElement.dir,"
+            " getComputedStyle(document.querySelector('h2')).direction,"
+            " document.documentElement.scrollWidth - window.innerWidth]"
+        )
+        text = page.inner_text("body")
+        shot = shots / f"me_{lang}.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot), full_page=True)
+        context.close()
+    finally:
+        with Workspace.open(site.ws) as ws:
+            ws.store.update_annotator(person.id, languages=person.languages)
+    keep(shot)
+    assert (html_dir, h2_dir) == (direction, direction)
+    assert heading in text and "Your hours and pay" not in text
+    assert overflow <= 1, "the page is wider than a phone's screen"

@@ -14,22 +14,32 @@ from hitl_active.server.pages import charts
 from hitl_active.server.pages.fairwork import annotator_work
 from hitl_active.server.pages.training import peer_tips, progress
 from hitl_active.team.team_skill import annotator_view, recall_by_round
-from hitl_active.templates import render
+from hitl_active.templates import environment, page_language, render, translator
 from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["annotator_page"]
+
+
+def N_(text: str) -> str:
+    """Marks ``text`` for the catalogue; the page translates it where it shows it."""
+    return text
+
+
+#: The tiers' names as the page shows them (``_(person.tier)`` in the template).
+TIER_NAMES = (N_("trainee"), N_("annotator"), N_("reviewer"))
 
 # The skill table's columns after the class, in the order the template heads them.
 FIGURES = ("recall", "precision", "label_accuracy", "iou", "automation_bias")
 
 
-def _est(e: dict | None) -> str:
+def _est(e: dict | None, lang: str) -> str:
     if e is None or e.get("value") is None:
-        return "not enough data yet"
-    return f"{e['value']:.2f} ({e['low']:.2f}–{e['high']:.2f})"
+        return translator(lang).gettext("not enough data yet")
+    number = environment(lang).filters["number"]
+    return f"{number(e['value'], 2)} ({number(e['low'], 2)}–{number(e['high'], 2)})"
 
 
-def _skill(ws: Workspace, view: dict, name: str) -> dict | None:
+def _skill(ws: Workspace, view: dict, name: str, lang: str) -> dict | None:
     """The person's figures per class (``all`` last) as table rows, their chart, and their
     recall round by round (``trend``: ``None`` before a round); ``None`` with no measured
     answer yet."""
@@ -45,7 +55,7 @@ def _skill(ws: Workspace, view: dict, name: str) -> dict | None:
     trend = charts.trend_chart(points, "Your recall per round (all classes)") if points else None
     return {
         "chart": chart,
-        "rows": [[c, *(_est(per_class[c][f]) for f in FIGURES)] for c in order],
+        "rows": [[c, *(_est(per_class[c][f], lang) for f in FIGURES)] for c in order],
         "trend": trend,
     }
 
@@ -107,20 +117,25 @@ def _places(ws: Workspace, person: Any) -> dict:
     }
 
 
-def annotator_page(ws: Workspace, name: str, work: Any = None, skills: Any = None) -> str:
+def annotator_page(
+    ws: Workspace, name: str, work: Any = None, skills: Any = None, lang: str | None = None
+) -> str:
     """The page of annotator ``name``; ``work`` is the workspace's fair-work figures
     (:func:`hitl_active.team.team_work_figures.team_work`), ``skills`` its team skills, when at
-    hand."""
+    hand. In ``lang``, by default the first of the person's languages with a catalogue
+    (charts keep English titles: their text is drawn, not laid out)."""
     person = ws.store.annotator(name)
     if person is None:
         raise KeyError(f"no annotator {name!r}")
+    lang = lang or page_language(person.languages)
     view = annotator_view(ws, person.name, skills)
     return render(
         "pages/annotator.html",
+        lang,
         person={"name": person.name, "tier": person.tier, "tasks": view["tasks"]},
         places=_places(ws, person),
         work=annotator_work(ws, work, person),
-        skill=_skill(ws, view, person.name),
+        skill=_skill(ws, view, person.name, lang),
         notes=_notes(view),
         training=_training(ws, person),
         tips=_tips(ws, person.id),

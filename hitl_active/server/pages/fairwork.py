@@ -70,8 +70,8 @@ def _pay(p: Any) -> dict | None:
     if p.wage is not None and p.floor is not None:
         f = p.floor
         floor = {
-            "wage": f"{p.wage:.2f}",
-            "hourly": f"{f.hourly:.2f}",
+            "wage": p.wage,
+            "hourly": f.hourly,
             "currency": f.currency,
             "location": f.location,
             "source": f.source,
@@ -79,9 +79,10 @@ def _pay(p: Any) -> dict | None:
             "bar": bar(p.wage, f.hourly),
         }
     return {
-        "amount": _money(p.pay.amount, p.pay.currency),
+        "amount": p.pay.amount,
+        "currency": p.pay.currency,
         "parts": parts,
-        "hours": f"{p.pay.active_seconds / 3600:.2f}",
+        "hours": p.pay.active_seconds / 3600,
         "floor": floor,
     }
 
@@ -101,17 +102,18 @@ def annotator_work(ws: Any, work: Any, person: Any) -> dict:
     day_hours = w.day_seconds / 3600
     days = _week_days(ws, work, person.name)
     figures = {
-        "week_hours": f"{p.week.active / 3600:.2f}",
-        "wage": _money(p.wage, p.pay.currency if p.pay else None),
+        "week_hours": p.week.active / 3600,
+        "wage": p.wage,
+        "currency": p.pay.currency if p.pay else None,
         "wage_state": wage_state,
         "room_left": p.room_left,
         "room_state": "bad" if p.room_left == 0 else "",
-        "beside": f"{p.week.invisible_share:.0%}",
+        "beside": p.week.invisible_share,
         "chart": charts.hours_chart(days, "Your active hours this week, by day and part"),
         "pay": _pay(p),
-        "day_hours": f"{day_hours:.2f}",
-        "cap": f"{caps.hours_per_day:g}",
-        "task_seconds": f"{work.task_seconds:.0f}",
+        "day_hours": day_hours,
+        "cap": float(caps.hours_per_day),
+        "task_seconds": round(work.task_seconds),
         "load": bar(day_hours, float(caps.hours_per_day), good_above=False),
         "flags": [f.message() for f in p.flags],
     }
