@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from benchjson import emit
 
 from hitl_active.delivery.audit import BOX_CLASSES, IMAGE_CLASSES, estimate, plan_audit
 from hitl_active.formats.core import ImageLabels
@@ -145,11 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "command": " ".join(["scripts/bench_audit.py", *(argv or sys.argv[1:])]),
     }
-    text = json.dumps(out, indent=2)
-    print(text)
-    if args.docs:
-        args.docs.mkdir(parents=True, exist_ok=True)
-        (args.docs / "bench_audit.json").write_text(text + "\n")
+    emit(out, args.docs, "bench_audit")
     return 0
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
-import json
 import logging
 import shutil
 import statistics
@@ -36,6 +35,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+from benchjson import emit
 
 from hitl_active.bench.demo import DemoConfig, demo_dataset
 from hitl_active.boxes import box_iou
@@ -222,11 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         "by_setting": by_setting,
         "command": " ".join(["scripts/bench_task_bytes.py", *(argv or sys.argv[1:])]),
     }
-    text = json.dumps(out, indent=2)
-    print(text)
-    if args.docs:
-        args.docs.mkdir(parents=True, exist_ok=True)
-        (args.docs / "bench_task_bytes.json").write_text(text + "\n")
+    emit(out, args.docs, "bench_task_bytes")
     return 0
 
 

@@ -19,6 +19,7 @@ from hitl_active.detections import Detections
 from hitl_active.formats.core import ImageLabels
 from hitl_active.formats.labelstudio import to_ls_results
 from hitl_active.formats.yolo import read_yolo_labels
+from hitl_active.i18n import number, translator
 from hitl_active.labelstudio.client import LabelStudioClient
 from hitl_active.labelstudio.diff import diff_boxes
 from hitl_active.labelstudio.project import connect_local_files
@@ -80,22 +81,29 @@ def _as_labels(img: ImageRow, dets: Detections | None, threshold: float) -> Imag
 
 
 def why_line(rank: int | None, ranked: int | None, uncertainty: float | None,
-             found: int | None) -> str:  # fmt: skip
-    """One line for the person labelling: why this image was chosen, in plain words.
+             found: int | None, lang: str = "en") -> str:  # fmt: skip
+    """One line for the person labelling: why this image was chosen, in plain words, in
+    ``lang`` (:mod:`hitl_active.templates`' catalogues).
 
     ``found`` is the number of candidate boxes the model gave (``None``: no model yet).
     """
-    place = f"{rank} of {ranked}" if rank is not None and ranked else "this round"
+    _ = translator(lang).gettext
+    if rank is not None and ranked:
+        place = _("%(rank)s of %(ranked)s") % {"rank": rank, "ranked": ranked}
+    else:
+        place = _("this round")
     if found is None or uncertainty is None:
-        return (f"Picked at random ({place}): no model is trained yet, so every image "
-                "teaches it as much as any other.")  # fmt: skip
+        return _("Picked at random (%(place)s): no model is trained yet, so every image "
+                 "teaches it as much as any other.") % {"place": place}  # fmt: skip
     if found == 0:
-        return f"Picked {place}: the model found nothing here. Draw every object you see."
+        return _("Picked %(place)s: the model found nothing here. Draw every object you "
+                 "see.") % {"place": place}  # fmt: skip
+    values = {"place": place, "u": number(uncertainty, 2, lang)}
     if uncertainty >= 0.5:
-        return (f"Picked {place}: the model is unsure here (uncertainty {uncertainty:.2f} "
-                "of 1). Check every box, and draw what it missed.")  # fmt: skip
-    return (f"Picked {place}: the model is fairly sure here (uncertainty {uncertainty:.2f} "
-            "of 1). Confirm its boxes or fix them.")  # fmt: skip
+        return _("Picked %(place)s: the model is unsure here (uncertainty %(u)s of 1). "
+                 "Check every box, and draw what it missed.") % values  # fmt: skip
+    return _("Picked %(place)s: the model is fairly sure here (uncertainty %(u)s of 1). "
+             "Confirm its boxes or fix them.") % values  # fmt: skip
 
 
 def answer_task(client: Any, project: Any, task_id: int, annotator: Any, image: str,
@@ -229,10 +237,11 @@ class LabelStudioBackend:
 
     def _item(
         self, ws: Workspace, image_id: int, version: str | None, rank: int | None = None,
-        ranked: int | None = None, score: float | None = None,
+        ranked: int | None = None, score: float | None = None, lang: str = "en",
     ) -> Any:  # fmt: skip
         """One image as a task: its pre-label, the model's uncertainty about it, its place
-        among the ``ranked`` images pushed together and the line telling people why."""
+        among the ``ranked`` images pushed together and the line telling people why (in
+        ``lang``)."""
 
         img = ws.store.image(image_id)
         dets = _shown(ws, image_id, version)
@@ -247,7 +256,7 @@ class LabelStudioBackend:
             ranked=ranked,
             uncertainty=u,
             selection_score=score,
-            why=why_line(rank, ranked, u, None if dets is None else len(dets)),
+            why=why_line(rank, ranked, u, None if dets is None else len(dets), lang),
         )
 
     # ------------------------------------------------------------------ TaskBackend

@@ -31,6 +31,7 @@ import numpy as np
 
 from hitl_active.formats.core import ImageLabels
 from hitl_active.formats.labelstudio import from_ls_results, to_ls_results
+from hitl_active.i18n import page_language, translator
 from hitl_active.labelstudio.client import LabelStudioError
 from hitl_active.labelstudio.project import connect_local_files, ensure_project, image_url
 from hitl_active.loop.ls_project import connect_new_project
@@ -38,9 +39,14 @@ from hitl_active.loop.truth import training_items
 from hitl_active.store.store_team import AnnotatorRow
 from hitl_active.team.team_skill import routing_skill
 from hitl_active.workforce.curriculum import AdaptivePolicy, Choice
-from hitl_active.workforce.grading import Outcome, grade
+from hitl_active.workforce.grading import Outcome, feedback_text, grade
 from hitl_active.workforce.mastery import Attempt, Mastery
-from hitl_active.workforce.practice import PracticeTask, TaskType, make_practice_tasks
+from hitl_active.workforce.practice import (
+    PracticeTask,
+    TaskType,
+    make_practice_tasks,
+    prompt_text,
+)
 from hitl_active.workforce.routing import POOLED
 from hitl_active.workspace.workspace import Workspace
 
@@ -260,9 +266,11 @@ class PracticeTrack:
     def _push(self, person: AnnotatorRow, task: Any, reason: str) -> Pushed:
 
         names = self.ws.config.classes
+        _ = translator(page_language(person.languages)).gettext  # the trainee's language
         data = {
-            "image": image_url(task.image, self.files_root), "prompt": task.prompt,
-            "feedback": "Submit your answer; what was right and what was not appears here.",
+            "image": image_url(task.image, self.files_root),
+            "prompt": prompt_text(task.prompt, _),
+            "feedback": _("Submit your answer; what was right and what was not appears here."),
             # the task's id names its image by its path in the pool, never the server's
             "practice_task": task.id.replace(task.image, self.ws.image_key(task.image)),
         }  # fmt: skip
@@ -321,15 +329,17 @@ class PracticeTrack:
         names = self.ws.config.classes
         task = self._task_of(row)
         seconds = float(annotation.get("lead_time") or 0.0)
+        person = self.ws.store.annotator(int(row.annotator_id))
+        _ = translator(page_language(person.languages if person else None)).gettext
         if answered:
             size = (task.truth.width, task.truth.height)
             answer = from_ls_results(annotation.get("result") or [], names, task.image,
                                      *size, size=size)  # fmt: skip
             outcome = grade(task, answer, names)
             correct = dict(outcome.correct)
-            lines = [f.message for f in outcome.feedback] or ["All right: well done."]
+            lines = [feedback_text(f, _) for f in outcome.feedback] or [_("All right: well done.")]
         else:  # a skipped practice task is paid time that says nothing about skill
-            correct, lines = {}, ["Skipped: no grade. The answer key is drawn on the image."]
+            correct, lines = {}, [_("Skipped: no grade. The answer key is drawn on the image.")]
         feedback = " ".join(lines)
         ls_id = int(row.ls_task_id)
         remote = self.client.task(ls_id)

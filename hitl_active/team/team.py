@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from hitl_active.i18n import page_language
 from hitl_active.labelstudio.client import LabelStudioClient
 from hitl_active.labelstudio.project import connect_local_files, ensure_project, resolve_project
 from hitl_active.labelstudio.pull import pull_annotations
@@ -243,10 +244,11 @@ class TeamBackend(LabelStudioBackend):
         for pot in (a for a in queue if a.kind == "honeypot"):
             order.insert(int(rng.integers(0, len(order) + 1)), pot)
         drawn = [s for _, s in scores.values()] or [0.0]
+        lang = page_language(person.languages)  # the why line in the person's language
         items = []
         for rank, a in enumerate(order, start=1):
             score = scores[a.image_id][1] if a.image_id in scores else float(rng.choice(drawn))
-            items.append(self._item(ws, a.image_id, version, rank, len(order), score))
+            items.append(self._item(ws, a.image_id, version, rank, len(order), score, lang))
         sink = _QueueSink(ws, person.id)
         light = ws.config.task_image_spec(person.email or person.name)
         report = push_tasks(self._client, project, items, sink, version or "none",

@@ -17,13 +17,15 @@ boxes with their IoU, wrong classes, right boxes deleted and wrong boxes kept.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from hitl_active.boxes import box_iou, match_boxes
 from hitl_active.formats.core import ImageLabels
+from hitl_active.i18n import N_
 from hitl_active.workforce.practice import (
     BOX_TIGHTNESS,
     CROWDED,
@@ -48,6 +50,31 @@ class Feedback:
     message: str
     iou: float | None = None
     answered_class: int | None = None
+    #: The values in ``FEEDBACK[kind]``; ``message`` is it in English, :func:`feedback_text`
+    #: in another language.
+    args: dict = field(default_factory=dict)
+
+
+#: Each kind of feedback's words (``%(name)s`` the values; marked for the catalogues).
+FEEDBACK = {
+    "wrongly_kept": N_("this %(cls)s box is wrong and should have been deleted"),
+    "wrongly_deleted": N_("this %(cls)s box was right and should have been kept"),
+    "missed": N_("a %(cls)s here was not boxed"),
+    "loose": N_("this %(cls)s box is loose (IoU %(iou)s, aim for %(aim)s)"),
+    "wrong_class": N_("this is a %(cls)s, not a %(answered)s"),
+}
+
+
+def _feedback(kind: str, box: Any, class_id: int, args: dict, **extra: Any) -> Feedback:
+    """One piece of feedback, worded in English from :data:`FEEDBACK` with ``args``."""
+    return Feedback(kind, box, class_id, FEEDBACK[kind] % args, args=args, **extra)
+
+
+def feedback_text(fb: Feedback, gettext: Callable[[str], str] = str) -> str:
+    """``fb``'s words through ``gettext`` (a catalogue's), the values as they were."""
+    if fb.kind not in FEEDBACK or not fb.args:
+        return fb.message
+    return gettext(FEEDBACK[fb.kind]) % fb.args
 
 
 @dataclass(frozen=True)
@@ -80,11 +107,10 @@ def _grade_verify(task: PracticeTask, answer: ImageLabels, names, min_iou, kept_
     for i, c in enumerate(shown.class_id.tolist()):
         kept = bool((overlap[i] & (answer.class_id == c)).any())
         if kept and i not in right:
-            msg = f"this {_name(names, c)} box is wrong and should have been deleted"
-            fb.append(Feedback("wrongly_kept", _box(shown.xyxy[i]), c, msg))
+            fb.append(_feedback("wrongly_kept", _box(shown.xyxy[i]), c, {"cls": _name(names, c)}))
         elif not kept and i in right:
-            msg = f"this {_name(names, c)} box was right and should have been kept"
-            fb.append(Feedback("wrongly_deleted", _box(shown.xyxy[i]), c, msg))
+            cls = {"cls": _name(names, c)}
+            fb.append(_feedback("wrongly_deleted", _box(shown.xyxy[i]), c, cls))
     return {VERIFY: not fb}, fb
 
 
@@ -114,8 +140,7 @@ def grade(
     missed = [j for j in targets if j not in found]
     for j in missed:
         c = int(truth.class_id[j])
-        msg = f"a {_name(names, c)} here was not boxed"
-        fb.append(Feedback("missed", _box(truth.xyxy[j]), c, msg))
+        fb.append(_feedback("missed", _box(truth.xyxy[j]), c, {"cls": _name(names, c)}))
     loose, wrong = [], []
     for j in targets:
         if j not in found:
@@ -123,13 +148,13 @@ def grade(
         i, c = found[j], int(truth.class_id[j])
         if iou[i, j] < tight_iou:
             loose.append(j)
-            msg = f"this {_name(names, c)} box is loose (IoU {iou[i, j]:.2f}, aim for {tight_iou})"
-            fb.append(Feedback("loose", _box(truth.xyxy[j]), c, msg, float(iou[i, j])))
+            words = {"cls": _name(names, c), "iou": f"{iou[i, j]:.2f}", "aim": tight_iou}
+            fb.append(_feedback("loose", _box(truth.xyxy[j]), c, words, iou=float(iou[i, j])))
         if int(answer.class_id[i]) != c:
             wrong.append(j)
             a = int(answer.class_id[i])
-            msg = f"this is a {_name(names, c)}, not a {_name(names, a)}"
-            fb.append(Feedback("wrong_class", _box(truth.xyxy[j]), c, msg, answered_class=a))
+            words = {"cls": _name(names, c), "answered": _name(names, a)}
+            fb.append(_feedback("wrong_class", _box(truth.xyxy[j]), c, words, answered_class=a))
     correct = {}
     for skill in task.skills:
         if skill == BOX_TIGHTNESS:

@@ -31,13 +31,15 @@ so every type spans easy to hard.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
 
 from hitl_active.formats.core import ImageLabels
+from hitl_active.i18n import N_
 
 __all__ = [
     "PracticeTask",
@@ -155,15 +157,26 @@ def _random_box(truth: ImageLabels, rng: np.random.Generator) -> np.ndarray:
 
 
 PROMPTS = {
-    "verify": "Keep the right boxes, delete the wrong ones.",
-    "fix": "Make every box fit its object tightly.",
-    "draw": "One {} is not boxed yet: box it.",
-    "find": "Box every {}.",
-    "choose": "Is the boxed object a {} or a {}?",
-    "small": "Box the small objects that are not boxed yet.",
-    "crowded": "Box every object, each with its own box.",
-    "pair": "Box every {} and every {}, with the right class.",
+    "verify": N_("Keep the right boxes, delete the wrong ones."),
+    "fix": N_("Make every box fit its object tightly."),
+    "draw": N_("One {} is not boxed yet: box it."),
+    "find": N_("Box every {}."),
+    "choose": N_("Is the boxed object a {} or a {}?"),
+    "small": N_("Box the small objects that are not boxed yet."),
+    "crowded": N_("Box every object, each with its own box."),
+    "pair": N_("Box every {} and every {}, with the right class."),
 }
+
+
+def prompt_text(prompt: str, gettext: Callable[[str], str] = str) -> str:
+    """A task's ``prompt`` (English, as :data:`PROMPTS` worded it) through ``gettext``, the
+    class names in it as they are; a prompt worded otherwise stays as it is."""
+    for words in PROMPTS.values():
+        pattern = re.escape(words).replace(re.escape("{}"), "(.+?)")
+        found = re.fullmatch(pattern, prompt)
+        if found:
+            return gettext(words).format(*found.groups())
+    return prompt
 
 
 @dataclass(frozen=True)

@@ -195,18 +195,22 @@ def test_init_takes_the_workspace_as_w_like_every_command(tmp_path, capsys) -> N
     assert "name the workspace to create once" in capsys.readouterr().err
 
 
-def test_every_command_that_talks_to_label_studio_takes_the_same_url_flag() -> None:
+def _commands(parser=None, path=()):
+    """Every command of the CLI (``path``: its words) with its parser."""
     from hitl_active.cli import build_parser
 
-    def walk(parser, path=()):
-        for action in parser._actions:
-            if action.__class__.__name__ == "_SubParsersAction":
-                for name, sub in action.choices.items():
-                    yield from walk(sub, (*path, name))
-        yield path, {s for a in parser._actions for s in a.option_strings}
+    parser = parser or build_parser()
+    yield path, parser
+    for action in parser._actions:
+        if action.__class__.__name__ == "_SubParsersAction":
+            for name, sub in action.choices.items():
+                yield from _commands(sub, (*path, name))
 
+
+def test_every_command_that_talks_to_label_studio_takes_the_same_url_flag() -> None:
     takes_url = {}
-    for path, flags in walk(build_parser()):
+    for path, parser in _commands():
+        flags = {s for a in parser._actions for s in a.option_strings}
         if flags & {"--url", "--ls-url", "--label-studio"}:
             takes_url[" ".join(path)] = flags
     assert {"init", "round", "loop", "label-studio connect", "practice next"} <= set(takes_url)
@@ -218,21 +222,15 @@ def test_every_command_that_talks_to_label_studio_takes_the_same_url_flag() -> N
 
 def test_images_per_round_per_training_step_and_per_inference_call_have_distinct_names() -> None:
     """ "batch" meant three things; each has its own flag now (the old spelling is an alias)."""
-    from hitl_active.cli import build_parser
-
-    def walk(parser, path=()):
-        for action in parser._actions:
-            if action.__class__.__name__ == "_SubParsersAction":
-                for name, sub in action.choices.items():
-                    yield from walk(sub, (*path, name))
-            elif any("batch" in s or "round-size" in s for s in action.option_strings):
-                yield " ".join(path), action
-
     meaning = {"round_size": "--round-size", "train_batch": "--train-batch",
                "infer_batch": "--infer-batch"}  # fmt: skip
     seen = set()
-    for command, action in walk(build_parser()):
-        assert action.dest in meaning, f"hitl-active {command}: {action.option_strings}"
-        assert action.option_strings[0] == meaning[action.dest], command
-        seen.add(action.dest)
+    for path, parser in _commands():
+        for action in parser._actions:
+            if not any("batch" in s or "round-size" in s for s in action.option_strings):
+                continue
+            command = " ".join(path)
+            assert action.dest in meaning, f"hitl-active {command}: {action.option_strings}"
+            assert action.option_strings[0] == meaning[action.dest], command
+            seen.add(action.dest)
     assert seen == set(meaning)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+from hitl_active.i18n import LANGUAGES, page_language, translator
 from hitl_active.server.pages.annotator import annotator_page
 from hitl_active.team.team_work_figures import team_work
-from hitl_active.templates import LANGUAGES, page_language, translator
 from hitl_active.workspace.workspace import Workspace
 from tests.server.pages_team import build_team
 

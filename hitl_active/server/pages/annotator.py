@@ -10,19 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from hitl_active.i18n import N_, number, page_language, translator
 from hitl_active.server.pages import charts
 from hitl_active.server.pages.fairwork import annotator_work
 from hitl_active.server.pages.training import peer_tips, progress
 from hitl_active.team.team_skill import annotator_view, recall_by_round
-from hitl_active.templates import environment, page_language, render, translator
+from hitl_active.templates import render
 from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["annotator_page"]
-
-
-def N_(text: str) -> str:
-    """Marks ``text`` for the catalogue; the page translates it where it shows it."""
-    return text
 
 
 #: The tiers' names as the page shows them (``_(person.tier)`` in the template).
@@ -35,8 +31,8 @@ FIGURES = ("recall", "precision", "label_accuracy", "iou", "automation_bias")
 def _est(e: dict | None, lang: str) -> str:
     if e is None or e.get("value") is None:
         return translator(lang).gettext("not enough data yet")
-    number = environment(lang).filters["number"]
-    return f"{number(e['value'], 2)} ({number(e['low'], 2)}–{number(e['high'], 2)})"
+    value, low, high = (number(e[k], 2, lang) for k in ("value", "low", "high"))
+    return f"{value} ({low}–{high})"
 
 
 def _skill(ws: Workspace, view: dict, name: str, lang: str) -> dict | None:
