@@ -32,12 +32,13 @@ _COMMAND_MODULES = (
     "hitl_active.cli.work",  # work (hours, pay, caps, signals, ROI, transparency)
     "hitl_active.cli.practice",  # practice (the training track)
     "hitl_active.cli.audit",  # audit (the delivery's measured quality)
+    "hitl_active.cli.pilot",  # pilot (working-condition pilots and their effect)
 )
 
 
 HELP_ORDER = (
     "init", "round", "loop", "status", "models", "report", "export", "audit", "demo",
-    "label-studio", "serve", "annotators", "practice", "work",
+    "label-studio", "serve", "annotators", "practice", "work", "pilot",
     "prelabel", "train", "synthetic", "cost", "strategies", "simulate",
 )  # fmt: skip
 

@@ -28,7 +28,9 @@ __all__ = ["Guard", "authorized"]
 
 _SECRET_NAME = SECRET_HEADER.lower().encode()  # ASGI gives header names in lower case
 OPEN_ROUTES = {("GET", "/health"), ("HEAD", "/health")}
-PERSON_ROUTES = {("GET", "/me"), ("HEAD", "/me")}  # a page key, not the shared secret
+# A page key, not the shared secret: the person's page, and their answers to its survey.
+PERSON_ROUTES = {("GET", "/me"), ("HEAD", "/me"), ("POST", "/me/wellbeing"),
+                 ("POST", "/me/wellbeing/withdraw")}  # fmt: skip
 
 Scope = dict[str, Any]
 

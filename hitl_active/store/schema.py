@@ -287,6 +287,29 @@ peer_tips = sa.Table(
 
 # Label Studio drafts, read while they exist (it deletes a draft once it is submitted): the
 # latest state of each, for the hours a draft's lead time stands for (revision 0005).
+pilots = sa.Table(
+    "pilots", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False, unique=True),
+    sa.Column("change", sa.Text, nullable=False),
+    sa.Column("pilot_group", sa.Text, nullable=False),
+    sa.Column("control_group", sa.Text, nullable=False),
+    sa.Column("start", Double, nullable=False),
+    sa.Column("end", Double),
+    sa.Column("baseline_days", sa.Integer, nullable=False, server_default="14"),
+    sa.Column("created_at", Double, nullable=False),
+)  # fmt: skip
+
+wellbeing = sa.Table(
+    "wellbeing", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("respondent", sa.Text, nullable=False),
+    sa.Column("answers", sa.Text, nullable=False),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("answered_at", Double, nullable=False),
+    sa.Index("wellbeing_respondent", "respondent", "answered_at"),
+)  # fmt: skip
+
 drafts = sa.Table(
     "drafts", metadata,
     sa.Column("id", sa.Integer, primary_key=True),

@@ -3,7 +3,10 @@ assignments (who got which image as a task, an overlap or a honeypot) and gold c
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +24,7 @@ _ANNOTATOR_FIELDS = {
     "client_work_by", "client_work_at",
 }  # fmt: skip
 ADMINS_KEY = "label_studio_admins"  # kv: the accounts that set up or administer the project
+WELLBEING_KEY = "wellbeing.key"  # kv: the key of the survey's pseudonyms
 
 
 @dataclass(frozen=True)
@@ -402,3 +406,62 @@ class TeamMixin:
     def peer_tips(self) -> list[dict[str, Any]]:
         q = sa.select(t.peer_tips).order_by(t.peer_tips.c.id)
         return [dict(r._mapping) for r in self._all(q)]
+
+    # ------------------------------------------------------------------ pilots
+    def add_pilot(
+        self, name: str, change: str, pilot_group: list[int], control_group: list[int],
+        start: float, end: float | None = None, baseline_days: int = 14,
+    ) -> None:  # fmt: skip
+        """Record a pilot (its name is unique; a second one of the same name is refused)."""
+        values = {"name": name, "change": change, "pilot_group": json.dumps(sorted(pilot_group)),
+                  "control_group": json.dumps(sorted(control_group)), "start": float(start),
+                  "end": None if end is None else float(end), "baseline_days": int(baseline_days),
+                  "created_at": time.time()}  # fmt: skip
+        with self.transaction() as c:  # type: ignore[attr-defined]
+            c.execute(sa.insert(t.pilots).values(**values))
+
+    def pilots(self) -> list[dict[str, Any]]:
+        """Every pilot as a dict (groups as lists of annotator ids), oldest first."""
+        rows = self._all(sa.select(t.pilots).order_by(t.pilots.c.id))  # type: ignore[attr-defined]
+        out = []
+        for r in rows:
+            d = dict(r._mapping)
+            d["pilot_group"], d["control_group"] = (json.loads(d[k]) for k in
+                                                    ("pilot_group", "control_group"))  # fmt: skip
+            out.append(d)
+        return out
+
+    # ------------------------------------------------------------------ well-being
+    def respondent(self, annotator_id: int) -> str:
+        """The pseudonym a person's survey answers are kept under: a keyed hash of their id
+        (the key made once, in ``kv``). The answers' table names no one; the key, kept apart,
+        lets the person see and withdraw their own answers and a pilot pair their periods."""
+        key = self.get(WELLBEING_KEY)  # type: ignore[attr-defined]
+        if key is None:
+            self.set(WELLBEING_KEY, secrets.token_hex(32))  # type: ignore[attr-defined]
+            key = self.get(WELLBEING_KEY)  # type: ignore[attr-defined]
+        digest = hmac.new(bytes.fromhex(key), str(int(annotator_id)).encode(), hashlib.sha256)
+        return digest.hexdigest()[:32]
+
+    def add_wellbeing(self, annotator_id: int, answers: list[int], score: int) -> None:
+        """Keep one survey answer of the person (who consented on their page)."""
+        row = {"respondent": self.respondent(annotator_id), "answers": json.dumps(answers),
+               "score": int(score), "answered_at": time.time()}  # fmt: skip
+        with self.transaction() as c:  # type: ignore[attr-defined]
+            c.execute(sa.insert(t.wellbeing).values(**row))
+
+    def wellbeing(self, annotator_id: int | None = None) -> list[dict[str, Any]]:
+        """Survey answers, oldest first: one person's (``annotator_id``) or everyone's, each
+        under its pseudonym."""
+        w = t.wellbeing
+        q = sa.select(w).order_by(w.c.answered_at, w.c.id)
+        if annotator_id is not None:
+            q = q.where(w.c.respondent == self.respondent(annotator_id))
+        return [dict(r._mapping) for r in self._all(q)]  # type: ignore[attr-defined]
+
+    def withdraw_wellbeing(self, annotator_id: int) -> int:
+        """Delete every survey answer of the person; how many there were."""
+        w = t.wellbeing
+        with self.transaction() as c:  # type: ignore[attr-defined]
+            done = c.execute(sa.delete(w).where(w.c.respondent == self.respondent(annotator_id)))
+            return max(done.rowcount, 0)

@@ -4,6 +4,7 @@ serve process itself."""
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import socket
@@ -120,3 +121,9 @@ def _wait_healthy(proc: subprocess.Popen, url: str, log: IO[bytes]) -> str:
         if time.monotonic() > deadline:
             raise RuntimeError("serve did not answer /health within 90 s")
         time.sleep(0.2)
+
+
+def basic(name: str, password: str) -> dict[str, str]:
+    """HTTP basic auth headers (a person's page key, or the shared secret as password)."""
+    token = base64.b64encode(f"{name}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}

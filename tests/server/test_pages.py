@@ -3,7 +3,6 @@ annotator's never shows, from a simulated team written into a real workspace sto
 
 from __future__ import annotations
 
-import base64
 import re
 from pathlib import Path
 
@@ -14,13 +13,9 @@ from markupsafe import escape
 from hitl_active.labelstudio import SECRET_HEADER
 from hitl_active.server import AppSettings, create_app
 from tests.server.pages_team import PEOPLE, TRAINEE, build_team
+from tests.server.server_helpers import basic
 
 SECRET = "manager-secret-7f3a"
-
-
-def basic(name: str, password: str) -> dict[str, str]:
-    token = base64.b64encode(f"{name}:{password}".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
 
 
 @pytest.fixture(scope="module")

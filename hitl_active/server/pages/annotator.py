@@ -8,18 +8,27 @@ This module works out the figures; ``templates/pages/annotator.html`` lays them 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
 from typing import Any
 
-from hitl_active.i18n import N_, number, page_language, translator
+from hitl_active.i18n import N_, day, number, page_language, translator
 from hitl_active.server.pages import charts
 from hitl_active.server.pages.fairwork import annotator_work
 from hitl_active.server.pages.training import peer_tips, progress
+from hitl_active.team.pilots import in_a_pilot
 from hitl_active.team.team_skill import annotator_view, recall_by_round
 from hitl_active.templates import render
+from hitl_active.workforce.pilot import WHO5_ITEMS
 from hitl_active.workspace.workspace import Workspace
 
 __all__ = ["annotator_page"]
 
+
+#: The survey is offered again this long after a person's last answer (WHO-5 asks about the
+#: last two weeks).
+SURVEY_EVERY_S = 14 * 86400.0
 
 #: The tiers' names as the page shows them (``_(person.tier)`` in the template).
 TIER_NAMES = (N_("trainee"), N_("annotator"), N_("reviewer"))
@@ -113,8 +122,38 @@ def _places(ws: Workspace, person: Any) -> dict:
     }
 
 
+def survey_token(person: Any) -> str:
+    """The hidden value the survey's form carries: made from the person's page key, so a
+    form on another site cannot post answers in their name."""
+    key = (person.page_key_hash or "").encode()
+    return hmac.new(key, f"wellbeing:{person.id}".encode(), hashlib.sha256).hexdigest()
+
+
+def _survey(ws: Workspace, person: Any, lang: str, note: str | None) -> dict | None:
+    """The optional WHO-5 survey while the person is in a pilot, and their own answers
+    (always theirs to see and withdraw); ``None`` when there is neither."""
+    mine = ws.store.wellbeing(person.id)
+    offer = in_a_pilot(ws, person.id)
+    if not offer and not mine and note is None:
+        return None
+    last = max((r["answered_at"] for r in mine), default=0.0)
+    _ = translator(lang).gettext
+    return {
+        "offer": offer and time.time() - last > SURVEY_EVERY_S,
+        "items": [_(q) for q in WHO5_ITEMS],
+        "token": survey_token(person),
+        "answers": [[day(r["answered_at"], lang), r["score"]] for r in reversed(mine)],
+        "note": note,
+    }
+
+
 def annotator_page(
-    ws: Workspace, name: str, work: Any = None, skills: Any = None, lang: str | None = None
+    ws: Workspace,
+    name: str,
+    work: Any = None,
+    skills: Any = None,
+    lang: str | None = None,
+    note: str | None = None,
 ) -> str:
     """The page of annotator ``name``; ``work`` is the workspace's fair-work figures
     (:func:`hitl_active.team.team_work_figures.team_work`), ``skills`` its team skills, when at
@@ -135,4 +174,5 @@ def annotator_page(
         notes=_notes(view),
         training=_training(ws, person),
         tips=_tips(ws, person.id),
+        survey=_survey(ws, person, lang, note),
     )
