@@ -25,9 +25,10 @@ ENV_URL = "HITL_DATABASE_URL"
 _IMMEDIATE = "hitl_begin_immediate"
 
 
-def state_url(path: str | Path, configured: str | None = None) -> str:
-    """The database URL of a workspace whose SQLite file would be ``path``."""
-    url = os.environ.get(ENV_URL) or configured
+def state_url(path: str | Path, configured: str | None = None, env: bool = True) -> str:
+    """The database URL of a workspace whose SQLite file would be ``path`` (``env``: let
+    ``HITL_DATABASE_URL`` override it)."""
+    url = (os.environ.get(ENV_URL) if env else None) or configured
     if url:
         return url
     return "sqlite://" if str(path) == ":memory:" else f"sqlite:///{Path(path)}"

@@ -82,12 +82,12 @@ class Store(TablesMixin, TeamMixin, ClaimsMixin, LabelStudioSinkMixin):
     that they race for are atomic (see :mod:`hitl_active.store.claims`).
     """
 
-    def __init__(self, path: str | Path, url: str | None = None) -> None:
+    def __init__(self, path: str | Path, url: str | None = None, env: bool = True) -> None:
         self.path = Path(path)
         # Paths inside the workspace (the database file's folder) are stored relative to
         # it, so a workspace can be moved; paths outside it stay absolute.
         self.root = None if str(path) == ":memory:" else self.path.resolve().parent
-        self.url = state_url(path, url)
+        self.url = state_url(path, url, env)
         # The pool folder, against which a task's relative ``image_key`` is resolved
         # (set by the workspace that opens the store; see ``Workspace.image_key``).
         self.images_root: Path | None = None
@@ -110,8 +110,9 @@ class Store(TablesMixin, TeamMixin, ClaimsMixin, LabelStudioSinkMixin):
     def standalone(cls, path: str | Path = ":memory:", url: str | None = None) -> Store:
         """A state database with no pool, for ``serve`` and ``label-studio pull`` without a
         workspace: annotations, tasks and cursors are recorded by the same code as a
-        workspace's, and each image is registered as Label Studio names it."""
-        store = cls(path, url)
+        workspace's, and each image is registered as Label Studio names it. It is the file
+        (or ``url``) named: ``HITL_DATABASE_URL``, a workspace's database, does not apply."""
+        store = cls(path, url, env=False)
         store.adopts_images = True
         if store.dialect == "sqlite" and sa.inspect(store._engine).has_table("ls_annotations"):
             logger.warning(

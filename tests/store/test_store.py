@@ -397,3 +397,11 @@ def test_task_image_keys_are_paths_in_the_pool_and_old_absolute_keys_still_resol
         assert ws.store.image_for_key(str(images / "street" / "a.jpg")) == a.id  # earlier pushes
         assert ws.image_key("/elsewhere/c.jpg") == "/elsewhere/c.jpg"
         assert ws.store.image_for_key("street/zzz.jpg") is None
+
+
+def test_a_standalone_store_is_the_file_it_names_whatever_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("HITL_DATABASE_URL", f"sqlite:///{tmp_path / 'workspace.db'}")
+    with Store.standalone(tmp_path / "serve.db") as alone:
+        assert alone.where == str(tmp_path / "serve.db")
+    with Store(tmp_path / "state.db") as ws_store:  # a workspace's store follows the variable
+        assert ws_store.where == str(tmp_path / "workspace.db")
