@@ -44,3 +44,19 @@ def test_with_no_effect_the_interval_holds_zero_most_of_the_time():
         e = did_estimate("x", g, h)
         held += e.low <= 0 <= e.high
     assert held >= 180  # 95% nominal; at least 90% here
+
+
+def test_200_simulated_pilots_cover_the_planted_effect_and_flag_small_groups():
+    """scripts/bench_pilot.py as documented: the README's figures come from this run."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "bench_pilot.py"
+    done = subprocess.run([sys.executable, str(script), "--pilots", "200"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    out = json.loads(done.stdout)
+    assert out["coverage"] >= 0.9 and out["met"] is True
+    assert out["flagged_too_small_at_group_minus_one"] == 1.0
+    assert abs(out["mean_estimate"] - out["planted_effect"]) < 1.0
