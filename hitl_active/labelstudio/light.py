@@ -26,6 +26,7 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from hitl_active.data.images import ImageReadError, open_image
+from hitl_active.labelstudio.project import is_url
 
 __all__ = ["CACHE_DIR", "TaskImageSpec", "light_copy", "light_copy_or_original"]
 
@@ -103,7 +104,7 @@ def light_copy_or_original(
 ) -> str | Path:
     """:func:`light_copy` where it applies (a local file, a spec, a files root); the image
     itself otherwise, and when the original cannot be read (the push reports that)."""
-    if spec is None or files_root is None or "://" in str(image) or str(image).startswith("/data/"):
+    if spec is None or files_root is None or is_url(image):
         return image
     path = Path(image) if Path(image).is_absolute() else Path(files_root) / image
     try:

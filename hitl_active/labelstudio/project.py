@@ -249,6 +249,13 @@ def connect_local_files(
     return int(created["id"])
 
 
+def is_url(image: str | Path) -> bool:
+    """Whether ``image`` is already a URL a task can show (``http(s)://``, ``s3://``,
+    ``gs://``, or a path under Label Studio's ``/data/``), not a local file."""
+    text = str(image)
+    return "://" in text or text.startswith("/data/")
+
+
 def image_url(image: str | Path, files_root: str | Path | None) -> str:
     """What a task's ``data.image`` should say for an image.
 
@@ -256,7 +263,7 @@ def image_url(image: str | Path, files_root: str | Path | None) -> str:
     a local path under ``files_root`` becomes a ``/data/local-files/?d=<relative path>`` URL.
     """
     text = str(image)
-    if "://" in text or text.startswith("/data/"):
+    if is_url(text):
         return text
     if files_root is None:
         raise ValueError(

@@ -144,7 +144,8 @@ class LabelStudioSinkMixin:
             return False
         if task is not None:
             image_id: int | None = task.image_id
-            if self.adopts_images:  # a push names an image before its size is known
+            if self.adopts_images and self.image(task.image_id).width == 0:  # type: ignore[attr-defined]
+                # a push named the image before its size was known: the answer knows it
                 self._learn_size(task.image_id, record.labels.width, record.labels.height)
         else:
             image_id = self._adopt(record.image, record.labels.width, record.labels.height)

@@ -210,6 +210,14 @@ class Store(TablesMixin, TeamMixin, ClaimsMixin, LabelStudioSinkMixin):
         row = self._one(sa.select(t.kv.c.value).where(t.kv.c.key == key))
         return default if row is None else json.loads(row[0])
 
+    def setdefault(self, key: str, value: Any) -> Any:
+        """``key``'s value, stored as ``value`` first when absent (atomic: of two processes
+        racing, both get the one that was stored)."""
+        stmt = self._insert(t.kv).values(key=key, value=json.dumps(value))
+        with self.transaction() as c:
+            c.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+        return self.get(key)
+
     def set(self, key: str, value: Any) -> None:
         stmt = self._insert(t.kv).values(key=key, value=json.dumps(value))
         stmt = stmt.on_conflict_do_update(

@@ -437,9 +437,8 @@ class TeamMixin:
         (the key made once, in ``kv``). The answers' table names no one; the key, kept apart,
         lets the person see and withdraw their own answers and a pilot pair their periods."""
         key = self.get(WELLBEING_KEY)  # type: ignore[attr-defined]
-        if key is None:
-            self.set(WELLBEING_KEY, secrets.token_hex(32))  # type: ignore[attr-defined]
-            key = self.get(WELLBEING_KEY)  # type: ignore[attr-defined]
+        if key is None:  # made once; a second process racing to make it gets the first's
+            key = self.setdefault(WELLBEING_KEY, secrets.token_hex(32))  # type: ignore[attr-defined]
         digest = hmac.new(bytes.fromhex(key), str(int(annotator_id)).encode(), hashlib.sha256)
         return digest.hexdigest()[:32]
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -35,24 +34,7 @@ from hitl_active.workforce.practice import (
     TaskType,
 )
 
-__all__ = ["Feedback", "Outcome", "grade"]
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """One thing the trainee got wrong. ``box`` is the true box (or the shown box for
-    ``wrongly_kept``); ``kind`` is ``missed``, ``loose``, ``wrong_class``, ``wrongly_deleted``
-    or ``wrongly_kept``."""
-
-    kind: str
-    box: tuple[float, float, float, float]
-    class_id: int
-    message: str
-    iou: float | None = None
-    answered_class: int | None = None
-    #: The values in ``FEEDBACK[kind]``; ``message`` is it in English, :func:`feedback_text`
-    #: in another language.
-    args: dict = field(default_factory=dict)
+__all__ = ["FEEDBACK", "Feedback", "Outcome", "feedback_text", "grade"]
 
 
 #: Each kind of feedback's words (``%(name)s`` the values; marked for the catalogues).
@@ -65,15 +47,27 @@ FEEDBACK = {
 }
 
 
-def _feedback(kind: str, box: Any, class_id: int, args: dict, **extra: Any) -> Feedback:
-    """One piece of feedback, worded in English from :data:`FEEDBACK` with ``args``."""
-    return Feedback(kind, box, class_id, FEEDBACK[kind] % args, args=args, **extra)
+@dataclass(frozen=True)
+class Feedback:
+    """One thing the trainee got wrong. ``box`` is the true box (or the shown box for
+    ``wrongly_kept``); ``kind`` is ``missed``, ``loose``, ``wrong_class``, ``wrongly_deleted``
+    or ``wrongly_kept``; ``args`` the values its words (:data:`FEEDBACK`) name."""
+
+    kind: str
+    box: tuple[float, float, float, float]
+    class_id: int
+    args: dict = field(default_factory=dict)
+    iou: float | None = None
+    answered_class: int | None = None
+
+    @property
+    def message(self) -> str:
+        """The feedback in English (:func:`feedback_text` words it in another language)."""
+        return feedback_text(self)
 
 
 def feedback_text(fb: Feedback, gettext: Callable[[str], str] = str) -> str:
     """``fb``'s words through ``gettext`` (a catalogue's), the values as they were."""
-    if fb.kind not in FEEDBACK or not fb.args:
-        return fb.message
     return gettext(FEEDBACK[fb.kind]) % fb.args
 
 
@@ -107,10 +101,10 @@ def _grade_verify(task: PracticeTask, answer: ImageLabels, names, min_iou, kept_
     for i, c in enumerate(shown.class_id.tolist()):
         kept = bool((overlap[i] & (answer.class_id == c)).any())
         if kept and i not in right:
-            fb.append(_feedback("wrongly_kept", _box(shown.xyxy[i]), c, {"cls": _name(names, c)}))
+            fb.append(Feedback("wrongly_kept", _box(shown.xyxy[i]), c, {"cls": _name(names, c)}))
         elif not kept and i in right:
             cls = {"cls": _name(names, c)}
-            fb.append(_feedback("wrongly_deleted", _box(shown.xyxy[i]), c, cls))
+            fb.append(Feedback("wrongly_deleted", _box(shown.xyxy[i]), c, cls))
     return {VERIFY: not fb}, fb
 
 
@@ -140,7 +134,7 @@ def grade(
     missed = [j for j in targets if j not in found]
     for j in missed:
         c = int(truth.class_id[j])
-        fb.append(_feedback("missed", _box(truth.xyxy[j]), c, {"cls": _name(names, c)}))
+        fb.append(Feedback("missed", _box(truth.xyxy[j]), c, {"cls": _name(names, c)}))
     loose, wrong = [], []
     for j in targets:
         if j not in found:
@@ -149,12 +143,12 @@ def grade(
         if iou[i, j] < tight_iou:
             loose.append(j)
             words = {"cls": _name(names, c), "iou": f"{iou[i, j]:.2f}", "aim": tight_iou}
-            fb.append(_feedback("loose", _box(truth.xyxy[j]), c, words, iou=float(iou[i, j])))
+            fb.append(Feedback("loose", _box(truth.xyxy[j]), c, words, iou=float(iou[i, j])))
         if int(answer.class_id[i]) != c:
             wrong.append(j)
             a = int(answer.class_id[i])
             words = {"cls": _name(names, c), "answered": _name(names, a)}
-            fb.append(_feedback("wrong_class", _box(truth.xyxy[j]), c, words, answered_class=a))
+            fb.append(Feedback("wrong_class", _box(truth.xyxy[j]), c, words, answered_class=a))
     correct = {}
     for skill in task.skills:
         if skill == BOX_TIGHTNESS:

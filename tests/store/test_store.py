@@ -405,3 +405,8 @@ def test_a_standalone_store_is_the_file_it_names_whatever_the_environment(tmp_pa
         assert alone.where == str(tmp_path / "serve.db")
     with Store(tmp_path / "state.db") as ws_store:  # a workspace's store follows the variable
         assert ws_store.where == str(tmp_path / "workspace.db")
+
+
+def test_setdefault_keeps_the_first_value(store):
+    assert store.setdefault("k", "first") == "first"
+    assert store.setdefault("k", "second") == "first" and store.get("k") == "first"

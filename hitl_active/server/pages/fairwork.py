@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from hitl_active.i18n import money
 from hitl_active.server.pages import charts
 from hitl_active.server.pages.report import skipped_note, transparency_cells
 from hitl_active.team.team_work import work_sessions
@@ -40,10 +41,6 @@ def bar(value: float, limit: float, good_above: bool = True) -> Bar:
     top = max(value, limit, 1e-9) * 1.15
     good = value >= limit if good_above else value <= limit
     return Bar(f"{100.0 * value / top:.2f}", f"{100.0 * limit / top:.2f}", GOOD if good else BAD)
-
-
-def _money(value: float | None, currency: str | None) -> str:
-    return "–" if value is None else f"{value:.2f} {currency or ''}".strip()
 
 
 def _week_days(ws: Any, work: Any, name: str) -> list[tuple[str, dict[str, float]]]:
@@ -133,8 +130,8 @@ def _people(work: Any) -> list[list[Any]]:
                 p.tasks,
                 p.skipped,
                 p.practice_tasks,
-                _money(p.pay.amount if p.pay else None, p.pay.currency if p.pay else None),
-                _money(p.wage, None),
+                money(p.pay.amount if p.pay else None, p.pay.currency if p.pay else None),
+                money(p.wage, None),
                 floor,
                 p.room_left,
                 len(p.flags),
@@ -151,8 +148,8 @@ def _roi(work: Any) -> dict | None:
     share = r.human_verified_share
     return {
         "hours_per_point": "–" if r.hours_per_point is None else f"{r.hours_per_point:.2f}",
-        "cost": _money(r.cost, r.currency),
-        "per_box": "–" if box is None else _money(box, r.currency),
+        "cost": money(r.cost, r.currency),
+        "per_box": "–" if box is None else money(box, r.currency),
         "human_share": "–" if share is None else f"{share:.0%}",
     }
 
