@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "hitl_active"
 #: Third-party modules a function may import: slow to load, or needed by one path only.
 HEAVY = {
     "torch", "ultralytics", "onnx", "onnxruntime", "google", "ray", "matplotlib", "cv2",
-    "scipy", "alembic", "psutil",
+    "scipy", "alembic", "psutil", "cleanlab",
 }  # fmt: skip
 
 #: Project modules a function may import, with the reason.

@@ -10,6 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+import numpy as np
+
+from hitl_active.boxes import box_iou
 from hitl_active.detections import Detections
 from hitl_active.formats.core import ImageLabels
 from hitl_active.sampling.cost import CorrectionCost, CostModel
@@ -47,13 +50,7 @@ class SimulatedAnnotator:
         ``prelabels`` are the model's detections (all candidates; only those above the
         display threshold are shown); ``None`` means the image is labelled from scratch.
         """
-        try:
-            truth = self.truths[key]
-        except KeyError:
-            raise KeyError(
-                f"the simulated annotator has no ground truth for {key!r}; "
-                "select only images of the dataset it was built from"
-            ) from None
+        truth = self._truth(key)
         if prelabels is None:
             shown: Detections | ImageLabels = ImageLabels(truth.image, truth.width, truth.height)
         else:
@@ -62,3 +59,63 @@ class SimulatedAnnotator:
         self.total = self.total + cost
         logger.debug("annotated %s in %.1f s (%s)", key, cost.seconds, cost)
         return truth, cost
+
+    def review(
+        self, key: str, parts: Mapping[str, Detections]
+    ) -> tuple[ImageLabels, CorrectionCost]:
+        """A box-level review of image ``key``: the labels it leaves to train on, and its cost.
+
+        ``parts`` is :meth:`~hitl_active.sampling.review.ReviewPlan.for_image`'s split. The
+        check and fix items go to the annotator, who turns each into its true box or deletes
+        it (:meth:`~hitl_active.sampling.cost.CostModel.cost_of_review`); the unchecked
+        sure boxes stay as the model drew them (``source: model``); the unasked uncertain
+        regions are ``ignore`` boxes, masked in training. Objects no item points at are
+        not looked for, so they stay unlabelled.
+        """
+        truth = self._truth(key)
+        items = _concat([parts["check"], parts["fix"]], truth)
+        cost, matched = self.cost_model.cost_of_review(items, truth)
+        self.total = self.total + cost
+        xyxy: list[np.ndarray] = []
+        cls: list[int] = []
+        meta: list[dict] = []
+        for i, t in enumerate(matched):
+            if t is None:
+                continue
+            same = bool(items.class_id[i] == truth.class_id[t])
+            iou = float(box_iou(items.xyxy[i : i + 1], truth.xyxy[t : t + 1])[0, 0])
+            kept = same and iou >= self.cost_model.accept_iou
+            xyxy.append(items.xyxy[i] if kept else truth.xyxy[t])
+            cls.append(int(truth.class_id[t]))
+            meta.append({"source": "human_accepted" if kept else "human_corrected"})
+        for name, extra in (("unchecked", {"source": "model"}),
+                            ("ignored", {"source": "model", "ignore": True})):  # fmt: skip
+            det = parts[name]
+            for i in range(len(det)):
+                xyxy.append(det.xyxy[i])
+                cls.append(int(det.class_id[i]))
+                meta.append(dict(extra))
+        labels = ImageLabels(
+            truth.image, truth.width, truth.height,
+            np.asarray(xyxy, np.float32).reshape(-1, 4), np.asarray(cls, np.int64), box_meta=meta,
+        )  # fmt: skip
+        logger.debug("reviewed %d items of %s in %.1f s", len(items), key, cost.seconds)
+        return labels, cost
+
+    def _truth(self, key: str) -> ImageLabels:
+        try:
+            return self.truths[key]
+        except KeyError:
+            raise KeyError(
+                f"the simulated annotator has no ground truth for {key!r}; "
+                "select only images of the dataset it was built from"
+            ) from None
+
+
+def _concat(parts: list[Detections], truth: ImageLabels) -> ImageLabels:
+    """The boxes and classes of several detections of one image, as one set of items."""
+    xyxy = np.concatenate([p.xyxy for p in parts]).reshape(-1, 4) if parts else np.zeros((0, 4))
+    cls = np.concatenate([p.class_id for p in parts]) if parts else np.zeros(0, np.int64)
+    return ImageLabels(
+        truth.image, truth.width, truth.height, xyxy.astype(np.float32), cls.astype(np.int64)
+    )

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
+    "BOXES_TOUCHED",
     "Curve",
     "crossing",
     "needs_by_budget",
@@ -29,6 +30,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 REFERENCE = "full-data"
+BOXES_TOUCHED = "boxes_touched"
+TOUCH_COLUMNS = ("verified", "fixed", "relabelled", "deleted", "drawn")
 
 
 class Curve:
@@ -45,7 +48,13 @@ class Curve:
         self._rows = [[by_key[(s, k)] for k in rounds] for s in seeds]
 
     def values(self, column: str) -> np.ndarray:
-        """``(n_seeds, n_rounds)`` float values of ``column`` (NaN where empty)."""
+        """``(n_seeds, n_rounds)`` float values of ``column`` (NaN where empty).
+
+        ``boxes_touched`` is derived: the boxes a person verified, fixed, relabelled,
+        deleted or drew, cumulative (the label count of a box-level review).
+        """
+        if column == BOXES_TOUCHED:
+            return sum(self.values(c) for c in TOUCH_COLUMNS)
         return np.array(
             [[float(r.get(column) or "nan") for r in seed_rows] for seed_rows in self._rows],
             dtype=np.float64,

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from hitl_active.bench.curves import Curve, crossing, needs_by_budget
+from hitl_active.bench.curves import BOXES_TOUCHED, Curve, crossing, needs_by_budget
 from hitl_active.sampling.cost import CostModel
 
 __all__ = [
@@ -84,13 +84,14 @@ def per_seed_ratios(
 ) -> dict[str, dict[str, float | None]]:
     """Per seed, paired with the baseline's run of the same seed (same seed set): the labels
     and hours ``curve`` needs to reach that run's final ``column``, over what the baseline
-    spent on it. ``{seed: {"labels_ratio", "hours_ratio"}}``; None where ``curve`` never
-    gets there, seeds the baseline lacks are left out."""
+    spent on it, and the boxes a person touched (``boxes_ratio``: the label count of a
+    box-level review). ``{seed: {"labels_ratio", "hours_ratio", "boxes_ratio"}}``; None
+    where ``curve`` never gets there, seeds the baseline lacks are left out."""
     out: dict[str, dict[str, float | None]] = {}
     base_seeds = list(baseline.seeds)
-    columns = (column, "labelled_images", "annotator_hours")
-    base_y, base_n, base_h = (baseline.values(c) for c in columns)
-    y_all, n_all, h_all = (curve.values(c) for c in columns)
+    columns = (column, "labelled_images", "annotator_hours", BOXES_TOUCHED)
+    base_y, base_n, base_h, base_b = (baseline.values(c) for c in columns)
+    y_all, n_all, h_all, b_all = (curve.values(c) for c in columns)
     for i, seed in enumerate(curve.seeds):
         if seed not in base_seeds:
             continue
@@ -99,9 +100,14 @@ def per_seed_ratios(
         base_labels, base_hours = float(base_n[j, -1]), float(base_h[j, -1])
         labels = crossing(n_all[i], y_all[i], target)
         hours = crossing(h_all[i], y_all[i], target)
+        boxes = crossing(b_all[i], y_all[i], target)
+        base_boxes = float(base_b[j, -1])
         out[str(seed)] = {
             "target": round(target, 4),
             "labels_ratio": None if labels is None else round(labels / base_labels, 3),
             "hours_ratio": None if hours is None else round(hours / base_hours, 3),
+            "boxes_ratio": None
+            if boxes is None or not base_boxes
+            else round(boxes / base_boxes, 3),
         }
     return out

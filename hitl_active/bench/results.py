@@ -5,7 +5,18 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-__all__ = ["COST_FIELDS", "ResultWriter", "finished_rows", "state_row"]
+import numpy as np
+
+from hitl_active.formats.core import ImageLabels
+
+__all__ = [
+    "COST_FIELDS",
+    "ResultWriter",
+    "finished_rows",
+    "labels_from_json",
+    "labels_to_json",
+    "state_row",
+]
 
 COST_FIELDS = ("verified", "fixed", "relabelled", "deleted", "drawn")
 
@@ -51,3 +62,21 @@ def state_row(state: dict) -> dict:
         **{k: cost[k] for k in COST_FIELDS},
         **state.get("timing", {}),
     }
+
+
+def labels_to_json(labels: ImageLabels) -> dict:
+    """A reviewed image's training labels as kept in a round's ``state.json``."""
+    return {
+        "xyxy": np.round(labels.xyxy.astype(np.float64), 2).tolist(),
+        "class_id": labels.class_id.tolist(),
+        "box_meta": list(labels.box_meta),
+    }
+
+
+def labels_from_json(data: dict, like: ImageLabels) -> ImageLabels:
+    """:func:`labels_to_json` back, on the image (path, size) of ``like``."""
+    return ImageLabels(
+        like.image, like.width, like.height,
+        np.asarray(data["xyxy"], np.float32).reshape(-1, 4),
+        np.asarray(data["class_id"], np.int64), box_meta=list(data["box_meta"]),
+    )  # fmt: skip

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hitl_active.bench.results import COST_FIELDS
+from hitl_active.bench.results import COST_FIELDS, labels_from_json
 from hitl_active.data.labelled import Item
 from hitl_active.data.splits import split_by_scene
+from hitl_active.formats.core import ImageLabels
 from hitl_active.models.evaluate import evaluate
 from hitl_active.models.export import export_onnx
 from hitl_active.models.train import TrainConfig, train_on_labels
@@ -80,9 +81,29 @@ class SimRunner:
         self.engines: dict = {}
 
     # -------------------------------------------------------------- model steps
-    def fit(self, labelled: list[int], run_dir: Path, start: str, epochs: int, seed: int) -> Path:
+    def training_items(self, state: dict) -> list[tuple[Path, ImageLabels]]:
+        """The labelled images of a round's ``state`` with what they are trained on: the
+        truth, or what a box review left (``state["reviewed"]``)."""
+        reviewed = state.get("reviewed", {})
+        out = []
+        for i in state["labelled"]:
+            path, truth = self.train[i]
+            data = reviewed.get(str(i))
+            out.append((path, truth if data is None else labels_from_json(data, truth)))
+        return out
 
-        train = [self.train[i] for i in labelled]
+    def fit(
+        self,
+        labelled: list[int],
+        run_dir: Path,
+        start: str,
+        epochs: int,
+        seed: int,
+        reviewed: dict[str, dict] | None = None,
+    ) -> Path:
+        """Train on ``labelled`` (train indices) from ``start``; ``reviewed`` replaces the
+        truth of box-reviewed images by the labels their review left."""
+        train = self.training_items({"labelled": labelled, "reviewed": reviewed or {}})
         config = TrainConfig(
             model=start,
             epochs=epochs,

@@ -20,20 +20,27 @@ from hitl_active.loop.selection import PoolState, choose_batch
 from hitl_active.loop.steps import predict_flipped
 from hitl_active.sampling.cost import CostModel
 from hitl_active.sampling.packed import PackedDetections
+from hitl_active.sampling.registry import DEFAULT_STRATEGY
 from hitl_active.sampling.select import Selection
 from hitl_active.workspace.config import LoopConfig
 
 if TYPE_CHECKING:
     from hitl_active.bench.simulate import SimulationConfig
 
-__all__ = ["bench_select", "loop_config"]
+__all__ = ["BOX_REVIEW", "bench_select", "loop_config"]
+
+#: the benchmark's name for the loop with ``review: boxes``
+BOX_REVIEW = "box-review"
 
 
 def loop_config(cfg: SimulationConfig, strategy: str, seed: int, names: list[str]) -> LoopConfig:
     """The benchmark's selection settings as the loop's config: strategy, batch (images or
-    annotator seconds), display threshold and seed."""
+    annotator seconds), display threshold and seed. :data:`BOX_REVIEW` is the loop with
+    ``review: boxes`` (its batch a :class:`~hitl_active.sampling.review.ReviewPlan`)."""
+    review = "boxes" if strategy == BOX_REVIEW else "images"
     return LoopConfig(
-        images="-", classes=list(names), strategy=strategy, round_size=cfg.round_size,
+        images="-", classes=list(names), round_size=cfg.round_size,
+        strategy=DEFAULT_STRATEGY if review == "boxes" else strategy, review=review,
         budget_seconds=cfg.budget_seconds, conf_threshold=cfg.display_threshold, seed=seed,
     )  # fmt: skip
 

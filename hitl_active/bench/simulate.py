@@ -37,14 +37,15 @@ import numpy as np
 
 from hitl_active.bench.annotator import SimulatedAnnotator
 from hitl_active.bench.curves import plot_curves, read_curves
-from hitl_active.bench.results import ResultWriter, finished_rows, state_row
+from hitl_active.bench.results import ResultWriter, finished_rows, labels_to_json, state_row
 from hitl_active.bench.runner import SimRunner
-from hitl_active.bench.selection import bench_select, loop_config
+from hitl_active.bench.selection import BOX_REVIEW, bench_select, loop_config
 from hitl_active.bench.summary import summarise
 from hitl_active.data.labelled import load_labelled_dataset
 from hitl_active.data.splits import scene_groups
 from hitl_active.sampling.cost import CorrectionCost, CostModel
 from hitl_active.sampling.registry import DEFAULT_STRATEGY, get_strategy
+from hitl_active.sampling.review import ReviewPlan
 
 __all__ = ["SimulationConfig", "load_labelled_dataset", "run_simulation"]
 
@@ -84,7 +85,8 @@ class SimulationConfig:
 
     def __post_init__(self) -> None:
         for name in self.strategies:
-            get_strategy(name)  # fail early on a typo, listing valid names
+            if name != BOX_REVIEW:
+                get_strategy(name)  # fail early on a typo, listing valid names
         if self.rounds < 0 or self.initial < 1 or self.round_size < 1 or self.test_size < 1:
             raise ValueError("rounds >= 0 and initial, round_size, test_size >= 1 are required")
 
@@ -102,8 +104,12 @@ def _load_json(path: Path) -> dict | None:
 
 def _select_round(
     runner: SimRunner, strategy_name: str, seed: int, r: int, state: dict, annotator
-) -> tuple[list[int], CorrectionCost, dict]:
-    """One round's selection (:func:`bench_select`), annotated by the simulated annotator."""
+) -> tuple[list[int], CorrectionCost, dict, dict[str, dict]]:
+    """One round's selection (:func:`bench_select`), annotated by the simulated annotator.
+
+    Returns the picked train indices, their cost, the timings and, for a box review, the
+    labels each reviewed image leaves to train on (keyed by train index, as JSON).
+    """
     cfg = runner.cfg
     labelled = list(state["labelled"])
     taken = set(labelled)
@@ -111,17 +117,23 @@ def _select_round(
     pool_paths = [str(runner.train[i][0]) for i in pool]
     sel, preds, timing = bench_select(
         loop_config(cfg, strategy_name, seed, runner.names), r + 1,
-        runner.onnx(Path(state["weights"])), pool_paths, [runner.train[i] for i in labelled],
+        runner.onnx(Path(state["weights"])), pool_paths, runner.training_items(state),
         cfg.cost_model, cfg.conf_floor, runner.engines,
     )  # fmt: skip
     cost = CorrectionCost()
-    for j in sel.indices.tolist():
-        cost = cost + annotator.annotate(pool_paths[j], preds[j])[1]
+    reviewed: dict[str, dict] = {}
+    for pos, j in enumerate(sel.indices.tolist()):
+        if isinstance(sel, ReviewPlan) and not sel.full[pos]:
+            labels, c = annotator.review(pool_paths[j], sel.for_image(pos, preds[j]))
+            reviewed[str(pool[j])] = labels_to_json(labels)
+        else:
+            c = annotator.annotate(pool_paths[j], preds[j])[1]
+        cost = cost + c
     logger.info(
         "%s seed %d round %d: picked %d images, %.0f annotator s (pool pass %.2f s, select %.3f s)",
         strategy_name, seed, r + 1, len(sel), cost.seconds, timing["inference_s"], sel.seconds,
     )  # fmt: skip
-    return [pool[j] for j in sel.indices.tolist()], cost, timing
+    return [pool[j] for j in sel.indices.tolist()], cost, timing, reviewed
 
 
 def _run_strategy(runner: SimRunner, name: str, seed: int, start: dict, writer, done) -> None:
@@ -135,10 +147,15 @@ def _run_strategy(runner: SimRunner, name: str, seed: int, start: dict, writer, 
             saved = _load_json(round_dir / "state.json")
             if saved is None:
                 train_start = time.perf_counter()
-                picked, cost, timing = _select_round(runner, name, seed, r - 1, state, annotator)
+                picked, cost, timing, reviewed = _select_round(
+                    runner, name, seed, r - 1, state, annotator
+                )
                 labelled = list(state["labelled"]) + picked
+                reviewed = {**state.get("reviewed", {}), **reviewed}
                 start_from = state["weights"] if cfg.warm_start else cfg.model
-                weights = runner.fit(labelled, round_dir, start_from, cfg.epochs, seed)
+                weights = runner.fit(
+                    labelled, round_dir, start_from, cfg.epochs, seed, reviewed=reviewed
+                )
                 timing["train_s"] = round(time.perf_counter() - train_start, 1)
                 total = CorrectionCost(**state["cost"]) + cost
                 saved = {
@@ -147,6 +164,7 @@ def _run_strategy(runner: SimRunner, name: str, seed: int, start: dict, writer, 
                     "trained_from": str(start_from),
                     "cost": total.to_dict(),
                     "timing": timing,
+                    **({"reviewed": reviewed} if reviewed else {}),
                 }
                 (round_dir / "state.json").write_text(json.dumps(saved))
             state = saved

@@ -7,7 +7,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from hitl_active.bench.curves import Curve, crossing, needs_by_budget, ratios_by_budget
+from hitl_active.bench.curves import (
+    BOXES_TOUCHED,
+    Curve,
+    crossing,
+    needs_by_budget,
+    ratios_by_budget,
+)
 from hitl_active.bench.hours import per_seed_ratios, rare_at_equal_hours, sensitivity
 
 __all__ = ["format_summary", "summarise"]
@@ -48,9 +54,12 @@ def summarise(
             "map50_95_std": curve.std("map50_95").round(4).tolist(),
             "map50_mean": curve.mean("map50").round(4).tolist(),
         }
+        x_box = curve.mean(BOXES_TOUCHED)
+        info["boxes_touched"] = x_box.round(1).tolist()
         for label, target in targets.items():
             info[f"labels to {label}"] = crossing(x_img, y, target)
             info[f"hours to {label}"] = crossing(x_h, y, target)
+            info[f"boxes touched to {label}"] = crossing(x_box, y, target)
         if rare_class is not None and f"ap50_95:{rare_class}" in curve._rows[0][0]:
             info[f"rare class {rare_class} AP50-95"] = (
                 curve.mean(f"ap50_95:{rare_class}").round(4).tolist()
@@ -81,6 +90,16 @@ def summarise(
             got = info.get(key)
             info["label_ratio_vs_" + baseline] = (
                 None if got is None or not base_labels else round(got / base_labels, 3)
+            )
+            box_key = f"boxes touched to {baseline}'s final mAP50-95"
+            got_b, base_b = info.get(box_key), out["strategies"][baseline][box_key]
+            info["boxes_ratio_vs_" + baseline] = (
+                None if got_b is None or not base_b else round(got_b / base_b, 3)
+            )
+            hour_key = f"hours to {baseline}'s final mAP50-95"
+            got_h, base_h = info.get(hour_key), out["strategies"][baseline][hour_key]
+            info["hours_ratio_vs_" + baseline] = (
+                None if got_h is None or not base_h else round(got_h / base_h, 3)
             )
             info[f"label_ratio_vs_{baseline}_by_budget"] = ratios_by_budget(curve, base)
             info[f"hours_ratio_vs_{baseline}_by_budget"] = ratios_by_budget(

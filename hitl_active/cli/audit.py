@@ -31,6 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--from", dest="from_file", type=Path, default=None, metavar="FILE",
                    help="reviewed boxes as a provenance.json edited to what is there")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the status as JSON")
+    p.add_argument("--likely-errors", action="store_true",
+                   help="instead, rank the delivered boxes by how likely their label is wrong "
+                   "(Cleanlab's scores, by a model that did not train on them); writes "
+                   "WORKSPACE/reports/likely_errors.json")  # fmt: skip
+    p.add_argument("--top", type=int, default=20,
+                   help="likely errors to print (default: %(default)s)")  # fmt: skip
     add_label_studio_flags(p.add_argument_group("Label Studio"), none_means="plan only")
     p.set_defaults(func=_audit)
 
@@ -41,6 +47,8 @@ def _audit(args: argparse.Namespace) -> int:
     from hitl_active.labelstudio.client import LabelStudioClient, LabelStudioError
     from hitl_active.workspace.workspace import Workspace, WorkspaceError
 
+    if args.likely_errors:
+        return _likely_errors(args)
     if not 0 < args.half_width < 0.5:
         raise CLIError(f"--half-width must be between 0 and 0.5, got {args.half_width}")
     try:
@@ -72,4 +80,31 @@ def _audit(args: argparse.Namespace) -> int:
         print("no Label Studio given: pass --label-studio URL (or --from FILE) to review it")
     if status.result is not None:
         print("\n".join(quality_lines(status.result)))
+    return 0
+
+
+def _likely_errors(args: argparse.Namespace) -> int:
+    from hitl_active.delivery.likely_errors import likely_errors
+    from hitl_active.workspace.workspace import Workspace, WorkspaceError
+
+    if args.top < 0:
+        raise CLIError(f"--top must be 0 or more, got {args.top}")
+    try:
+        ws = Workspace.open(args.workspace)
+    except WorkspaceError as exc:
+        raise CLIError(str(exc)) from None
+    with ws:
+        queue = likely_errors(ws)
+        out = ws.root / "reports" / "likely_errors.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(queue, indent=1))
+    if args.json:
+        print(json.dumps({**queue, "entries": queue["entries"][: args.top]}, indent=1))
+        return 0
+    print(f"{queue['boxes']} boxes on {queue['images']} answered images scored "
+          f"({queue['unscored']} images no model could score out of sample)")  # fmt: skip
+    print(f"the whole queue: {out}")
+    for e in queue["entries"][: args.top]:
+        where = ", ".join(f"{v:g}" for v in e["xyxy"])
+        print(f"{e['score']:.3f}  {e['issue']:<10}  {e['class']:<12}  [{where}]  {e['image']}")
     return 0

@@ -143,7 +143,7 @@ def _init(args: argparse.Namespace) -> int:
             model=start if bring is None or bring.endswith(".pt") else "base",
             epochs=args.epochs, round_size=args.round_size, gold_size=args.gold_size,
             retrain_every=args.retrain_every, seed=args.seed, database_url=args.database_url,
-            **({"strategy": args.strategy} if args.strategy else {}),
+            review=args.review, **({"strategy": args.strategy} if args.strategy else {}),
         )  # fmt: skip
         with Workspace.create(args.workspace, cfg) as ws:
             try:
@@ -454,6 +454,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--strategy", default=None, help="sampling strategy (`hitl-active strategies` lists them)"
     )
+    p.add_argument(
+        "--review", choices=("images", "boxes"), default="images",
+        help="what people review: whole images, or only chosen boxes (sure ones to keep or "
+        "delete, uncertain regions to fix)",
+    )  # fmt: skip
     p.add_argument("--retrain-every", type=int, default=0, help="new annotations (0: each round)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(

@@ -14,23 +14,28 @@ from xml.sax.saxutils import quoteattr
 from hitl_active.labelstudio.client import LabelStudioClient, LabelStudioError
 
 __all__ = [
+    "REVIEW_CONTROL",
     "LabelMismatchError",
     "ProjectInfo",
     "ProjectMismatchError",
     "check_labels",
     "connect_local_files",
     "ensure_project",
+    "ensure_review_control",
     "find_project",
     "image_url",
     "label_config",
     "parse_label_config",
     "project_by_id",
     "resolve_project",
+    "review_control",
 ]
 
 logger = logging.getLogger(__name__)
 
 LOCAL_FILES_PREFIX = "/data/local-files/?d="
+#: name of the per-region check / fix choice of a box-review project
+REVIEW_CONTROL = "review"
 
 
 class LabelMismatchError(ValueError):
@@ -53,11 +58,41 @@ class ProjectInfo:
     value_key: str = "image"
 
 
+def review_control(to_name: str = "image") -> str:
+    """The per-region ``review`` choice of a box-review project: each pre-label region is
+    marked ``check`` (a sure box: keep or delete it) or ``fix`` (an uncertain region: put
+    the right box there, or delete it)."""
+    return (
+        f'  <Choices name="{REVIEW_CONTROL}" toName="{to_name}" perRegion="true" '
+        'choice="single" showInline="true">\n'
+        '    <Choice value="check" hint="a sure box: keep it or delete it"/>\n'
+        '    <Choice value="fix" hint="an uncertain region: put the right box there, or '
+        'delete it"/>\n'
+        "  </Choices>\n"
+    )
+
+
+def ensure_review_control(client: LabelStudioClient, project: ProjectInfo) -> bool:
+    """Add the ``review`` control to ``project``'s labeling config when it lacks it (a
+    project made before box review was switched on); ``True`` when it was added."""
+    config = client.request("GET", f"/api/projects/{project.id}").get("label_config") or ""
+    if f'name="{REVIEW_CONTROL}"' in config:
+        return False
+    at = config.rfind("</View>")
+    if at < 0:
+        raise ValueError(f"project {project.id}'s labeling config has no closing </View>")
+    updated = config[:at] + review_control(project.to_name) + config[at:]
+    client.request("PATCH", f"/api/projects/{project.id}", json={"label_config": updated})
+    logger.info("project %d: added the per-region review choice (check / fix)", project.id)
+    return True
+
+
 def label_config(
     class_names: Sequence[str],
     from_name: str = "label",
     to_name: str = "image",
     practice: bool = False,
+    review: bool = False,
 ) -> str:
     """A RectangleLabels labeling config with one ``<Label>`` per class, in class order.
 
@@ -65,12 +100,15 @@ def label_config(
     see :mod:`hitl_active.labelstudio.push`; empty for tasks without one). ``practice``: a
     practice project's config, which shows the task's instruction (``$prompt``) there
     instead and, once the answer is graded, its feedback (``$feedback``) below the image.
+    ``review``: with the per-region check / fix choice of box review (:func:`review_control`).
     """
     if not class_names:
         raise ValueError("a project needs at least one class name")
     labels = "\n".join(f"    <Label value={quoteattr(str(name))}/>" for name in class_names)
     head = '  <Header value="$prompt"/>\n' if practice else '  <Header value="$why" size="6"/>\n'
     tail = '  <Text name="feedback" value="$feedback"/>\n' if practice else ""
+    if review:
+        tail += review_control(to_name)
     return (
         f'<View>\n{head}  <Image name="{to_name}" value="$image" zoom="true"/>\n'
         f'  <RectangleLabels name="{from_name}" toName="{to_name}">\n{labels}\n'

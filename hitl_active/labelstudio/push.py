@@ -38,7 +38,12 @@ from hitl_active.formats.core import ImageLabels
 from hitl_active.formats.labelstudio import to_ls_results
 from hitl_active.labelstudio.client import LabelStudioClient, LabelStudioError
 from hitl_active.labelstudio.light import TaskImageSpec, light_copy_or_original
-from hitl_active.labelstudio.project import LOCAL_FILES_PREFIX, ProjectInfo, image_url
+from hitl_active.labelstudio.project import (
+    LOCAL_FILES_PREFIX,
+    REVIEW_CONTROL,
+    ProjectInfo,
+    image_url,
+)
 from hitl_active.labelstudio.sink import AnnotationSink
 
 __all__ = [
@@ -67,6 +72,9 @@ class PushItem:
             ``ranked`` images pushed together.
         selection_score: the strategy's score for the image, on its own scale.
         why: one line for the annotator: why this image was chosen.
+        review: for a box review, each pre-label box's kind (``check`` or ``fix``), sent
+            as a per-region choice of the project's ``review`` control
+            (:data:`~hitl_active.labelstudio.project.REVIEW_CONTROL`).
     """
 
     image_key: str
@@ -79,6 +87,7 @@ class PushItem:
     ranked: int | None = None
     selection_score: float | None = None
     why: str | None = None
+    review: list[str] | None = None
 
 
 @dataclass
@@ -107,6 +116,21 @@ def prediction_for(item: PushItem, project: ProjectInfo, model_version: str) -> 
         width=item.width,
         height=item.height,
     )
+    if item.review is not None:
+        if len(item.review) != len(result):
+            raise ValueError(
+                f"{item.image_key!r}: {len(item.review)} review kinds for {len(result)} boxes"
+            )
+        result = result + [
+            {
+                "id": region["id"], "from_name": REVIEW_CONTROL, "to_name": project.to_name,
+                "type": "choices", "original_width": region["original_width"],
+                "original_height": region["original_height"], "image_rotation": 0,
+                "value": {**{k: v for k, v in region["value"].items()
+                             if k != "rectanglelabels"}, "choices": [kind]},
+            }
+            for region, kind in zip(result, item.review, strict=True)
+        ]  # fmt: skip
     prediction: dict[str, Any] = {"result": result, "model_version": model_version}
     score = prediction_score(item.uncertainty, item.rank)
     if score is not None:

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from hitl_active.detections import Detections
 from hitl_active.formats.core import ImageLabels
 from hitl_active.formats.labelstudio import to_ls_results
@@ -22,10 +24,11 @@ from hitl_active.formats.yolo import read_yolo_labels
 from hitl_active.i18n import number, translator
 from hitl_active.labelstudio.client import LabelStudioClient
 from hitl_active.labelstudio.diff import diff_boxes
-from hitl_active.labelstudio.project import connect_local_files
+from hitl_active.labelstudio.project import connect_local_files, ensure_review_control
 from hitl_active.labelstudio.pull import pull_annotations
 from hitl_active.labelstudio.push import PushItem, answered, push_tasks, refresh_predictions
 from hitl_active.loop.ls_project import bind_project, workspace_project
+from hitl_active.loop.review import review_parts, task_prelabel
 from hitl_active.sampling.uncertainty import image_uncertainty
 from hitl_active.store.rows import boxes_with_provenance
 from hitl_active.store.store import ImageRow
@@ -106,18 +109,32 @@ def why_line(rank: int | None, ranked: int | None, uncertainty: float | None,
              "Confirm its boxes or fix them.") % values  # fmt: skip
 
 
+def review_line(kinds: list[str], lang: str = "en") -> str:
+    """The line above a box-review task: how many marked boxes to check and regions to fix,
+    and that nothing else in the image needs the person (in ``lang``)."""
+    _ = translator(lang).gettext
+    values = {"check": number(kinds.count("check"), 0, lang),
+              "fix": number(kinds.count("fix"), 0, lang)}  # fmt: skip
+    return _("Box review: %(check)s boxes marked check (keep or delete each) and %(fix)s "
+             "regions marked fix (put the right box there, or delete it). Nothing else in "
+             "this image needs you.") % values  # fmt: skip
+
+
 def answer_task(client: Any, project: Any, task_id: int, annotator: Any, image: str,
-                shown: Detections | None) -> bool:  # fmt: skip
+                shown: Detections | None,
+                parts: dict[str, Detections] | None = None) -> bool:  # fmt: skip
     """A simulated person answers one Label Studio task as ``client``'s user: their labels
-    of ``image`` given the pre-label ``shown``, with the seconds their cost model gives and
-    the prediction they started from. ``False`` when the task was answered or skipped
-    before (maybe by a run that was killed). The one simulated submission of the loop's
-    and the team's backends."""
+    of ``image`` given the pre-label ``shown`` (or, for a box review, the plan's ``parts``:
+    :func:`reviewed`), with the seconds their cost model gives and the prediction they
+    started from. ``False`` when the task was answered or skipped before (maybe by a run
+    that was killed). The one simulated submission of the loop's and the team's backends."""
 
     remote = client.task(task_id)
     if answered(remote):
         return False
-    final, cost = annotator.annotate(image, shown)
+    final, cost = (
+        annotator.annotate(image, shown) if parts is None else reviewed(annotator, image, parts)
+    )
     predictions = remote.get("predictions") or []
     client.add_annotation(
         task_id,
@@ -126,6 +143,25 @@ def answer_task(client: Any, project: Any, task_id: int, annotator: Any, image: 
         parent_prediction=predictions[-1].get("id") if predictions else None,
     )
     return True
+
+
+def reviewed(annotator: Any, image: str, parts: dict[str, Detections]) -> tuple[ImageLabels, Any]:
+    """A simulated person's box review of ``image``: the boxes they left on the items (the
+    unasked ones are the plan's, not theirs: :func:`hitl_active.loop.review.unasked_boxes`)
+    and its cost."""
+    labels, cost = annotator.review(image, parts)
+    theirs = [i for i, m in enumerate(labels.box_meta) if m.get("source") != "model"]
+    final = ImageLabels(
+        labels.image, labels.width, labels.height, labels.xyxy[theirs], labels.class_id[theirs]
+    )
+    return final, cost
+
+
+def _items_shown(img: ImageRow, parts: dict[str, Detections]) -> ImageLabels:
+    """The items a box-review task showed, in the order the task lists them."""
+    xyxy = [parts[k].xyxy for k in ("check", "fix")]
+    cls = [parts[k].class_id for k in ("check", "fix")]
+    return ImageLabels(img.path, img.width, img.height, np.concatenate(xyxy), np.concatenate(cls))
 
 
 class LocalBackend:
@@ -144,9 +180,14 @@ class LocalBackend:
             return len(open_tasks)
         for task in open_tasks:
             img = ws.store.image(task.image_id)
-            dets = _shown(ws, img.id, task.prediction_model_version)
-            final, cost = self.annotator.annotate(img.path, dets)
-            shown = _as_labels(img, dets, ws.config.conf_threshold)
+            parts = review_parts(ws, img.id)
+            if parts is not None:
+                final, cost = reviewed(self.annotator, img.path, parts)
+                shown: ImageLabels | None = _items_shown(img, parts)
+            else:
+                dets = _shown(ws, img.id, task.prediction_model_version)
+                final, cost = self.annotator.annotate(img.path, dets)
+                shown = _as_labels(img, dets, ws.config.conf_threshold)
             # the diff against the pre-label is kept, as for Label Studio's annotations, so
             # the cost model can be fitted to these times (no pre-label: no diff)
             diff = None if shown is None else diff_boxes(shown, final)
@@ -246,23 +287,32 @@ class LabelStudioBackend:
         img = ws.store.image(image_id)
         dets = _shown(ws, image_id, version)
         u = None if dets is None else image_uncertainty(dets.class_probs)
+        prelabel = None if dets is None else dets.above(ws.config.conf_threshold)
+        why = why_line(rank, ranked, u, None if dets is None else len(dets), lang)
+        items = task_prelabel(ws, image_id) if dets is not None else None
+        if items is not None:  # a box review: only the items, each marked check or fix
+            prelabel = items[0]
+            why = review_line(items[1], lang)
         return PushItem(
             image_key=ws.image_key(img.path),
             width=img.width,
             height=img.height,
-            prelabel=None if dets is None else dets.above(ws.config.conf_threshold),
+            prelabel=prelabel,
             image=img.path,
             rank=rank,
             ranked=ranked,
             uncertainty=u,
             selection_score=score,
-            why=why_line(rank, ranked, u, None if dets is None else len(dets), lang),
+            why=why,
+            review=None if items is None else items[1],
         )
 
     # ------------------------------------------------------------------ TaskBackend
     def push(self, ws: Workspace, round_id: int, image_ids: list[int], version: str | None) -> int:
 
         project = self.connect(ws)
+        if ws.config.review == "boxes":
+            ensure_review_control(self._client, project)
         ranks = ws.store.selection_scores(round_id)
         items = []
         for i in image_ids:
@@ -289,7 +339,8 @@ class LabelStudioBackend:
                 continue
             shown = _shown(ws, task.image_id, task.prediction_model_version)
             done += answer_task(self._client, project, task.ls_task_id, self.annotator,
-                                ws.store.image(task.image_id).path, shown)  # fmt: skip
+                                ws.store.image(task.image_id).path, shown,
+                                review_parts(ws, task.image_id))  # fmt: skip
         return done
 
     def pull(self, ws: Workspace) -> int:

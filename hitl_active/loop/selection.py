@@ -22,11 +22,16 @@ from hitl_active.detections import Detections
 from hitl_active.sampling import Budget, SelectionContext, get_strategy, select_batch
 from hitl_active.sampling.cost import CostModel
 from hitl_active.sampling.packed import PackedDetections
+from hitl_active.sampling.review import plan_review, whole_image_costs
 from hitl_active.workspace.config import LoopConfig
 
-__all__ = ["PoolState", "choose_batch"]
+__all__ = ["PoolState", "choose_batch", "review_budget"]
 
 logger = logging.getLogger(__name__)
+
+#: what reviewing an image whole is worth in a box review: the per-box term of the items'
+#: information (box entropy), summed over all the image's candidates
+REVIEW_WHOLE_VALUE = "entropy-sum"
 
 
 @dataclass
@@ -57,6 +62,18 @@ class PoolState:
             )
 
 
+def review_budget(cfg: LoopConfig, pool: PackedDetections, cost_model: CostModel) -> float:
+    """A box review's seconds: ``budget_seconds`` when set, else what ``round_size``
+    average pool images would take to review whole (the knapsack's cap), so a round of
+    box review costs what a round of image review would."""
+    if cfg.budget_seconds:
+        return float(cfg.budget_seconds)
+    if pool.n_images == 0:
+        return 0.0
+    per_image = whole_image_costs(pool, cfg.review_settings(), cost_model, cfg.conf_threshold)
+    return float(min(cfg.round_size, pool.n_images) * per_image.mean())
+
+
 def choose_batch(
     cfg: LoopConfig,
     round_id: int,
@@ -67,6 +84,10 @@ def choose_batch(
     """Select ``cfg``'s batch from ``state``; a :class:`~hitl_active.sampling.Selection`
     whose indices point into ``state.pool``.
 
+    With ``cfg.review == "boxes"`` the batch is a
+    :class:`~hitl_active.sampling.review.ReviewPlan` instead (images and the items within
+    them, :func:`~hitl_active.sampling.review.plan_review`), within :func:`review_budget`.
+
     ``cfg`` gives the strategy, the budget (``budget_seconds`` when set, else
     ``batch_size`` images), the display threshold of the cost estimate
     (``conf_threshold``) and, with ``round_id``, the random stream. ``cold_start``: no
@@ -74,6 +95,16 @@ def choose_batch(
     """
 
     rng = np.random.default_rng([cfg.seed, round_id])
+    paths = list(state.paths)  # frames of one burst: one in a batch
+    cost_model = cost_model or CostModel()
+    if cfg.review == "boxes" and not cold_start:  # an image reviewed whole is worth its entropy-sum
+        context = SelectionContext(rng=rng, labelled_class_counts=state.labelled_class_counts)
+        whole = get_strategy(REVIEW_WHOLE_VALUE).scores(state.pool, context)
+        return plan_review(
+            state.pool, review_budget(cfg, state.pool, cost_model), cfg.review_settings(),
+            cost_model, rng, fingerprint=lambda i: image_fingerprint(paths[i]),
+            full_value=whole, display_threshold=cfg.conf_threshold,
+        )  # fmt: skip
     strategy = get_strategy("random" if cold_start else cfg.strategy)
     budget = (
         Budget.seconds(cfg.budget_seconds) if cfg.budget_seconds else Budget.images(cfg.round_size)
@@ -84,9 +115,8 @@ def choose_batch(
     if not cold_start and strategy.extra_passes and state.flip is not None:
         flipped = state.flip(state.paths)  # flip-stability's mirrored pass
         context.flipped = PackedDetections.from_detections(flipped, state.pool.num_classes)
-    paths = list(state.paths)  # frames of one burst: one in a batch
     return select_batch(
-        strategy, state.pool, budget, context, cost_model or CostModel(),
+        strategy, state.pool, budget, context, cost_model,
         display_threshold=cfg.conf_threshold, fill_from_duplicates=True,
         fingerprint=lambda i: image_fingerprint(paths[i]),
     )  # fmt: skip

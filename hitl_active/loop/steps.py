@@ -19,12 +19,14 @@ from hitl_active.data.images import read_image
 from hitl_active.detections import Detections
 from hitl_active.loop.costs import workspace_cost_model
 from hitl_active.loop.registry import ModelRegistry
+from hitl_active.loop.review import save_plan
 from hitl_active.loop.selection import PoolState, choose_batch
 from hitl_active.loop.truth import gold_truths, overlap_consensus, training_items
 from hitl_active.models.evaluate import evaluate
 from hitl_active.models.export import export_onnx
 from hitl_active.models.train import TrainConfig, train_on_labels
 from hitl_active.sampling import PackedDetections
+from hitl_active.sampling.review import ReviewPlan
 from hitl_active.serving.engine import Engine, EngineConfig
 from hitl_active.serving.metadata import check_class_names
 from hitl_active.serving.rows import prediction_rows
@@ -152,6 +154,8 @@ def select_images(
     sel = choose_batch(
         ws.config, round_id, state, workspace_cost_model(ws), cold_start=version is None
     )
+    if isinstance(sel, ReviewPlan) and version is not None:  # each image's items, kept
+        save_plan(ws, version.name, ids, sel)
     return _rows(ids, sel)
 
 

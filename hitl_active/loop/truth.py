@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hitl_active.formats.core import ImageLabels
+from hitl_active.loop.review import unasked_boxes
 from hitl_active.store.store import AnnotationRow, ImageRow, boxes_to_labels
 from hitl_active.workforce.consensus import merge_answers
 from hitl_active.workforce.records import Answer
@@ -87,7 +88,10 @@ def training_items(ws: Workspace) -> list[tuple[Path, ImageLabels, dict[str, Any
     """Human-annotated, non-gold images with their labels and a snapshot entry.
 
     An image given to several annotators (overlap) trains on the consensus of their answers
-    (:func:`overlap_consensus`), once at least two are in; its entry names whose.
+    (:func:`overlap_consensus`), once at least two are in; its entry names whose. An image
+    reviewed box by box also trains on its plan's unasked boxes
+    (:func:`~hitl_active.loop.review.unasked_boxes`: sure ones as model boxes, uncertain
+    ones masked).
     """
     images = {img.id: img for img in ws.store.images()}  # one query, not one per annotation
     answers = ws.store.answers()  # read once for both rules
@@ -97,7 +101,8 @@ def training_items(ws: Workspace) -> list[tuple[Path, ImageLabels, dict[str, Any
         img = images[image_id]
         if img.split == "gold" or img.id in merged:
             continue
-        labels = boxes_to_labels(img.path, img.width, img.height, ann.boxes)
+        boxes = [*ann.boxes, *unasked_boxes(ws, img.id)]  # a box review's unasked boxes
+        labels = boxes_to_labels(img.path, img.width, img.height, boxes)
         entry = {"id": img.id, "sha1": img.sha1, "annotation": f"{ann.external_id}@{ann.revision}"}
         out.append((Path(img.path), labels, entry))
     for image_id, (labels, sources) in merged.items():

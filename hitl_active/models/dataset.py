@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import yaml
 from PIL import Image
 
@@ -15,7 +16,7 @@ from hitl_active.data.images import is_truncated_jpeg, read_image
 from hitl_active.formats import ImageLabels
 from hitl_active.formats.yolo import to_yolo_lines
 
-__all__ = ["prepare_yolo_dataset"]
+__all__ = ["prepare_yolo_dataset", "split_ignored"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,40 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         os.symlink(src.resolve(), dst)
     except OSError:
         shutil.copy2(src, dst)
+
+
+def split_ignored(labels: ImageLabels) -> tuple[ImageLabels, np.ndarray]:
+    """``labels`` without its ``ignore`` boxes (``box_meta`` ``{"ignore": true}``), and
+    those boxes' ``(K, 4)`` regions.
+
+    An ignore box is a region nobody looked at where the model was unsure (box-level
+    review, :mod:`hitl_active.sampling.review`): training must treat it as neither an
+    object nor background, so its pixels are masked instead of labelled.
+    """
+    meta = labels.box_meta
+    flags = np.array([bool(m.get("ignore")) for m in meta], dtype=bool) if meta else None
+    if flags is None or not flags.any():
+        return labels, np.zeros((0, 4), np.float32)
+    keep = ~flags
+    kept = ImageLabels(
+        labels.image, labels.width, labels.height, labels.xyxy[keep], labels.class_id[keep],
+        scores=None if labels.scores is None else labels.scores[keep],
+        box_meta=[m for m, k in zip(meta, keep.tolist(), strict=True) if k],
+    )  # fmt: skip
+    return kept, labels.xyxy[flags]
+
+
+def _write_masked(src: Path, regions: np.ndarray, dst: Path) -> None:
+    """A copy of ``src`` with ``regions`` filled grey (Ultralytics' padding value, 114)."""
+    pixels = np.array(read_image(src))
+    h, w = pixels.shape[:2]
+    for x1, y1, x2, y2 in np.asarray(regions, dtype=np.float64):
+        a, b = int(np.clip(np.floor(x1), 0, w)), int(np.clip(np.ceil(x2), 0, w))
+        c, d = int(np.clip(np.floor(y1), 0, h)), int(np.clip(np.ceil(y2), 0, h))
+        pixels[c:d, a:b] = 114
+    if dst.is_symlink() or dst.exists():
+        dst.unlink()
+    Image.fromarray(pixels).save(dst, format="PNG")
 
 
 def _unique_stem(path: Path, used: set[str]) -> str:
@@ -71,7 +106,11 @@ def _write_split(
                 f"only {num_classes} class names were given"
             )
         stem = _unique_stem(image_path, used)
-        _link_or_copy(image_path, images / f"{stem}{image_path.suffix.lower()}")
+        image_labels, ignore = split_ignored(image_labels)
+        if len(ignore):
+            _write_masked(image_path, ignore, images / f"{stem}.png")
+        else:
+            _link_or_copy(image_path, images / f"{stem}{image_path.suffix.lower()}")
         lines = to_yolo_lines(image_labels)
         (labels / f"{stem}.txt").write_text("".join(f"{line}\n" for line in lines))
     return len(items)

@@ -120,6 +120,42 @@ class CostModel:
         )
         return CorrectionCost(seconds, 1, verified, fixed, relabelled, deleted, drawn)
 
+    def cost_of_review(
+        self, items: Detections | ImageLabels, truth: ImageLabels
+    ) -> tuple[CorrectionCost, list[int | None]]:
+        """What a box-level review of ``items`` costs, and the true box each item became.
+
+        ``items`` are the boxes put to the annotator (check and fix items alike, see
+        :mod:`hitl_active.sampling.review`). An item on a true object is accepted
+        (``verify_s``), tightened (``fix_s``) or relabelled (``relabel_s``, plus ``fix_s``
+        when also loose); an item on nothing is deleted (``delete_s``). Objects no item
+        points at are not looked for: no scan, no drawing. Returns the cost (``image_s``
+        once, to open the image) and, per item, the index of the true box it matched, or
+        ``None`` when it was deleted.
+        """
+        iou = box_iou(items.xyxy, truth.xyxy)
+        matched: list[int | None] = [None] * len(items.xyxy)
+        verified = fixed = relabelled = 0
+        for p, t in match_boxes(iou, self.match_iou):
+            matched[p] = int(t)
+            loose = iou[p, t] < self.accept_iou
+            if items.class_id[p] != truth.class_id[t]:
+                relabelled += 1
+                fixed += int(loose)
+            elif loose:
+                fixed += 1
+            else:
+                verified += 1
+        deleted = sum(m is None for m in matched)
+        seconds = (
+            self.image_s
+            + verified * self.verify_s
+            + fixed * self.fix_s
+            + relabelled * self.relabel_s
+            + deleted * self.delete_s
+        )
+        return CorrectionCost(seconds, 1, verified, fixed, relabelled, deleted, 0), matched
+
     def estimate_costs(self, pool: PackedDetections, display_threshold: float = 0.25) -> np.ndarray:
         """``(n_images,)`` expected seconds per image before the truth is known.
 

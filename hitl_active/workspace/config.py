@@ -28,6 +28,7 @@ from pydantic import (
 from hitl_active.labelstudio.light import TaskImageSpec
 from hitl_active.safeyaml import short_repr
 from hitl_active.sampling.registry import DEFAULT_STRATEGY, available_strategies, get_strategy
+from hitl_active.sampling.review import ReviewSettings
 from hitl_active.workspace.work_config import WorkConfig
 
 __all__ = ["CONFIG_NAME", "LoopConfig", "WorkspaceError"]
@@ -98,6 +99,14 @@ class LoopConfig(BaseModel):
         gold_size: images frozen into the gold set at init (never trained on).
         retrain_every: retrain once this many new annotations arrived (0: every round).
         conf_threshold: pre-labels shown to annotators are boxes above this confidence.
+        review: ``"images"`` (an annotator corrects every pre-label of a selected image and
+            draws what is missing) or ``"boxes"`` (only chosen items go to people: sure
+            pre-labels to accept or delete, uncertain regions to fix; see
+            :mod:`hitl_active.sampling.review`).
+        review_sure, review_floor: box review's lines: candidates at or above
+            ``review_sure`` are check items (left unchecked, they are trained on as model
+            boxes), those from ``review_floor`` up are fix items (left unasked, they are
+            masked in training).
         seed: seed for every random choice the loop makes.
         label_studio_url, label_studio_project: where tasks go (``None``: no Label Studio).
         train_args: further Ultralytics training arguments (e.g. ``{"lr0": 0.003}``).
@@ -140,6 +149,9 @@ class LoopConfig(BaseModel):
     gold_size: StrictInt = Field(20, ge=0)
     retrain_every: StrictInt = Field(0, ge=0)
     conf_threshold: StrictFloat = Field(0.25, ge=0.0, le=1.0)
+    review: Literal["images", "boxes"] = "images"
+    review_sure: StrictFloat = Field(0.5, gt=0.0, le=1.0)
+    review_floor: StrictFloat = Field(0.1, gt=0.0, le=1.0)
     seed: StrictInt = 0
     label_studio_url: StrictStr | None = None
     label_studio_project: StrictInt | None = None
@@ -213,6 +225,19 @@ class LoopConfig(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError(f"{short_repr(value)}: class names must be unique")
         return value
+
+    @model_validator(mode="after")
+    def _review_lines(self) -> LoopConfig:
+        if self.review_floor > self.review_sure:
+            raise ValueError(
+                f"review_floor {self.review_floor} is above review_sure {self.review_sure}; "
+                "the floor must be at or below the sure line"
+            )
+        return self
+
+    def review_settings(self) -> ReviewSettings:
+        """Box review's lines as :class:`~hitl_active.sampling.review.ReviewSettings`."""
+        return ReviewSettings(sure=self.review_sure, floor=self.review_floor)
 
     @field_validator("strategy")
     @classmethod

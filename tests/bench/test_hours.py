@@ -110,6 +110,10 @@ def test_per_seed_ratios_pair_each_seed_with_the_baselines_same_seed():
     assert got["0"]["labels_ratio"] == pytest.approx(labels[0, 2] / labels[0, -1], abs=1e-3)
     hours = fast.values("annotator_hours")[0, 2] / base.values("annotator_hours")[0, -1]
     assert got["0"]["hours_ratio"] == pytest.approx(hours, abs=1e-3)
-    assert got["1"] == {"target": 0.3, "labels_ratio": None, "hours_ratio": None}  # never there
+    boxes = fast.values("boxes_touched")[0, 2] / base.values("boxes_touched")[0, -1]
+    assert got["0"]["boxes_ratio"] == pytest.approx(boxes, abs=1e-3)
+    assert boxes < got["0"]["labels_ratio"], "LIGHT images have fewer boxes to touch"
+    never = {"target": 0.3, "labels_ratio": None, "hours_ratio": None, "boxes_ratio": None}
+    assert got["1"] == never
     summary = summarise({"random": base, "fast": fast}, {})
     assert summary["strategies"]["fast"]["to random's final mAP50-95 per seed"] == got

@@ -29,6 +29,32 @@ def test_simulated_annotator_charges_the_diff_and_returns_truth():
         oracle.annotate("b.jpg", None)
 
 
+def test_a_box_review_leaves_checked_boxes_model_boxes_and_ignored_regions():
+    truth = ImageLabels(
+        "a.jpg", 100, 100, [[0, 0, 10, 10], [50, 50, 70, 70], [80, 0, 95, 9]], [0, 1, 1]
+    )
+    oracle = SimulatedAnnotator({"a.jpg": truth}, CostModel())
+    boxes = np.array(
+        [[0, 0, 10, 10], [51, 52, 70, 70], [20, 20, 30, 30], [80, 80, 90, 90], [30, 60, 40, 70]],
+        np.float32,
+    )
+    probs = np.array([[0.95, 0], [0, 0.3], [0.3, 0], [0.9, 0], [0, 0.2]], np.float32)
+    pre = Detections.from_class_probs(boxes, probs)
+    parts = {"check": pre[[0]], "fix": pre[[1, 2]], "unchecked": pre[[3]], "ignored": pre[[4]]}
+    labels, cost = oracle.review("a.jpg", parts)
+    # items: the sure box and the region's close box accepted, the empty region deleted;
+    # the third true object had no item and is not drawn
+    assert (cost.verified, cost.fixed, cost.deleted, cost.drawn) == (2, 0, 1, 0)
+    sources = [m["source"] for m in labels.box_meta]
+    assert sources == ["human_accepted", "human_accepted", "model", "model"]
+    assert [bool(m.get("ignore")) for m in labels.box_meta] == [False, False, False, True]
+    assert labels.class_id.tolist() == [0, 1, 0, 1]
+    assert not any(np.allclose(b, [80, 0, 95, 9]) for b in labels.xyxy)
+    assert cost.seconds == pytest.approx(
+        CostModel().image_s + 2 * CostModel().verify_s + CostModel().delete_s
+    )
+
+
 def test_crossing_interpolates_between_rounds():
     x, y = np.array([20, 40, 60]), np.array([0.1, 0.3, 0.5])
     assert crossing(x, y, 0.4) == pytest.approx(50.0)

@@ -43,3 +43,48 @@ def run_cli(
     return subprocess.run(
         [*CLI, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def _planted(truth, n_classes: int):
+    """A sure, right box on every object and one uncertain region on empty background."""
+    from hitl_active.detections import Detections
+
+    boxes = [*truth.xyxy.tolist(), [0, 0, 6, 6]]
+    probs = np.zeros((len(boxes), n_classes), np.float32)
+    for k, c in enumerate(truth.class_id.tolist()):
+        probs[k, c] = 0.95
+    probs[-1, 0] = 0.3
+    return Detections.from_class_probs(
+        np.asarray(boxes, np.float32), probs, image_size=(truth.width, truth.height)
+    )
+
+
+def planted_review_workspace(root: Path, data: Path, **config):
+    """A box-review workspace whose promoted version's predictions are planted (never run):
+    a sure box on every object and an uncertain region on background, per image. Returns
+    the workspace, the truth per image path and the version's name."""
+    from hitl_active.formats.yolo import read_yolo_labels
+    from hitl_active.loop.registry import ModelRegistry
+
+    classes = (data / "classes.txt").read_text().split()
+    settings = dict(round_size=4, gold_size=0, conf_threshold=0.25, review="boxes",
+                    budget_seconds=40.0) | config  # fmt: skip
+    ws = Workspace.create(
+        root, LoopConfig(images=str(data / "images"), classes=classes, **settings)
+    )
+    reg = ModelRegistry(ws.store, ws.models_dir)
+    name = reg.begin_version(None)
+    onnx = root / "planted.onnx"  # never run: the predictions are planted
+    onnx.write_bytes(b"")
+    reg.finish_version(name, None, onnx, {}, {"gold": {"map50_95": 0.1}})
+    reg.promote(name, force=True)
+    truths, rows = {}, []
+    for img in ws.store.images():
+        truth = read_yolo_labels(
+            data / "labels" / (Path(img.path).stem + ".txt"), img.path, img.width, img.height,
+            len(classes),
+        )  # fmt: skip
+        truths[img.path] = truth
+        rows.append((img.id, _planted(truth, len(classes)), None, None))
+    ws.store.put_predictions(name, rows)
+    return ws, truths, name

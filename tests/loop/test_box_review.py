@@ -1,0 +1,69 @@
+"""Box review in the loop: the plan is kept, the task shows only its items, a person's
+answer covers only those, and training and delivery keep what nobody was asked about with
+its provenance.
+
+The model's predictions are planted in the store (a sure box on every object and an
+uncertain region on empty background, per image), so which boxes are items is known; the
+person is the benchmark's oracle, which reviews items exactly as the benchmark does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from loop_helpers import planted_review_workspace, tiny_dataset
+
+from hitl_active.bench.annotator import SimulatedAnnotator
+from hitl_active.delivery.export import collect_labels
+from hitl_active.loop.backends import LocalBackend
+from hitl_active.loop.review import plan_of, task_prelabel
+from hitl_active.loop.rounds import Loop
+from hitl_active.loop.truth import training_items
+
+
+@pytest.fixture
+def review_ws(tmp_path):
+    ws, truths, name = planted_review_workspace(
+        tmp_path / "ws", tiny_dataset(tmp_path / "data", 16)
+    )
+    yield ws, truths, name
+    ws.close()
+
+
+def test_a_box_review_round_end_to_end(review_ws):
+    ws, truths, _ = review_ws
+    oracle = SimulatedAnnotator(truths)
+    loop = Loop(ws, LocalBackend(oracle))
+    row = loop.round_until_pushed()
+    chosen = ws.store.selection(row.id)
+    assert chosen, "nothing planned"
+    planned = [i for i in chosen if plan_of(ws, i) is not None]
+    assert planned, "every image was planned whole"
+    for image_id in planned:
+        shown, kinds = task_prelabel(ws, image_id)
+        assert len(shown) == len(kinds) and set(kinds) <= {"check", "fix"}
+    assert LocalBackend(oracle).collect(ws, row.id, None) == 0  # the oracle answers
+    items = {e["id"]: labels for _, labels, e in training_items(ws)}
+    for image_id in planned:
+        labels = items[image_id]
+        sources = [m.get("source") for m in labels.box_meta]
+        assert "model" in sources or "human_accepted" in sources
+        truth = truths[ws.store.image(image_id).path]
+        shown, kinds = task_prelabel(ws, image_id)
+        # what a person touched carries a person's source; the rest is the model's
+        people = sum(s.startswith("human") for s in sources)
+        assert people == sum(k == "check" for k in kinds) + sum(
+            1 for b, k in zip(shown.xyxy, kinds, strict=True)
+            if k == "fix" and any(np.allclose(b, t) for t in truth.xyxy)
+        )  # fmt: skip
+        ignored = [m for m in labels.box_meta if m.get("ignore")]
+        assert all(m["source"] == "model" for m in ignored)
+        # nobody drew anything: every box is a planted one
+        for b in labels.xyxy:
+            assert any(np.allclose(b, t, atol=0.01) for t in [*truth.xyxy, [0, 0, 6, 6]])
+    delivered = {lab.image: lab for lab in collect_labels(ws)}
+    for image_id in planned:
+        lab = delivered[ws.store.image(image_id).path]
+        sources = {m["source"] for m in lab.box_meta}
+        assert sources <= {"human_accepted", "human_corrected", "model"}
+        assert not any(m.get("ignore") for m in lab.box_meta)
