@@ -173,9 +173,12 @@ class LoopConfig(BaseModel):
             raise WorkspaceError(describe(exc)) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
+        before = self.__dict__.get(name)
         try:
             super().__setattr__(name, value)
         except ValidationError as exc:
+            if name in self.__dict__:  # a check across fields failed after the value was set
+                self.__dict__[name] = before
             raise WorkspaceError(describe(exc)) from None
 
     def task_image_spec(self, annotator: str | None = None) -> TaskImageSpec | None:
@@ -232,6 +235,12 @@ class LoopConfig(BaseModel):
             raise ValueError(
                 f"review_floor {self.review_floor} is above review_sure {self.review_sure}; "
                 "the floor must be at or below the sure line"
+            )
+        if self.review == "boxes" and self.team_queues:
+            raise ValueError(
+                "review: boxes works in the workspace's own Label Studio project; team queues "
+                "review whole images (so a honeypot looks like every other task): set review: "
+                "images, or turn team queues off"
             )
         return self
 

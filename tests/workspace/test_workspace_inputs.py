@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from hitl_active.cli import main
-from hitl_active.workspace.config import WorkspaceError
+from hitl_active.workspace.config import LoopConfig, WorkspaceError
 from hitl_active.workspace.workspace import Workspace
 
 
@@ -97,3 +97,16 @@ def _pool(tmp_path):
     for i in range(3):
         Image.new("RGB", (40 + i, 30)).save(pool / f"{i}.jpg")
     return pool
+
+
+def test_box_review_settings_are_checked_and_a_refused_change_is_undone():
+    cfg = LoopConfig(images="x", classes=["a"], review="boxes")
+    assert cfg.review_settings().sure == 0.5 and cfg.review_settings().floor == 0.1
+    with pytest.raises(WorkspaceError, match=r"review_floor 0\.9 is above review_sure"):
+        cfg.review_floor = 0.9
+    assert cfg.review_floor == 0.1
+    with pytest.raises(WorkspaceError, match="team queues review whole images"):
+        cfg.team_queues = True  # a honeypot must look like every other task
+    assert cfg.team_queues is False
+    with pytest.raises(WorkspaceError, match="review"):
+        LoopConfig(images="x", classes=["a"], review="regions")
