@@ -11,6 +11,11 @@ needed to reach random's mAP50-95, the rare class's AP50-95 at random's hours, a
 hours ratios with the selections re-priced at draw_s 7, 25.5 and 35 s (``--draw-s`` runs
 the whole benchmark, selection included, at another drawing time).
 
+``--strategies`` takes the loop's strategy names and ``box-review``: the loop with
+``review: boxes`` (sure pre-labels checked, uncertain regions fixed, chosen with their images
+in one knapsack: hitl_active/sampling/review.py), whose labels count as the boxes a person
+touched (``boxes_touched`` in the summary).
+
 The defaults are the protocol of docs/learning_curve_hours_synthetic.png: 10 random seed
 labels, then 10 rounds of 10; every round's model is trained afresh from the base (25
 epochs, SGD), so it reflects its labelled set and not how many rounds came before; the test

@@ -38,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--strategies",
         default=None,
-        help="comma-separated (default: random, the default strategy and hybrid)",
+        help="comma-separated (default: random, the default strategy and hybrid); "
+        "box-review: the loop with review: boxes",
     )
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--seeds", type=_seeds, default=(0, 1, 2), help="count or list (default 3)")
