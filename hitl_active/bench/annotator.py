@@ -62,8 +62,10 @@ class SimulatedAnnotator:
 
     def review(
         self, key: str, parts: Mapping[str, Detections]
-    ) -> tuple[ImageLabels, CorrectionCost]:
-        """A box-level review of image ``key``: the labels it leaves to train on, and its cost.
+    ) -> tuple[ImageLabels, CorrectionCost, tuple[int, int]]:
+        """A box-level review of image ``key``: the labels it leaves to train on, its cost,
+        and of the check items how many were right (an object of that class there) of how
+        many (:func:`~hitl_active.sampling.review.trust_unchecked` reads them).
 
         ``parts`` is :meth:`~hitl_active.sampling.review.ReviewPlan.for_image`'s split. The
         check and fix items go to the annotator, who turns each into its true box or deletes
@@ -99,8 +101,13 @@ class SimulatedAnnotator:
             truth.image, truth.width, truth.height,
             np.asarray(xyxy, np.float32).reshape(-1, 4), np.asarray(cls, np.int64), box_meta=meta,
         )  # fmt: skip
+        checks = len(parts["check"])
+        right = sum(
+            t is not None and int(items.class_id[i]) == int(truth.class_id[t])
+            for i, t in enumerate(matched[:checks])
+        )
         logger.debug("reviewed %d items of %s in %.1f s", len(items), key, cost.seconds)
-        return labels, cost
+        return labels, cost, (right, checks)
 
     def _truth(self, key: str) -> ImageLabels:
         try:

@@ -18,6 +18,7 @@ from hitl_active.formats.core import ImageLabels
 from hitl_active.models.evaluate import evaluate
 from hitl_active.models.export import export_onnx
 from hitl_active.models.train import TrainConfig, train_on_labels
+from hitl_active.sampling.review import trust_unchecked
 from hitl_active.serving.engine import Engine, EngineConfig
 
 if TYPE_CHECKING:
@@ -83,13 +84,30 @@ class SimRunner:
     # -------------------------------------------------------------- model steps
     def training_items(self, state: dict) -> list[tuple[Path, ImageLabels]]:
         """The labelled images of a round's ``state`` with what they are trained on: the
-        truth, or what a box review left (``state["reviewed"]``)."""
+        truth, or what a box review left (``state["reviewed"]``), its unchecked sure boxes
+        masked unless that round's model earned trust
+        (:func:`~hitl_active.sampling.review.trust_unchecked` over its check items)."""
         reviewed = state.get("reviewed", {})
+        checked: dict[int, list[int]] = {}  # per round (one model): check items right, all
+        for data in reviewed.values():
+            tally = checked.setdefault(int(data.get("round", 0)), [0, 0])
+            tally[0] += data.get("checked", [0, 0])[0]
+            tally[1] += data.get("checked", [0, 0])[1]
+        trusted = {r: trust_unchecked(*tally) for r, tally in checked.items()}
         out = []
         for i in state["labelled"]:
             path, truth = self.train[i]
             data = reviewed.get(str(i))
-            out.append((path, truth if data is None else labels_from_json(data, truth)))
+            if data is None:
+                out.append((path, truth))
+                continue
+            labels = labels_from_json(data, truth)
+            if not trusted.get(int(data.get("round", 0)), False):  # unchecked: masked too
+                labels.box_meta = [
+                    {**m, "ignore": True} if m.get("source") == "model" else m
+                    for m in labels.box_meta
+                ]
+            out.append((path, labels))
         return out
 
     def fit(

@@ -37,15 +37,22 @@ import numpy as np
 
 from hitl_active.bench.annotator import SimulatedAnnotator
 from hitl_active.bench.curves import plot_curves, read_curves
-from hitl_active.bench.results import ResultWriter, finished_rows, labels_to_json, state_row
+from hitl_active.bench.results import (
+    ResultWriter,
+    finished_rows,
+    labels_from_json,
+    labels_to_json,
+    state_row,
+)
 from hitl_active.bench.runner import SimRunner
 from hitl_active.bench.selection import BOX_REVIEW, bench_select, loop_config
 from hitl_active.bench.summary import summarise
+from hitl_active.boxes import box_iou
 from hitl_active.data.labelled import load_labelled_dataset
 from hitl_active.data.splits import scene_groups
 from hitl_active.sampling.cost import CorrectionCost, CostModel
 from hitl_active.sampling.registry import DEFAULT_STRATEGY, get_strategy
-from hitl_active.sampling.review import ReviewPlan
+from hitl_active.sampling.review import ReviewPlan, trust_unchecked
 
 __all__ = ["SimulationConfig", "load_labelled_dataset", "run_simulation"]
 
@@ -124,8 +131,9 @@ def _select_round(
     reviewed: dict[str, dict] = {}
     for pos, j in enumerate(sel.indices.tolist()):
         if isinstance(sel, ReviewPlan) and not sel.full[pos]:
-            labels, c = annotator.review(pool_paths[j], sel.for_image(pos, preds[j]))
-            reviewed[str(pool[j])] = labels_to_json(labels)
+            labels, c, checked = annotator.review(pool_paths[j], sel.for_image(pos, preds[j]))
+            reviewed[str(pool[j])] = {**labels_to_json(labels), "round": r + 1,
+                                      "checked": list(checked)}  # fmt: skip
         else:
             c = annotator.annotate(pool_paths[j], preds[j])[1]
         cost = cost + c
@@ -217,6 +225,48 @@ def _reference(runner: SimRunner, writer, done) -> None:
     writer.write({**row, **runner.evaluate(runner.onnx(weights))})
 
 
+def unasked_quality(runner: SimRunner, seeds: Sequence[int]) -> dict:
+    """What box review left unasked, against the truth, over the last round of each seed:
+    the unchecked sure boxes (how many are right: a true box of the same class at IoU 0.5),
+    the masked regions (how many lay on a true object), the check items people found right,
+    and in how many rounds the unchecked boxes were trusted to train on
+    (:func:`~hitl_active.sampling.review.trust_unchecked`; masked in the others)."""
+    cm = runner.cfg.cost_model
+    counts = {"unchecked": 0, "unchecked_right": 0, "ignored": 0, "ignored_on_objects": 0}
+    checked: dict[tuple[int, int], list[int]] = {}
+    for seed in seeds:
+        rounds = sorted((runner.out / "runs" / f"{BOX_REVIEW}-s{seed}").glob("round*/state.json"))
+        if not rounds:
+            continue
+        last = max(rounds, key=lambda p: int(p.parent.name.removeprefix("round")))
+        reviewed = json.loads(last.read_text()).get("reviewed", {})
+        for data in reviewed.values():
+            tally = checked.setdefault((seed, int(data.get("round", 0))), [0, 0])
+            tally[0] += data.get("checked", [0, 0])[0]
+            tally[1] += data.get("checked", [0, 0])[1]
+        for key, data in reviewed.items():
+            truth = runner.train[int(key)][1]
+            labels = labels_from_json(data, truth)
+            for box, cls, meta in zip(labels.xyxy, labels.class_id, labels.box_meta, strict=True):
+                if meta.get("source") != "model":
+                    continue
+                iou = box_iou(box[None], truth.xyxy)[0] if len(truth) else np.zeros(0)
+                if meta.get("ignore"):
+                    counts["ignored"] += 1
+                    counts["ignored_on_objects"] += int(bool((iou >= cm.match_iou).any()))
+                else:
+                    counts["unchecked"] += 1
+                    right = (iou >= cm.match_iou) & (truth.class_id == cls)
+                    counts["unchecked_right"] += int(bool(right.any()))
+    n = counts["unchecked"]
+    counts["unchecked_precision"] = round(counts["unchecked_right"] / n, 4) if n else None
+    counts["check_items_right"] = sum(t[0] for t in checked.values())
+    counts["check_items"] = sum(t[1] for t in checked.values())
+    counts["rounds_trusted"] = sum(trust_unchecked(*t) for t in checked.values())
+    counts["rounds"] = len(checked)
+    return counts
+
+
 def run_simulation(
     dataset: str | Path, config: SimulationConfig, out_dir: str | Path, title: str = ""
 ) -> dict:
@@ -253,5 +303,7 @@ def run_simulation(
     summary = summarise(curves, reference, rare_class=rare)
     png = plot_curves(curves, reference, out / "learning_curve.png", title=title, rare_class=rare)
     summary.update({"csv": str(csv_path), "png": str(png), "rare_class": rare})
+    if BOX_REVIEW in config.strategies:
+        summary["box_review_unasked"] = unasked_quality(runner, config.seeds)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary

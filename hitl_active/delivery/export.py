@@ -79,7 +79,7 @@ def _unasked(ws: Workspace, image_id: int) -> list[dict]:
     sure ones, and the uncertain ones at or above the display threshold (as an image nobody
     saw is delivered)."""
     out = []
-    for box in unasked_boxes(ws, image_id):
+    for box in unasked_boxes(ws, image_id, trusted={}):  # trusted or not, the model's
         if box.pop("ignore", False) and box["score"] < ws.config.conf_threshold:
             continue
         out.append(box)

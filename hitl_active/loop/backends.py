@@ -149,7 +149,7 @@ def reviewed(annotator: Any, image: str, parts: dict[str, Detections]) -> tuple[
     """A simulated person's box review of ``image``: the boxes they left on the items (the
     unasked ones are the plan's, not theirs: :func:`hitl_active.loop.review.unasked_boxes`)
     and its cost."""
-    labels, cost = annotator.review(image, parts)
+    labels, cost, _ = annotator.review(image, parts)
     theirs = [i for i, m in enumerate(labels.box_meta) if m.get("source") != "model"]
     final = ImageLabels(
         labels.image, labels.width, labels.height, labels.xyxy[theirs], labels.class_id[theirs]

@@ -10,8 +10,10 @@ stored prediction of that image (which never changes):
   an uncertain region to put right), each region marked with its kind
   (:func:`task_prelabel`);
 - once a person has answered it, the image trains on their boxes plus the sure pre-labels
-  nobody checked (``source: model``, never counted as verified) with the uncertain
-  regions nobody was asked about masked (``ignore``) (:func:`unasked_boxes`).
+  nobody checked (``source: model``, never counted as verified), while the same model's
+  checked sure boxes prove right often enough (:func:`trusted_versions`; masked
+  otherwise), with the uncertain regions nobody was asked about masked (``ignore``)
+  (:func:`unasked_boxes`).
 
 An image planned whole (``full``) is an ordinary task: every pre-label above the display
 threshold, missed objects drawn.
@@ -24,11 +26,21 @@ from typing import Any
 
 import numpy as np
 
+from hitl_active.boxes import box_iou
 from hitl_active.detections import Detections
-from hitl_active.sampling.review import ReviewPlan
+from hitl_active.sampling.review import ReviewPlan, trust_unchecked
 from hitl_active.workspace.workspace import Workspace
 
-__all__ = ["PLAN_KEY", "plan_of", "review_parts", "save_plan", "task_prelabel", "unasked_boxes"]
+__all__ = [
+    "PLAN_KEY",
+    "check_tally",
+    "plan_of",
+    "review_parts",
+    "save_plan",
+    "task_prelabel",
+    "trusted_versions",
+    "unasked_boxes",
+]
 
 #: store key of one image's part of a box-review plan (``PLAN_KEY + str(image_id)``)
 PLAN_KEY = "review.plan."
@@ -85,16 +97,49 @@ def task_prelabel(ws: Workspace, image_id: int) -> tuple[Detections, list[str]] 
     return dets[np.asarray(entry["items"], np.int64)], list(entry["kinds"])
 
 
-def unasked_boxes(ws: Workspace, image_id: int) -> list[dict[str, Any]]:
+def check_tally(ws: Workspace) -> dict[str, list[int]]:
+    """Per model version, of the check items people answered, how many they found right
+    (a box of the same class kept at IoU 0.5 or more) and how many there were."""
+    answers = {a.image_id: a for a in ws.store.annotations()}
+    out: dict[str, list[int]] = {}
+    for image_id, answer in answers.items():
+        parts = review_parts(ws, image_id)
+        if parts is None or not len(parts["check"]):
+            continue
+        version = plan_of(ws, image_id)["version"]  # type: ignore[index]
+        kept = np.asarray([b["xyxy"] for b in answer.boxes], np.float64).reshape(-1, 4)
+        kept_cls = np.asarray([b["class_id"] for b in answer.boxes], np.int64)
+        iou = box_iou(parts["check"].xyxy, kept)
+        same = parts["check"].class_id[:, None] == kept_cls[None, :]
+        tally = out.setdefault(version, [0, 0])
+        tally[0] += int(((iou >= 0.5) & same).any(axis=1).sum()) if len(kept) else 0
+        tally[1] += len(parts["check"])
+    return out
+
+
+def trusted_versions(ws: Workspace) -> dict[str, bool]:
+    """Per model version, whether its unchecked sure boxes train as its boxes
+    (:func:`~hitl_active.sampling.review.trust_unchecked` over its answered check items)."""
+    return {v: trust_unchecked(*t) for v, t in check_tally(ws).items()}
+
+
+def unasked_boxes(
+    ws: Workspace, image_id: int, trusted: dict[str, bool] | None = None
+) -> list[dict[str, Any]]:
     """The planned boxes nobody was asked about, as JSON boxes: sure pre-labels left
-    unchecked (``source: model``) and uncertain regions left unasked (``ignore: true``,
-    masked in training). Empty when the image is not reviewed item by item."""
+    unchecked (``source: model``; also ``ignore: true`` unless their version is trusted,
+    see :func:`trusted_versions`, computed here when not given) and uncertain regions left
+    unasked (``ignore: true``, masked in training). Empty when the image is not reviewed
+    item by item."""
     parts = review_parts(ws, image_id)
     if parts is None:
         return []
     version = ws.store.get(PLAN_KEY + str(int(image_id)))["version"]
+    if trusted is None:
+        trusted = trusted_versions(ws)
+    unchecked = {} if trusted.get(version, False) else {"ignore": True}
     out = []
-    for name, extra in (("unchecked", {}), ("ignored", {"ignore": True})):
+    for name, extra in (("unchecked", unchecked), ("ignored", {"ignore": True})):
         det = parts[name]
         for box, cid, score in zip(det.xyxy, det.class_id, det.confidence, strict=True):
             out.append({

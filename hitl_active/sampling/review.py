@@ -18,9 +18,11 @@ items exceeds ``lam * image_s``; ``lam`` is the smallest rate whose choice fits 
 budget, found by bisection.
 
 What is not put to people keeps its provenance: a sure box left unchecked is a ``model``
-box (trained on, delivered as model-made, never counted as verified); an uncertain region
-left unasked is *ignored* in training (its pixels are masked, see
-:func:`hitl_active.models.dataset.prepare_yolo_dataset`), neither object nor background.
+box (delivered as model-made, never counted as verified), trained on while the same
+model's checked sure boxes prove right often enough (:func:`trust_unchecked`) and masked
+otherwise; an uncertain region left unasked is *ignored* in training (its pixels are
+masked, see :func:`hitl_active.models.dataset.prepare_yolo_dataset`), neither object nor
+background.
 """
 
 from __future__ import annotations
@@ -38,11 +40,14 @@ from hitl_active.sampling.packed import PackedDetections, segment_sum
 from hitl_active.sampling.uncertainty import BoxUncertainty, box_uncertainty
 
 __all__ = [
+    "MIN_CHECKED",
+    "TRUST_PRECISION",
     "ItemKind",
     "ReviewPlan",
     "ReviewSettings",
     "item_kinds",
     "plan_review",
+    "trust_unchecked",
     "whole_image_costs",
 ]
 
@@ -72,6 +77,20 @@ class ReviewSettings:
             raise ValueError(
                 f"box review needs 0 < floor <= sure <= 1, got floor {self.floor}, sure {self.sure}"
             )
+
+
+#: unchecked sure boxes train as the model's boxes only while people keep at least this
+#: share of the sure boxes they do check (of the same model), over at least ``MIN_CHECKED``
+TRUST_PRECISION = 0.9
+MIN_CHECKED = 20
+
+
+def trust_unchecked(right: int, checked: int) -> bool:
+    """Whether a model's unchecked sure boxes may train as its boxes: its check items are
+    a sample of its sure boxes, and people found ``right`` of ``checked`` of them right (the
+    object there, of that class). Below :data:`TRUST_PRECISION`, or before
+    :data:`MIN_CHECKED` were checked, the unchecked ones are masked like unasked regions."""
+    return checked >= MIN_CHECKED and right >= TRUST_PRECISION * checked
 
 
 def item_kinds(confidence: np.ndarray, settings: ReviewSettings) -> np.ndarray:

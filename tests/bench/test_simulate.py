@@ -41,7 +41,8 @@ def test_a_box_review_leaves_checked_boxes_model_boxes_and_ignored_regions():
     probs = np.array([[0.95, 0], [0, 0.3], [0.3, 0], [0.9, 0], [0, 0.2]], np.float32)
     pre = Detections.from_class_probs(boxes, probs)
     parts = {"check": pre[[0]], "fix": pre[[1, 2]], "unchecked": pre[[3]], "ignored": pre[[4]]}
-    labels, cost = oracle.review("a.jpg", parts)
+    labels, cost, checked = oracle.review("a.jpg", parts)
+    assert checked == (1, 1)  # the one check item was right
     # items: the sure box and the region's close box accepted, the empty region deleted;
     # the third true object had no item and is not drawn
     assert (cost.verified, cost.fixed, cost.deleted, cost.drawn) == (2, 0, 1, 0)
@@ -157,3 +158,28 @@ def test_simulate_feeds_flip_stability_its_mirrored_pass(tmp_path):
     picked = [r for r in rows if int(r["round"]) == 1]
     assert len(picked) == 1 and int(picked[0]["labelled_images"]) == 13
     assert float(picked[0]["extra_inference_s"]) > 0
+
+
+def test_unchecked_boxes_train_only_where_that_rounds_checks_earned_trust(tmp_path):
+    from hitl_active.bench.results import labels_to_json
+    from hitl_active.bench.runner import SimRunner
+    from hitl_active.bench.simulate import SimulationConfig
+
+    items = [
+        (tmp_path / f"{i}.jpg", ImageLabels(f"{i}.jpg", 50, 50, [[0, 0, 9, 9]], [0]))
+        for i in range(12)
+    ]
+    runner = SimRunner(items, ["a"], SimulationConfig(initial=2, test_size=2), tmp_path)
+    made = ImageLabels(
+        "x", 50, 50, [[0, 0, 9, 9], [20, 20, 30, 30]], [0, 0],
+        box_meta=[{"source": "human_accepted"}, {"source": "model"}],
+    )  # fmt: skip
+    reviewed = {
+        "0": {**labels_to_json(made), "round": 1, "checked": [18, 20]},  # 90%: trusted
+        "1": {**labels_to_json(made), "round": 2, "checked": [15, 20]},  # 75%: masked
+        "2": {**labels_to_json(made), "round": 3, "checked": [5, 5]},  # too few checked
+    }
+    got = runner.training_items({"labelled": [0, 1, 2, 3], "reviewed": reviewed})
+    ignored = [[bool(m.get("ignore")) for m in lab.box_meta] for _, lab in got[:3]]
+    assert ignored == [[False, False], [False, True], [False, True]]
+    assert got[3][1] is runner.train[3][1]  # an image reviewed whole trains on its truth

@@ -16,7 +16,7 @@ from loop_helpers import planted_review_workspace, tiny_dataset
 from hitl_active.bench.annotator import SimulatedAnnotator
 from hitl_active.delivery.export import collect_labels
 from hitl_active.loop.backends import LocalBackend
-from hitl_active.loop.review import plan_of, task_prelabel
+from hitl_active.loop.review import check_tally, plan_of, task_prelabel
 from hitl_active.loop.rounds import Loop
 from hitl_active.loop.truth import training_items
 
@@ -67,3 +67,29 @@ def test_a_box_review_round_end_to_end(review_ws):
         sources = {m["source"] for m in lab.box_meta}
         assert sources <= {"human_accepted", "human_corrected", "model"}
         assert not any(m.get("ignore") for m in lab.box_meta)
+
+
+def test_unchecked_sure_boxes_train_once_the_checked_ones_prove_right(review_ws, monkeypatch):
+    import hitl_active.sampling.review as review
+
+    ws, truths, version = review_ws
+    oracle = SimulatedAnnotator(truths)
+    row = Loop(ws, LocalBackend(oracle)).round_until_pushed()
+    LocalBackend(oracle).collect(ws, row.id, None)
+    checks = sum(
+        k == "check" for i in ws.store.selection(row.id) if plan_of(ws, i)
+        for k in task_prelabel(ws, i)[1]
+    )  # fmt: skip
+    assert check_tally(ws) == ({version: [checks, checks]} if checks else {})
+    unchecked = [
+        m for _, lab, _ in training_items(ws) for m in lab.box_meta
+        if m.get("source") == "model" and m.get("score", 0) >= ws.config.review_sure
+    ]  # fmt: skip
+    assert unchecked, "the budget left no sure box unchecked"
+    assert all(m.get("ignore") for m in unchecked)  # too few checked to trust them yet
+    monkeypatch.setattr(review, "MIN_CHECKED", 1)
+    trusted = [
+        m for _, lab, _ in training_items(ws) for m in lab.box_meta
+        if m.get("source") == "model" and m.get("score", 0) >= ws.config.review_sure
+    ]  # fmt: skip
+    assert len(trusted) == len(unchecked) and not any(m.get("ignore") for m in trusted)
