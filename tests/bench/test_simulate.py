@@ -143,6 +143,28 @@ def test_simulate_command_runs_end_to_end(tmp_path, capsys, retrain):
 
 
 @pytest.mark.slow
+def test_simulate_runs_box_review_end_to_end(tmp_path):
+    """The loop with ``review: boxes`` through the benchmark: rounds, state and summary."""
+    data, out = tmp_path / "data", tmp_path / "sim"
+    argv = [
+        "-q", "simulate", str(data), "--synthetic", "30", "--synthetic-side", "96", "128",
+        "--strategies", "random,box-review", "--seeds", "1", "--rounds", "1", "--initial", "8",
+        "--round-size", "5", "--test-size", "8", "--imgsz", "64", "--initial-epochs", "1",
+        "--epochs", "1", "--train-batch", "8", "--out", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    with open(out / "results.csv", newline="") as f:
+        rows = {(r["strategy"], int(r["round"])): r for r in csv.DictReader(f)}
+    assert float(rows[("box-review", 1)]["annotator_seconds"]) > float(
+        rows[("box-review", 0)]["annotator_seconds"]
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    info = summary["strategies"]["box-review"]
+    assert len(info["boxes_touched"]) == 2 and "boxes_ratio_vs_random" in info
+    assert set(summary["box_review_unasked"]) >= {"unchecked", "ignored", "rounds_trusted"}
+
+
+@pytest.mark.slow
 def test_simulate_feeds_flip_stability_its_mirrored_pass(tmp_path):
     """The benchmark's second pass is the loop's (``steps.predict_flipped``), and is timed."""
     data, out = tmp_path / "data", tmp_path / "sim"
