@@ -76,7 +76,7 @@ class SimulatedAnnotator:
         """
         truth = self._truth(key)
         items = _concat([parts["check"], parts["fix"]], truth)
-        cost, matched = self.cost_model.cost_of_review(items, truth)
+        cost, matched = self.cost_model.cost_of_review(items, truth, len(parts["check"]))
         self.total = self.total + cost
         xyxy: list[np.ndarray] = []
         cls: list[int] = []

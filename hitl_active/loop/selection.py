@@ -64,8 +64,9 @@ class PoolState:
 
 def review_budget(cfg: LoopConfig, pool: PackedDetections, cost_model: CostModel) -> float:
     """A box review's seconds: ``budget_seconds`` when set, else what ``round_size``
-    average pool images would take to review whole (the knapsack's cap), so a round of
-    box review costs what a round of image review would."""
+    average pool images would take to review whole at box review's prices
+    (:func:`~hitl_active.sampling.review.whole_image_costs`): the expected seconds of a round
+    of image review, as the default knapsack caps them."""
     if cfg.budget_seconds:
         return float(cfg.budget_seconds)
     if pool.n_images == 0:

@@ -60,14 +60,25 @@ def split_ignored(labels: ImageLabels) -> tuple[ImageLabels, np.ndarray]:
     return kept, labels.xyxy[flags]
 
 
-def _write_masked(src: Path, regions: np.ndarray, dst: Path) -> None:
-    """A copy of ``src`` with ``regions`` filled grey (Ultralytics' padding value, 114)."""
-    pixels = np.array(read_image(src))
+def _pixel_box(box: np.ndarray, w: int, h: int) -> tuple[slice, slice]:
+    x1, y1, x2, y2 = (float(v) for v in box)
+    a, b = int(np.clip(np.floor(x1), 0, w)), int(np.clip(np.ceil(x2), 0, w))
+    c, d = int(np.clip(np.floor(y1), 0, h)), int(np.clip(np.ceil(y2), 0, h))
+    return slice(c, d), slice(a, b)
+
+
+def _write_masked(src: Path, regions: np.ndarray, dst: Path, keep: np.ndarray) -> None:
+    """A copy of ``src`` with ``regions`` filled grey (Ultralytics' padding value, 114),
+    except where a labelled box (``keep``) lies: an object a person confirmed stays seen
+    even where an unasked duplicate candidate overlaps it."""
+    original = np.array(read_image(src))
+    pixels = original.copy()
     h, w = pixels.shape[:2]
-    for x1, y1, x2, y2 in np.asarray(regions, dtype=np.float64):
-        a, b = int(np.clip(np.floor(x1), 0, w)), int(np.clip(np.ceil(x2), 0, w))
-        c, d = int(np.clip(np.floor(y1), 0, h)), int(np.clip(np.ceil(y2), 0, h))
-        pixels[c:d, a:b] = 114
+    for box in np.asarray(regions, dtype=np.float64):
+        pixels[_pixel_box(box, w, h)] = 114
+    for box in np.asarray(keep, dtype=np.float64):
+        rows, cols = _pixel_box(box, w, h)
+        pixels[rows, cols] = original[rows, cols]
     if dst.is_symlink() or dst.exists():
         dst.unlink()
     Image.fromarray(pixels).save(dst, format="PNG")
@@ -108,7 +119,7 @@ def _write_split(
         stem = _unique_stem(image_path, used)
         image_labels, ignore = split_ignored(image_labels)
         if len(ignore):
-            _write_masked(image_path, ignore, images / f"{stem}.png")
+            _write_masked(image_path, ignore, images / f"{stem}.png", image_labels.xyxy)
         else:
             _link_or_copy(image_path, images / f"{stem}{image_path.suffix.lower()}")
         lines = to_yolo_lines(image_labels)

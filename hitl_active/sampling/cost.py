@@ -121,22 +121,35 @@ class CostModel:
         return CorrectionCost(seconds, 1, verified, fixed, relabelled, deleted, drawn)
 
     def cost_of_review(
-        self, items: Detections | ImageLabels, truth: ImageLabels
+        self, items: Detections | ImageLabels, truth: ImageLabels, fix_from: int | None = None
     ) -> tuple[CorrectionCost, list[int | None]]:
         """What a box-level review of ``items`` costs, and the true box each item became.
 
-        ``items`` are the boxes put to the annotator (check and fix items alike, see
-        :mod:`hitl_active.sampling.review`). An item on a true object is accepted
+        ``items`` are the boxes put to the annotator, check items first and fix items from
+        index ``fix_from`` on (see :mod:`hitl_active.sampling.review`; ``None``: all are
+        check items). An item on a true object (IoU ``match_iou``) is accepted
         (``verify_s``), tightened (``fix_s``) or relabelled (``relabel_s``, plus ``fix_s``
-        when also loose); an item on nothing is deleted (``delete_s``). Objects no item
-        points at are not looked for: no scan, no drawing. Returns the cost (``image_s``
-        once, to open the image) and, per item, the index of the true box it matched, or
-        ``None`` when it was deleted.
+        when also loose). A fix item asks for the right box in its region, so one that
+        misses that bar still finds an object it overlaps (IoU 0.1) that no item took, and
+        puts its box right (``fix_s``, plus ``relabel_s`` for another class). Any other
+        item is deleted (``delete_s``). Objects no item points at are not looked for: no
+        scan, no drawing. Returns the cost (``image_s`` once, to open the image) and, per
+        item, the index of the true box it became, or ``None`` when it was deleted.
         """
         iou = box_iou(items.xyxy, truth.xyxy)
         matched: list[int | None] = [None] * len(items.xyxy)
         verified = fixed = relabelled = 0
-        for p, t in match_boxes(iou, self.match_iou):
+        pairs = match_boxes(iou, self.match_iou)
+        start = len(items.xyxy) if fix_from is None else int(fix_from)
+        taken_p, taken_t = {p for p, _ in pairs}, {t for _, t in pairs}
+        free_p = [p for p in range(start, len(items.xyxy)) if p not in taken_p]
+        free_t = [t for t in range(len(truth.xyxy)) if t not in taken_t]
+        if free_p and free_t:  # fix items put the box right on an object they overlap
+            sub = iou[np.ix_(free_p, free_t)]
+            for a, b in match_boxes(sub, 0.1):
+                pairs.append((free_p[a], free_t[b]))
+                iou[free_p[a], free_t[b]] = 0.0  # counts as loose: its box is redrawn
+        for p, t in pairs:
             matched[p] = int(t)
             loose = iou[p, t] < self.accept_iou
             if items.class_id[p] != truth.class_id[t]:

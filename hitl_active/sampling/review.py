@@ -86,10 +86,12 @@ MIN_CHECKED = 20
 
 
 def trust_unchecked(right: int, checked: int) -> bool:
-    """Whether a model's unchecked sure boxes may train as its boxes: its check items are
-    a sample of its sure boxes, and people found ``right`` of ``checked`` of them right (the
-    object there, of that class). Below :data:`TRUST_PRECISION`, or before
-    :data:`MIN_CHECKED` were checked, the unchecked ones are masked like unasked regions."""
+    """Whether a model's unchecked sure boxes may train as its boxes: people found ``right``
+    of ``checked`` of its check items right (the object there, of that class). Check items
+    are the sure boxes most worth asking about, the least certain of them, so their share
+    right is a conservative reading of the unchecked ones'. Below :data:`TRUST_PRECISION`,
+    or before :data:`MIN_CHECKED` were checked, the unchecked ones are masked like unasked
+    regions."""
     return checked >= MIN_CHECKED and right >= TRUST_PRECISION * checked
 
 
@@ -107,7 +109,8 @@ class ReviewPlan:
     """One batch of box-level review.
 
     Attributes:
-        indices: pool images with at least one item put to people, best first.
+        indices: pool images with at least one item put to people (or reviewed whole), in
+            the order planned: those that fit at the exchange rate by gain, then the top-up.
         full: per selected image, whether it is reviewed whole (every pre-label shown,
             missed objects drawn) rather than item by item.
         items: per selected image, the rows of its detections put to people (none when
@@ -116,9 +119,10 @@ class ReviewPlan:
         unchecked: per selected image, the sure rows left unchecked (model boxes).
         ignored: per selected image, the uncertain rows left unasked (masked in training).
         estimated_seconds: expected annotator seconds of each selected image's items.
-        scores: each selected image's gain at the exchange rate (information less its
-            seconds' worth), the order it was planned in.
-        exchange_rate: the information per second the last item bought.
+        scores: each selected image's gain at the rate it was planned at (information less
+            its seconds' worth; before a trim to the budget's last seconds).
+        exchange_rate: the information per second at which the planned images fit the
+            budget (the upper end of the bisection).
         dropped_duplicates: pool images skipped as near-duplicates of chosen ones.
         seconds: wall time the planning took.
     """
@@ -157,11 +161,13 @@ class ReviewPlan:
 def whole_image_costs(
     pool: PackedDetections, settings: ReviewSettings, cost_model, display_threshold: float = 0.25
 ) -> np.ndarray:
-    """``(n_images,)`` expected seconds to review each image whole, priced as its items are:
-    opening (``image_s``), every shown pre-label (at or above ``display_threshold``) as a
-    check or fix item by the sure line, and every hidden candidate as a missed object to
-    draw with probability ``p`` (``draw_s``), as
-    :meth:`~hitl_active.sampling.cost.CostModel.estimate_costs` does."""
+    """``(n_images,)`` expected seconds to review each image whole, priced as its items are,
+    so the two ways of reviewing an image compare at the same prices: opening (``image_s``),
+    every shown pre-label (at or above ``display_threshold``) as a check or fix item by the
+    sure line, and every hidden candidate as a missed object to draw with probability ``p``
+    (``draw_s``). :meth:`~hitl_active.sampling.cost.CostModel.estimate_costs` prices a shown
+    uncertain box as a verification instead (``verify_s``), which is cheaper when it is
+    tight and dearer when it must be redrawn."""
     p = pool.confidence.astype(np.float64)
     kinds = np.where(p >= settings.sure, ItemKind.CHECK.value, ItemKind.FIX.value)
     shown = item_costs(p, kinds, cost_model.verify_s, cost_model.fix_s, cost_model.delete_s)

@@ -97,3 +97,18 @@ def test_review_cost_prices_each_item_and_draws_nothing():
     assert cost.seconds == pytest.approx(want)
     # the same image reviewed whole also draws the object no item pointed at
     assert cm.cost_of_correction(items, truth).drawn == 1
+
+
+def test_a_fix_item_puts_the_box_right_on_the_object_it_overlaps():
+    truth = ImageLabels("x", 100, 100, np.array([[0, 0, 20, 20], [50, 50, 70, 70]]), [0, 1])
+    # both items overlap their object at IoU ~0.3: too far to accept, close enough to point
+    items = ImageLabels(
+        "x", 100, 100, np.array([[10, 10, 30, 30], [60, 60, 80, 80]], np.float32), [0, 0]
+    )
+    cm = CostModel()
+    as_checks, matched = cm.cost_of_review(items, truth)
+    assert matched == [None, None] and as_checks.deleted == 2
+    fixes, matched = cm.cost_of_review(items, truth, fix_from=1)
+    assert matched == [None, 1]  # the check item is deleted, the fix item finds its object
+    assert (fixes.deleted, fixes.fixed, fixes.relabelled) == (1, 1, 1)
+    assert fixes.seconds == pytest.approx(cm.image_s + cm.delete_s + cm.fix_s + cm.relabel_s)
