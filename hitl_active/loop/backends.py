@@ -28,7 +28,7 @@ from hitl_active.labelstudio.project import connect_local_files, ensure_review_c
 from hitl_active.labelstudio.pull import pull_annotations
 from hitl_active.labelstudio.push import PushItem, answered, push_tasks, refresh_predictions
 from hitl_active.loop.ls_project import bind_project, workspace_project
-from hitl_active.loop.review import review_parts, task_prelabel
+from hitl_active.loop.review import plan_of, review_parts, task_prelabel
 from hitl_active.sampling.uncertainty import image_uncertainty
 from hitl_active.store.rows import boxes_with_provenance
 from hitl_active.store.store import ImageRow
@@ -206,8 +206,9 @@ class LocalBackend:
     def refresh_prelabels(self, ws: Workspace, version: str) -> int:
         n = 0
         for task in ws.store.tasks(open_only=True):
-            ws.store.set_task_prediction_version(task.image_id, version)
-            n += 1
+            if plan_of(ws, task.image_id) is None:  # a box-review task keeps its items
+                ws.store.set_task_prediction_version(task.image_id, version)
+                n += 1
         return n
 
 
@@ -279,6 +280,7 @@ class LabelStudioBackend:
     def _item(
         self, ws: Workspace, image_id: int, version: str | None, rank: int | None = None,
         ranked: int | None = None, score: float | None = None, lang: str = "en",
+        round_id: int | None = None,
     ) -> Any:  # fmt: skip
         """One image as a task: its pre-label, the model's uncertainty about it, its place
         among the ``ranked`` images pushed together and the line telling people why (in
@@ -289,7 +291,7 @@ class LabelStudioBackend:
         u = None if dets is None else image_uncertainty(dets.class_probs)
         prelabel = None if dets is None else dets.above(ws.config.conf_threshold)
         why = why_line(rank, ranked, u, None if dets is None else len(dets), lang)
-        items = task_prelabel(ws, image_id) if dets is not None else None
+        items = task_prelabel(ws, image_id, round_id) if dets is not None else None
         if items is not None:  # a box review: only the items, each marked check or fix
             prelabel = items[0]
             why = review_line(items[1], lang)
@@ -317,7 +319,7 @@ class LabelStudioBackend:
         items = []
         for i in image_ids:
             rank, score = ranks.get(i, (None, None))
-            items.append(self._item(ws, i, version, rank, len(image_ids), score))
+            items.append(self._item(ws, i, version, rank, len(image_ids), score, round_id=round_id))
         ws.store.push_context = (round_id, version)
         try:
             report = push_tasks(
@@ -371,6 +373,8 @@ class LabelStudioBackend:
             scores = ws.store.selection_scores(round_id)
             ranks.update(scores)
             ranked.update(dict.fromkeys(scores, len(scores)))
+        # a box-review task keeps its items: they are rows of the version that planned them
+        open_tasks = [t for t in open_tasks if plan_of(ws, t.image_id) is None]
         items = []
         for t in open_tasks:
             rank, score = ranks.get(t.image_id, (None, None))

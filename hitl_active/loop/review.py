@@ -21,12 +21,13 @@ threshold, missed objects drawn.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from hitl_active.boxes import box_iou
+from hitl_active.boxes import box_iou, match_boxes
 from hitl_active.detections import Detections
 from hitl_active.sampling.review import ReviewPlan, trust_unchecked
 from hitl_active.workspace.workspace import Workspace
@@ -42,12 +43,25 @@ __all__ = [
     "unasked_boxes",
 ]
 
-#: store key of one image's part of a box-review plan (``PLAN_KEY + str(image_id)``)
+logger = logging.getLogger(__name__)
+
+#: a check item is right when a kept box of its class overlaps it this much (one to one)
+MATCH_IOU = 0.5
+
+#: store key of one image's part of a round's box-review plan
+#: (``PLAN_KEY + f"{round_id}.{image_id}"``)
 PLAN_KEY = "review.plan."
 
+_KINDS = {"check", "fix"}
 
-def save_plan(ws: Workspace, version: str, ids: Sequence[int], plan: ReviewPlan) -> None:
-    """Keep each planned image's part of ``plan`` (``ids``: image id per pool index)."""
+
+def save_plan(
+    ws: Workspace, round_id: int, version: str, ids: Sequence[int], plan: ReviewPlan
+) -> None:
+    """Keep each planned image's part of round ``round_id``'s ``plan`` (``ids``: image id
+    per pool index). Keyed by round: an image another open round holds keeps that round's
+    plan, and one released back to the pool (a skip) takes the plan of the round that
+    selects it next."""
     for pos, index in enumerate(plan.indices.tolist()):
         entry = {
             "version": version,
@@ -57,49 +71,87 @@ def save_plan(ws: Workspace, version: str, ids: Sequence[int], plan: ReviewPlan)
             "unchecked": plan.unchecked[pos].tolist(),
             "ignored": plan.ignored[pos].tolist(),
         }
-        ws.store.set(PLAN_KEY + str(int(ids[index])), entry)
+        ws.store.set(f"{PLAN_KEY}{int(round_id)}.{int(ids[index])}", entry)
 
 
-def plan_of(ws: Workspace, image_id: int) -> dict[str, Any] | None:
-    """The image's part of a box-review plan, or ``None`` (not planned, or planned whole)."""
-    entry = ws.store.get(PLAN_KEY + str(int(image_id)))
-    return None if entry is None or entry.get("full") else entry
+def plan_of(ws: Workspace, image_id: int, round_id: int | None = None) -> dict[str, Any] | None:
+    """The image's part of the box-review plan of ``round_id`` (default: the round of the
+    image's task), or ``None``: not planned, planned whole, or no task yet."""
+    if round_id is None:
+        task = ws.store.task_of_image(image_id)
+        if task is None or task.round_id is None:
+            return None
+        round_id = task.round_id
+    entry = ws.store.get(f"{PLAN_KEY}{int(round_id)}.{int(image_id)}")
+    return None if not isinstance(entry, dict) or entry.get("full") is not False else entry
 
 
-def review_parts(ws: Workspace, image_id: int) -> dict[str, Detections] | None:
+def _rows(entry: dict[str, Any], n: int, image_id: int) -> dict[str, np.ndarray] | None:
+    """The entry's rows, checked against ``n`` stored detections (``None``: unusable)."""
+    try:
+        rows = {k: np.asarray(entry[k], dtype=np.int64).reshape(-1)
+                for k in ("items", "unchecked", "ignored")}  # fmt: skip
+        kinds = [str(k) for k in entry["kinds"]]
+    except (KeyError, TypeError, ValueError):
+        rows, kinds = {}, []
+    every = np.concatenate(list(rows.values())) if rows else np.zeros(0, np.int64)
+    if (not rows or len(kinds) != len(rows["items"]) or not set(kinds) <= _KINDS
+            or ((every < 0) | (every >= n)).any()):  # fmt: skip
+        logger.warning("image %d: its box-review plan does not fit its prediction; ignored",
+                       image_id)  # fmt: skip
+        return None
+    rows["kinds"] = np.asarray(kinds, dtype=object)
+    return rows
+
+
+def review_parts(
+    ws: Workspace, image_id: int, round_id: int | None = None
+) -> dict[str, Detections] | None:
     """The image's planned detections split into ``check``, ``fix``, ``unchecked`` and
     ``ignored`` (as :meth:`ReviewPlan.for_image` gives them), or ``None``."""
-    entry = plan_of(ws, image_id)
+    entry = plan_of(ws, image_id, round_id)
     if entry is None:
         return None
     dets = ws.store.prediction(entry["version"], image_id)
-    if dets is None:
+    rows = None if dets is None else _rows(entry, len(dets), image_id)
+    if rows is None:
         return None
-    items = np.asarray(entry["items"], np.int64)
-    kinds = np.asarray(entry["kinds"], dtype=object)
+    items, kinds = rows["items"], rows["kinds"]
     return {
         "check": dets[items[kinds == "check"]],
         "fix": dets[items[kinds == "fix"]],
-        "unchecked": dets[np.asarray(entry["unchecked"], np.int64)],
-        "ignored": dets[np.asarray(entry["ignored"], np.int64)],
+        "unchecked": dets[rows["unchecked"]],
+        "ignored": dets[rows["ignored"]],
     }
 
 
-def task_prelabel(ws: Workspace, image_id: int) -> tuple[Detections, list[str]] | None:
-    """What a box-review task shows: the items, and each one's kind; ``None`` when the
-    image is not reviewed item by item."""
-    entry = plan_of(ws, image_id)
-    if entry is None:
+def task_prelabel(
+    ws: Workspace, image_id: int, round_id: int | None = None
+) -> tuple[Detections, list[str]] | None:
+    """What a box-review task shows: the items, check items first, and each one's kind;
+    ``None`` when the image is not reviewed item by item."""
+    parts = review_parts(ws, image_id, round_id)
+    if parts is None:
         return None
-    dets = ws.store.prediction(entry["version"], image_id)
-    if dets is None:
-        return None
-    return dets[np.asarray(entry["items"], np.int64)], list(entry["kinds"])
+    check, fix = parts["check"], parts["fix"]
+    return _join(check, fix), ["check"] * len(check) + ["fix"] * len(fix)
+
+
+def _join(a: Detections, b: Detections) -> Detections:
+    return Detections(
+        xyxy=np.concatenate([a.xyxy, b.xyxy]),
+        confidence=np.concatenate([a.confidence, b.confidence]),
+        class_id=np.concatenate([a.class_id, b.class_id]),
+        class_probs=np.concatenate([a.class_probs, b.class_probs]),
+        image_size=a.image_size,
+        model_version=a.model_version,
+    )
 
 
 def check_tally(ws: Workspace) -> dict[str, list[int]]:
     """Per model version, of the check items people answered, how many they found right
-    (a box of the same class kept at IoU 0.5 or more) and how many there were."""
+    (one-to-one, a box of the same class kept at IoU 0.5 or more, as the benchmark's
+    annotator counts them) and how many there were."""
     answers = {a.image_id: a for a in ws.store.annotations()}
     out: dict[str, list[int]] = {}
     for image_id, answer in answers.items():
@@ -110,9 +162,9 @@ def check_tally(ws: Workspace) -> dict[str, list[int]]:
         kept = np.asarray([b["xyxy"] for b in answer.boxes], np.float64).reshape(-1, 4)
         kept_cls = np.asarray([b["class_id"] for b in answer.boxes], np.int64)
         iou = box_iou(parts["check"].xyxy, kept)
-        same = parts["check"].class_id[:, None] == kept_cls[None, :]
+        iou[parts["check"].class_id[:, None] != kept_cls[None, :]] = 0.0
         tally = out.setdefault(version, [0, 0])
-        tally[0] += int(((iou >= 0.5) & same).any(axis=1).sum()) if len(kept) else 0
+        tally[0] += len(match_boxes(iou, MATCH_IOU)) if len(kept) else 0
         tally[1] += len(parts["check"])
     return out
 
@@ -134,7 +186,7 @@ def unasked_boxes(
     parts = review_parts(ws, image_id)
     if parts is None:
         return []
-    version = ws.store.get(PLAN_KEY + str(int(image_id)))["version"]
+    version = plan_of(ws, image_id)["version"]  # type: ignore[index]
     if trusted is None:
         trusted = trusted_versions(ws)
     unchecked = {} if trusted.get(version, False) else {"ignore": True}

@@ -155,7 +155,7 @@ def select_images(
         ws.config, round_id, state, workspace_cost_model(ws), cold_start=version is None
     )
     if isinstance(sel, ReviewPlan) and version is not None:  # each image's items, kept
-        save_plan(ws, version.name, ids, sel)
+        save_plan(ws, round_id, version.name, ids, sel)
     return _rows(ids, sel)
 
 

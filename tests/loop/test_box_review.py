@@ -93,3 +93,22 @@ def test_unchecked_sure_boxes_train_once_the_checked_ones_prove_right(review_ws,
         if m.get("source") == "model" and m.get("score", 0) >= ws.config.review_sure
     ]  # fmt: skip
     assert len(trusted) == len(unchecked) and not any(m.get("ignore") for m in trusted)
+
+
+def test_a_plan_belongs_to_its_rounds_task_and_a_bad_entry_is_ignored(review_ws, caplog):
+    from hitl_active.loop.review import PLAN_KEY, review_parts
+
+    ws, _, _ = review_ws
+    row = Loop(ws, LocalBackend()).round_until_pushed()
+    image_id = next(i for i in ws.store.selection(row.id) if plan_of(ws, i))
+    mine = plan_of(ws, image_id)
+    other = {**mine, "items": [], "kinds": []}  # another open round planned it too
+    ws.store.set(f"{PLAN_KEY}{row.id + 1}.{image_id}", other)
+    assert plan_of(ws, image_id) == mine  # the plan of the round its task belongs to
+    assert plan_of(ws, image_id, round_id=row.id + 1) == other
+    key = f"{PLAN_KEY}{row.id}.{image_id}"
+    ws.store.set(key, {**mine, "items": [99] * len(mine["items"])})  # rows it does not have
+    assert review_parts(ws, image_id) is None
+    assert "does not fit its prediction" in caplog.text
+    ws.store.set(key, {**mine, "full": "false"})  # not a bool: not a plan
+    assert plan_of(ws, image_id) is None
