@@ -80,7 +80,8 @@ def _unasked(ws: Workspace, image_id: int) -> list[dict]:
     saw is delivered)."""
     out = []
     for box in unasked_boxes(ws, image_id, trusted={}):  # trusted or not, the model's
-        if box.pop("ignore", False) and box["score"] < ws.config.conf_threshold:
+        box.pop("ignore", None)
+        if box.pop("unasked") == "fix" and box["score"] < ws.config.conf_threshold:
             continue
         out.append(box)
     return out

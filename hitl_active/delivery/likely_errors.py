@@ -15,9 +15,13 @@ Three kinds of likely error, each a score in [0, 1] (lower: more likely wrong):
 - ``swap``: a labelled box the model is sure is another class;
 - ``overlooked``: a box the model is sure of where nothing is labelled (a missing box).
 
-Cleanlab's thresholds are the workspace's own lines: a box counts as sure at
-``review_sure``, as a prediction at all at ``conf_threshold``. The queue is every scored box,
-lowest first, with the image's overall label-quality score; reviewers take it from the top.
+The per-box scores use the workspace's own lines for Cleanlab's thresholds: a box counts
+as sure at ``review_sure``, as a prediction at all at ``conf_threshold``; the image's overall
+score is Cleanlab's with its own defaults. The queue is every scored box a person made or
+checked, lowest first, with its image's score; reviewers take it from the top. Boxes left
+to the model (box review's unasked ones) are given to Cleanlab as labels, so they are not
+read as overlooked, but are not queued: the model that scores them is the one that made
+them.
 """
 
 from __future__ import annotations
@@ -134,7 +138,7 @@ def likely_errors(ws: Workspace, top: int | None = None) -> dict[str, Any]:
     by_path = {img.path: img for img in ws.store.images()}
     scorer = _out_of_sample(ws)
     wanted: dict[str, list[tuple[Any, ImageLabels]]] = {}
-    unscored = 0
+    unscored = 0  # answered images no version can score out of sample, or predict
     for lab in delivered:
         img = by_path.get(lab.image)
         sources = {m.get("source") for m in lab.box_meta}
@@ -146,12 +150,14 @@ def likely_errors(ws: Workspace, top: int | None = None) -> dict[str, Any]:
             continue
         wanted.setdefault(version, []).append((img, lab))
     entries: list[dict[str, Any]] = []
+    scored_images = 0
     registry = ModelRegistry(ws.store, ws.models_dir)
     for version, pairs in wanted.items():
         prelabel(ws, registry.get(version), [img for img, _ in pairs])
         preds = [ws.store.prediction(version, img.id) for img, _ in pairs]
         kept = [(p, d) for p, d in zip(pairs, preds, strict=True) if d is not None]
         unscored += len(pairs) - len(kept)
+        scored_images += len(kept)
         scored = score_boxes(
             [lab for (_, lab), _ in kept], [d for _, d in kept], len(names),
             sure=ws.config.review_sure, shown=ws.config.conf_threshold,
@@ -161,6 +167,8 @@ def likely_errors(ws: Workspace, top: int | None = None) -> dict[str, Any]:
                       "scored_by": version}  # fmt: skip
             for j, box in enumerate(result["boxes"]):
                 meta = lab.box_meta[j] if lab.box_meta else {}
+                if meta.get("source") == "model":  # scored by the model that made it
+                    continue
                 entries.append({
                     **common, "issue": box["issue"], "score": round(box["score"], 4),
                     "xyxy": [round(float(v), 2) for v in lab.xyxy[j]],
@@ -178,6 +186,6 @@ def likely_errors(ws: Workspace, top: int | None = None) -> dict[str, Any]:
     return {
         "entries": entries if top is None else entries[:top],
         "boxes": len(entries),
-        "images": sum(len(p) for p in wanted.values()) - unscored,
+        "images": scored_images,
         "unscored": unscored,
     }

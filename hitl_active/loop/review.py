@@ -178,20 +178,20 @@ def trusted_versions(ws: Workspace) -> dict[str, bool]:
 def unasked_boxes(
     ws: Workspace, image_id: int, trusted: dict[str, bool] | None = None
 ) -> list[dict[str, Any]]:
-    """The planned boxes nobody was asked about, as JSON boxes: sure pre-labels left
-    unchecked (``source: model``; also ``ignore: true`` unless their version is trusted,
-    see :func:`trusted_versions`, computed here when not given) and uncertain regions left
-    unasked (``ignore: true``, masked in training). Empty when the image is not reviewed
-    item by item."""
+    """The planned boxes nobody was asked about, as JSON boxes (``source: model``): sure
+    pre-labels left unchecked (``unasked: check``; also ``ignore: true`` unless their
+    version is trusted, see :func:`trusted_versions`, computed here when not given) and
+    uncertain regions left unasked (``unasked: fix``, ``ignore: true``: masked in
+    training). Empty when the image is not reviewed item by item."""
     parts = review_parts(ws, image_id)
     if parts is None:
         return []
     version = plan_of(ws, image_id)["version"]  # type: ignore[index]
     if trusted is None:
         trusted = trusted_versions(ws)
-    unchecked = {} if trusted.get(version, False) else {"ignore": True}
+    unchecked = {"unasked": "check"} | ({} if trusted.get(version) else {"ignore": True})
     out = []
-    for name, extra in (("unchecked", unchecked), ("ignored", {"ignore": True})):
+    for name, extra in (("unchecked", unchecked), ("ignored", {"unasked": "fix", "ignore": True})):
         det = parts[name]
         for box, cid, score in zip(det.xyxy, det.class_id, det.confidence, strict=True):
             out.append({
