@@ -95,21 +95,28 @@ class CostModel:
 
         ``prelabels`` are the boxes the annotator was shown: pass ``detections.above(thr)``.
         """
-        pred_xyxy, pred_cls = prelabels.xyxy, prelabels.class_id
-        iou = box_iou(pred_xyxy, truth.xyxy)
+        iou = box_iou(prelabels.xyxy, truth.xyxy)
         pairs = match_boxes(iou, self.match_iou)
+        return self._priced(pairs, iou, prelabels.class_id, truth, len(truth.xyxy) - len(pairs))
+
+    def _priced(
+        self, pairs: list[tuple[int, int]], iou: np.ndarray, shown_cls: np.ndarray,
+        truth: ImageLabels, drawn: int,
+    ) -> CorrectionCost:  # fmt: skip
+        """The actions of one image: each pair (shown box, true box) accepted, tightened
+        and/or relabelled by its IoU and class; every unpaired shown box deleted; ``drawn``
+        boxes drawn; opened once."""
         verified = fixed = relabelled = 0
         for p, t in pairs:
             loose = iou[p, t] < self.accept_iou
-            if pred_cls[p] != truth.class_id[t]:
+            if shown_cls[p] != truth.class_id[t]:
                 relabelled += 1
                 fixed += int(loose)
             elif loose:
                 fixed += 1
             else:
                 verified += 1
-        deleted = len(pred_xyxy) - len(pairs)
-        drawn = len(truth.xyxy) - len(pairs)
+        deleted = len(iou) - len(pairs)
         seconds = (
             self.image_s
             + verified * self.verify_s
@@ -138,7 +145,6 @@ class CostModel:
         """
         iou = box_iou(items.xyxy, truth.xyxy)
         matched: list[int | None] = [None] * len(items.xyxy)
-        verified = fixed = relabelled = 0
         pairs = match_boxes(iou, self.match_iou)
         start = len(items.xyxy) if fix_from is None else int(fix_from)
         taken_p, taken_t = {p for p, _ in pairs}, {t for _, t in pairs}
@@ -151,23 +157,7 @@ class CostModel:
                 iou[free_p[a], free_t[b]] = 0.0  # counts as loose: its box is redrawn
         for p, t in pairs:
             matched[p] = int(t)
-            loose = iou[p, t] < self.accept_iou
-            if items.class_id[p] != truth.class_id[t]:
-                relabelled += 1
-                fixed += int(loose)
-            elif loose:
-                fixed += 1
-            else:
-                verified += 1
-        deleted = sum(m is None for m in matched)
-        seconds = (
-            self.image_s
-            + verified * self.verify_s
-            + fixed * self.fix_s
-            + relabelled * self.relabel_s
-            + deleted * self.delete_s
-        )
-        return CorrectionCost(seconds, 1, verified, fixed, relabelled, deleted, 0), matched
+        return self._priced(pairs, iou, items.class_id, truth, 0), matched
 
     def estimate_costs(self, pool: PackedDetections, display_threshold: float = 0.25) -> np.ndarray:
         """``(n_images,)`` expected seconds per image before the truth is known.
