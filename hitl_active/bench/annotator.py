@@ -16,6 +16,7 @@ from hitl_active.boxes import box_iou
 from hitl_active.detections import Detections
 from hitl_active.formats.core import ImageLabels
 from hitl_active.sampling.cost import CorrectionCost, CostModel
+from hitl_active.sampling.review import shown_items
 
 __all__ = ["SimulatedAnnotator"]
 
@@ -75,7 +76,7 @@ class SimulatedAnnotator:
         not looked for, so they stay unlabelled.
         """
         truth = self._truth(key)
-        items = _concat([parts["check"], parts["fix"]], truth)
+        items = shown_items(dict(parts))[0]
         cost, matched = self.cost_model.cost_of_review(items, truth, len(parts["check"]))
         self.total = self.total + cost
         xyxy: list[np.ndarray] = []
@@ -117,12 +118,3 @@ class SimulatedAnnotator:
                 f"the simulated annotator has no ground truth for {key!r}; "
                 "select only images of the dataset it was built from"
             ) from None
-
-
-def _concat(parts: list[Detections], truth: ImageLabels) -> ImageLabels:
-    """The boxes and classes of several detections of one image, as one set of items."""
-    xyxy = np.concatenate([p.xyxy for p in parts]).reshape(-1, 4) if parts else np.zeros((0, 4))
-    cls = np.concatenate([p.class_id for p in parts]) if parts else np.zeros(0, np.int64)
-    return ImageLabels(
-        truth.image, truth.width, truth.height, xyxy.astype(np.float32), cls.astype(np.int64)
-    )

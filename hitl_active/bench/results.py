@@ -12,6 +12,7 @@ from hitl_active.formats.core import ImageLabels
 __all__ = [
     "COST_FIELDS",
     "ResultWriter",
+    "checked_by_round",
     "finished_rows",
     "labels_from_json",
     "labels_to_json",
@@ -80,3 +81,15 @@ def labels_from_json(data: dict, like: ImageLabels) -> ImageLabels:
         np.asarray(data["xyxy"], np.float32).reshape(-1, 4),
         np.asarray(data["class_id"], np.int64), box_meta=list(data["box_meta"]),
     )  # fmt: skip
+
+
+def checked_by_round(reviewed: dict[str, dict]) -> dict[int, tuple[int, int]]:
+    """Per round (one model), the check items of its box reviews people found right, and
+    how many there were, from a state's ``reviewed`` labels."""
+    out: dict[int, tuple[int, int]] = {}
+    for data in reviewed.values():
+        r = int(data.get("round", 0))
+        right, total = data.get("checked", [0, 0])
+        had = out.get(r, (0, 0))
+        out[r] = (had[0] + int(right), had[1] + int(total))
+    return out

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hitl_active.bench.results import COST_FIELDS, labels_from_json
+from hitl_active.bench.results import COST_FIELDS, checked_by_round, labels_from_json
 from hitl_active.data.labelled import Item
 from hitl_active.data.splits import split_by_scene
 from hitl_active.formats.core import ImageLabels
@@ -88,12 +88,7 @@ class SimRunner:
         masked unless that round's model earned trust
         (:func:`~hitl_active.sampling.review.trust_unchecked` over its check items)."""
         reviewed = state.get("reviewed", {})
-        checked: dict[int, list[int]] = {}  # per round (one model): check items right, all
-        for data in reviewed.values():
-            tally = checked.setdefault(int(data.get("round", 0)), [0, 0])
-            tally[0] += data.get("checked", [0, 0])[0]
-            tally[1] += data.get("checked", [0, 0])[1]
-        trusted = {r: trust_unchecked(*tally) for r, tally in checked.items()}
+        trusted = {r: trust_unchecked(*t) for r, t in checked_by_round(reviewed).items()}
         out = []
         for i in state["labelled"]:
             path, truth = self.train[i]

@@ -39,6 +39,7 @@ from hitl_active.bench.annotator import SimulatedAnnotator
 from hitl_active.bench.curves import plot_curves, read_curves
 from hitl_active.bench.results import (
     ResultWriter,
+    checked_by_round,
     finished_rows,
     labels_from_json,
     labels_to_json,
@@ -233,17 +234,15 @@ def unasked_quality(runner: SimRunner, seeds: Sequence[int]) -> dict:
     (:func:`~hitl_active.sampling.review.trust_unchecked`; masked in the others)."""
     cm = runner.cfg.cost_model
     counts = {"unchecked": 0, "unchecked_right": 0, "ignored": 0, "ignored_on_objects": 0}
-    checked: dict[tuple[int, int], list[int]] = {}
+    checked: dict[tuple[int, int], tuple[int, int]] = {}
     for seed in seeds:
         rounds = sorted((runner.out / "runs" / f"{BOX_REVIEW}-s{seed}").glob("round*/state.json"))
         if not rounds:
             continue
         last = max(rounds, key=lambda p: int(p.parent.name.removeprefix("round")))
         reviewed = json.loads(last.read_text()).get("reviewed", {})
-        for data in reviewed.values():
-            tally = checked.setdefault((seed, int(data.get("round", 0))), [0, 0])
-            tally[0] += data.get("checked", [0, 0])[0]
-            tally[1] += data.get("checked", [0, 0])[1]
+        for r, tally in checked_by_round(reviewed).items():
+            checked[(seed, r)] = tally
         for key, data in reviewed.items():
             truth = runner.train[int(key)][1]
             labels = labels_from_json(data, truth)

@@ -15,8 +15,6 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
-
 from hitl_active.detections import Detections
 from hitl_active.formats.core import ImageLabels
 from hitl_active.formats.labelstudio import to_ls_results
@@ -29,6 +27,7 @@ from hitl_active.labelstudio.pull import pull_annotations
 from hitl_active.labelstudio.push import PushItem, answered, push_tasks, refresh_predictions
 from hitl_active.loop.ls_project import bind_project, workspace_project
 from hitl_active.loop.review import plan_of, review_parts, task_prelabel
+from hitl_active.sampling.review import shown_items
 from hitl_active.sampling.uncertainty import image_uncertainty
 from hitl_active.store.rows import boxes_with_provenance
 from hitl_active.store.store import ImageRow
@@ -157,13 +156,6 @@ def reviewed(annotator: Any, image: str, parts: dict[str, Detections]) -> tuple[
     return final, cost
 
 
-def _items_shown(img: ImageRow, parts: dict[str, Detections]) -> ImageLabels:
-    """The items a box-review task showed, in the order the task lists them."""
-    xyxy = [parts[k].xyxy for k in ("check", "fix")]
-    cls = [parts[k].class_id for k in ("check", "fix")]
-    return ImageLabels(img.path, img.width, img.height, np.concatenate(xyxy), np.concatenate(cls))
-
-
 class LocalBackend:
     """Tasks in the state database only, answered by ``annotator``."""
 
@@ -183,7 +175,7 @@ class LocalBackend:
             parts = review_parts(ws, img.id)
             if parts is not None:
                 final, cost = reviewed(self.annotator, img.path, parts)
-                shown: ImageLabels | None = _items_shown(img, parts)
+                shown = _as_labels(img, shown_items(parts)[0], 0.0)
             else:
                 dets = _shown(ws, img.id, task.prediction_model_version)
                 final, cost = self.annotator.annotate(img.path, dets)

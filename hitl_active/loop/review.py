@@ -29,7 +29,7 @@ import numpy as np
 
 from hitl_active.boxes import box_iou, match_boxes
 from hitl_active.detections import Detections
-from hitl_active.sampling.review import ReviewPlan, trust_unchecked
+from hitl_active.sampling.review import ReviewPlan, shown_items, split_parts, trust_unchecked
 from hitl_active.workspace.workspace import Workspace
 
 __all__ = [
@@ -104,11 +104,11 @@ def _rows(entry: dict[str, Any], n: int, image_id: int) -> dict[str, np.ndarray]
     return rows
 
 
-def review_parts(
+def _planned(
     ws: Workspace, image_id: int, round_id: int | None = None
-) -> dict[str, Detections] | None:
-    """The image's planned detections split into ``check``, ``fix``, ``unchecked`` and
-    ``ignored`` (as :meth:`ReviewPlan.for_image` gives them), or ``None``."""
+) -> tuple[str, dict[str, Detections]] | None:
+    """The image's plan version and its planned detections split into ``check``, ``fix``,
+    ``unchecked`` and ``ignored``, or ``None``."""
     entry = plan_of(ws, image_id, round_id)
     if entry is None:
         return None
@@ -116,13 +116,17 @@ def review_parts(
     rows = None if dets is None else _rows(entry, len(dets), image_id)
     if rows is None:
         return None
-    items, kinds = rows["items"], rows["kinds"]
-    return {
-        "check": dets[items[kinds == "check"]],
-        "fix": dets[items[kinds == "fix"]],
-        "unchecked": dets[rows["unchecked"]],
-        "ignored": dets[rows["ignored"]],
-    }
+    parts = split_parts(dets, rows["items"], rows["kinds"], rows["unchecked"], rows["ignored"])
+    return entry["version"], parts
+
+
+def review_parts(
+    ws: Workspace, image_id: int, round_id: int | None = None
+) -> dict[str, Detections] | None:
+    """The image's planned detections split into ``check``, ``fix``, ``unchecked`` and
+    ``ignored`` (as :meth:`ReviewPlan.for_image` gives them), or ``None``."""
+    planned = _planned(ws, image_id, round_id)
+    return None if planned is None else planned[1]
 
 
 def task_prelabel(
@@ -131,21 +135,7 @@ def task_prelabel(
     """What a box-review task shows: the items, check items first, and each one's kind;
     ``None`` when the image is not reviewed item by item."""
     parts = review_parts(ws, image_id, round_id)
-    if parts is None:
-        return None
-    check, fix = parts["check"], parts["fix"]
-    return _join(check, fix), ["check"] * len(check) + ["fix"] * len(fix)
-
-
-def _join(a: Detections, b: Detections) -> Detections:
-    return Detections(
-        xyxy=np.concatenate([a.xyxy, b.xyxy]),
-        confidence=np.concatenate([a.confidence, b.confidence]),
-        class_id=np.concatenate([a.class_id, b.class_id]),
-        class_probs=np.concatenate([a.class_probs, b.class_probs]),
-        image_size=a.image_size,
-        model_version=a.model_version,
-    )
+    return None if parts is None else shown_items(parts)
 
 
 def check_tally(ws: Workspace) -> dict[str, list[int]]:
@@ -155,10 +145,10 @@ def check_tally(ws: Workspace) -> dict[str, list[int]]:
     answers = {a.image_id: a for a in ws.store.annotations()}
     out: dict[str, list[int]] = {}
     for image_id, answer in answers.items():
-        parts = review_parts(ws, image_id)
-        if parts is None or not len(parts["check"]):
+        planned = _planned(ws, image_id)
+        if planned is None or not len(planned[1]["check"]):
             continue
-        version = plan_of(ws, image_id)["version"]  # type: ignore[index]
+        version, parts = planned
         kept = np.asarray([b["xyxy"] for b in answer.boxes], np.float64).reshape(-1, 4)
         kept_cls = np.asarray([b["class_id"] for b in answer.boxes], np.int64)
         iou = box_iou(parts["check"].xyxy, kept)
@@ -183,10 +173,10 @@ def unasked_boxes(
     version is trusted, see :func:`trusted_versions`, computed here when not given) and
     uncertain regions left unasked (``unasked: fix``, ``ignore: true``: masked in
     training). Empty when the image is not reviewed item by item."""
-    parts = review_parts(ws, image_id)
-    if parts is None:
+    planned = _planned(ws, image_id)
+    if planned is None:
         return []
-    version = plan_of(ws, image_id)["version"]  # type: ignore[index]
+    version, parts = planned
     if trusted is None:
         trusted = trusted_versions(ws)
     unchecked = {"unasked": "check"} | ({} if trusted.get(version) else {"ignore": True})

@@ -47,6 +47,8 @@ __all__ = [
     "ReviewSettings",
     "item_kinds",
     "plan_review",
+    "shown_items",
+    "split_parts",
     "trust_unchecked",
     "whole_image_costs",
 ]
@@ -148,14 +150,38 @@ class ReviewPlan:
 
     def for_image(self, position: int, detections: Detections) -> dict[str, Detections]:
         """The ``position``-th selected image's detections split into ``check``, ``fix``,
-        ``unchecked`` and ``ignored`` (each a :class:`Detections` subset)."""
-        items, kinds = self.items[position], np.asarray(self.kinds[position], dtype=object)
-        return {
-            "check": detections[items[kinds == ItemKind.CHECK.value]],
-            "fix": detections[items[kinds == ItemKind.FIX.value]],
-            "unchecked": detections[self.unchecked[position]],
-            "ignored": detections[self.ignored[position]],
-        }
+        ``unchecked`` and ``ignored`` (:func:`split_parts`)."""
+        return split_parts(
+            detections, self.items[position], self.kinds[position],
+            self.unchecked[position], self.ignored[position],
+        )  # fmt: skip
+
+
+def split_parts(detections: Detections, items, kinds, unchecked, ignored) -> dict[str, Detections]:
+    """One image's detections split by its plan's rows into ``check``, ``fix``,
+    ``unchecked`` and ``ignored`` (each a :class:`Detections` subset)."""
+    items, kinds = np.asarray(items, np.int64), np.asarray(kinds, dtype=object)
+    return {
+        "check": detections[items[kinds == ItemKind.CHECK.value]],
+        "fix": detections[items[kinds == ItemKind.FIX.value]],
+        "unchecked": detections[np.asarray(unchecked, np.int64)],
+        "ignored": detections[np.asarray(ignored, np.int64)],
+    }
+
+
+def shown_items(parts: dict[str, Detections]) -> tuple[Detections, list[str]]:
+    """What a box-review task shows of ``parts``: the check items, then the fix items, as
+    one :class:`Detections`, and each one's kind (the order its regions are numbered in)."""
+    check, fix = parts["check"], parts["fix"]
+    joined = Detections(
+        xyxy=np.concatenate([check.xyxy, fix.xyxy]),
+        confidence=np.concatenate([check.confidence, fix.confidence]),
+        class_id=np.concatenate([check.class_id, fix.class_id]),
+        class_probs=np.concatenate([check.class_probs, fix.class_probs]),
+        image_size=check.image_size,
+        model_version=check.model_version,
+    )
+    return joined, [ItemKind.CHECK.value] * len(check) + [ItemKind.FIX.value] * len(fix)
 
 
 def whole_image_costs(
