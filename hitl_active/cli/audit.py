@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from hitl_active.cli.errors import CLIError
+from hitl_active.cli.loop import _open as open_workspace
 from hitl_active.cli.lsargs import add_label_studio_flags, label_studio_settings
 
 
@@ -45,17 +46,12 @@ def _audit(args: argparse.Namespace) -> int:
     from hitl_active.delivery.audit import quality_lines
     from hitl_active.delivery.audit_run import run_audit
     from hitl_active.labelstudio.client import LabelStudioClient, LabelStudioError
-    from hitl_active.workspace.workspace import Workspace, WorkspaceError
 
     if args.likely_errors:
         return _likely_errors(args)
     if not 0 < args.half_width < 0.5:
         raise CLIError(f"--half-width must be between 0 and 0.5, got {args.half_width}")
-    try:
-        ws = Workspace.open(args.workspace)
-    except WorkspaceError as exc:
-        raise CLIError(str(exc)) from None
-    with ws:
+    with open_workspace(args) as ws:
         url, token, files_root = label_studio_settings(args, ws, "the audit")
         client = (
             None if url is None or args.from_file is not None else LabelStudioClient(url, token)
@@ -85,15 +81,10 @@ def _audit(args: argparse.Namespace) -> int:
 
 def _likely_errors(args: argparse.Namespace) -> int:
     from hitl_active.delivery.likely_errors import likely_errors
-    from hitl_active.workspace.workspace import Workspace, WorkspaceError
 
     if args.top < 0:
         raise CLIError(f"--top must be 0 or more, got {args.top}")
-    try:
-        ws = Workspace.open(args.workspace)
-    except WorkspaceError as exc:
-        raise CLIError(str(exc)) from None
-    with ws:
+    with open_workspace(args) as ws:
         queue = likely_errors(ws)
         out = ws.root / "reports" / "likely_errors.json"
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,8 @@ default strategy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from hitl_active.sampling.base import ScoreStrategy, SelectionContext, top_k
@@ -29,7 +31,7 @@ from hitl_active.sampling.cost import CostModel
 from hitl_active.sampling.packed import PackedDetections
 from hitl_active.sampling.time_aware import Priced
 
-__all__ = ["Knapsack", "exchange_rate"]
+__all__ = ["Knapsack", "bisect_rate", "exchange_rate"]
 
 #: images per batch assumed when a strategy is used outside :func:`select_batch`
 _DEFAULT_BATCH = 10
@@ -54,6 +56,15 @@ def exchange_rate(
     hi = max(spread, 1e-12) / max(float(seconds.min()), 1e-3) * 1e3
     if spent(hi) > cap:
         return hi
+    return bisect_rate(spent, cap, hi, iterations)[1]
+
+
+def bisect_rate(
+    spent: Callable[[float], float], cap: float, hi: float, iterations: int
+) -> tuple[float, float]:
+    """Bisection of an exchange rate in ``[0, hi]`` whose choice's seconds ``spent(rate)``
+    fall as the rate rises: ``(lo, hi)`` a hair apart, ``spent(hi) <= cap < spent(lo)``
+    (given ``spent(0) > cap >= spent(hi)``)."""
     lo = 0.0
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
@@ -61,7 +72,7 @@ def exchange_rate(
             hi = mid
         else:
             lo = mid
-    return hi
+    return lo, hi
 
 
 class Knapsack(Priced):

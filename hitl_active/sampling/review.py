@@ -36,6 +36,7 @@ import numpy as np
 from hitl_active.choices import Choice
 from hitl_active.detections import Detections
 from hitl_active.sampling.dedup import DuplicateFilter
+from hitl_active.sampling.knapsack import bisect_rate
 from hitl_active.sampling.packed import PackedDetections, segment_sum
 from hitl_active.sampling.uncertainty import BoxUncertainty, box_uncertainty
 
@@ -394,12 +395,4 @@ def _rate(
     top = max(float(prices.value.max(initial=0.0)), float(prices.full_value.max(initial=0.0)))
     cheapest = min(float(prices.cost[prices.cost > 0].min(initial=np.inf)),
                    float(prices.full_cost.min(initial=np.inf)))  # fmt: skip
-    hi = top / max(cheapest, 1e-3) + 1.0
-    lo = 0.0
-    for _ in range(iterations):
-        mid = 0.5 * (lo + hi)
-        if spent(mid) <= budget:
-            hi = mid
-        else:
-            lo = mid
-    return lo, hi
+    return bisect_rate(spent, budget, top / max(cheapest, 1e-3) + 1.0, iterations)
