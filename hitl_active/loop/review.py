@@ -37,6 +37,7 @@ __all__ = [
     "check_tally",
     "plan_of",
     "review_parts",
+    "review_used",
     "save_plan",
     "task_prelabel",
     "trusted_versions",
@@ -72,6 +73,18 @@ def save_plan(
             "ignored": plan.ignored[pos].tolist(),
         }
         ws.store.set(f"{PLAN_KEY}{int(round_id)}.{int(ids[index])}", entry)
+    if len(plan) and not review_used(ws):
+        ws.store.set(USED_KEY, True)
+
+
+#: store key set once a box-review plan was kept: workspaces that never planned one skip
+#: every plan lookup
+USED_KEY = "review.used"
+
+
+def review_used(ws: Workspace) -> bool:
+    """Whether this workspace ever kept a box-review plan."""
+    return bool(ws.store.get(USED_KEY, False))
 
 
 def plan_of(ws: Workspace, image_id: int, round_id: int | None = None) -> dict[str, Any] | None:
@@ -142,8 +155,10 @@ def check_tally(ws: Workspace) -> dict[str, list[int]]:
     """Per model version, of the check items people answered, how many they found right
     (one-to-one, a box of the same class kept at IoU 0.5 or more, as the benchmark's
     annotator counts them) and how many there were."""
-    answers = {a.image_id: a for a in ws.store.annotations()}
     out: dict[str, list[int]] = {}
+    if not review_used(ws):
+        return out
+    answers = {a.image_id: a for a in ws.store.annotations()}
     for image_id, answer in answers.items():
         planned = _planned(ws, image_id)
         if planned is None or not len(planned[1]["check"]):
@@ -173,7 +188,7 @@ def unasked_boxes(
     version is trusted, see :func:`trusted_versions`, computed here when not given) and
     uncertain regions left unasked (``unasked: fix``, ``ignore: true``: masked in
     training). Empty when the image is not reviewed item by item."""
-    planned = _planned(ws, image_id)
+    planned = _planned(ws, image_id) if review_used(ws) else None
     if planned is None:
         return []
     version, parts = planned
