@@ -21,6 +21,7 @@ from hitl_active.sampling.cost import CostModel
 
 __all__ = [
     "DRAW_SECONDS",
+    "hours_ratio_interval",
     "needs_by_budget",
     "per_seed_ratios",
     "rare_at_equal_hours",
@@ -111,3 +112,47 @@ def per_seed_ratios(
             else round(boxes / base_boxes, 3),
         }
     return out
+
+
+def hours_ratio_interval(
+    curve: Curve,
+    baseline: Curve,
+    column: str = "map50_95",
+    level: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> dict[str, float | int | None]:
+    """How sure the mean curves' hours ratio is: a bootstrap over the seeds both ran.
+
+    Each resample draws the paired seeds with replacement (a strategy's run and the
+    baseline's run of the same seed stay together), averages both curves over the drawn
+    seeds, and reads the hours ``curve`` needs to reach the baseline's final mean
+    ``column`` over the hours the baseline spent on it, as the summary's
+    ``hours_ratio_vs_<baseline>`` reads the full set. A resample in which ``curve`` never
+    gets there counts as an infinite ratio. Returns the ``level`` percentile interval
+    (``high`` None when that end is "never"), the share of resamples that never get there
+    and the number of paired seeds.
+    """
+    pairs = [(i, list(baseline.seeds).index(s)) for i, s in enumerate(curve.seeds)
+             if s in baseline.seeds]  # fmt: skip
+    if not pairs or not curve.rounds or not baseline.rounds:
+        return {"low": None, "high": None, "never_share": None, "seeds": len(pairs)}
+    mine = [curve.values(c)[[i for i, _ in pairs]] for c in ("annotator_hours", column)]
+    theirs = [baseline.values(c)[[j for _, j in pairs]] for c in ("annotator_hours", column)]
+    rng = np.random.default_rng(seed)
+    ratios = np.empty(resamples)
+    for r in range(resamples):
+        pick = rng.integers(0, len(pairs), len(pairs))
+        hours, y = (np.nanmean(v[pick], axis=0) for v in mine)
+        base_hours, base_y = (np.nanmean(v[pick], axis=0) for v in theirs)
+        got = crossing(hours, y, float(base_y[-1]))
+        ratios[r] = np.inf if got is None else got / float(base_hours[-1])
+    tail = 100.0 * (1.0 - level) / 2.0
+    low = np.percentile(ratios, tail, method="lower")  # no interpolation next to inf
+    high = np.percentile(ratios, 100.0 - tail, method="higher")
+    return {
+        "low": None if np.isinf(low) else round(float(low), 3),
+        "high": None if np.isinf(high) else round(float(high), 3),
+        "never_share": round(float(np.isinf(ratios).mean()), 3),
+        "seeds": len(pairs),
+    }

@@ -14,7 +14,12 @@ from hitl_active.bench.curves import (
     needs_by_budget,
     ratios_by_budget,
 )
-from hitl_active.bench.hours import per_seed_ratios, rare_at_equal_hours, sensitivity
+from hitl_active.bench.hours import (
+    hours_ratio_interval,
+    per_seed_ratios,
+    rare_at_equal_hours,
+    sensitivity,
+)
 
 __all__ = ["format_summary", "summarise"]
 
@@ -31,7 +36,8 @@ def summarise(
     Targets: ``fraction`` of the full-data mAP50-95 (when a reference exists), and the
     baseline's final mean mAP50-95 (labels relative to the baseline's = the label ratio).
     Label and hour ratios are also given at each of the baseline's budgets
-    (:func:`ratios_by_budget`).
+    (:func:`ratios_by_budget`), and the hours ratio with a bootstrap interval over the seeds
+    (:func:`~hitl_active.bench.hours.hours_ratio_interval`).
     """
     out: dict = {"strategies": {}, "reference": reference}
     base = curves.get(baseline)
@@ -74,6 +80,8 @@ def summarise(
             info = out["strategies"][name]
             info[f"to {baseline}'s mAP50-95 by budget"] = needs_by_budget(curve, base)
             info[f"to {baseline}'s final mAP50-95 per seed"] = per_seed_ratios(curve, base)
+            if name != baseline:  # how far the seeds' spread moves the hours ratio
+                info[f"hours_ratio_vs_{baseline}_interval"] = hours_ratio_interval(curve, base)
             if rare_class is not None and f"ap50_95:{rare_class}" in curve._rows[0][0]:
                 key = f"rare class {rare_class} AP50-95 at {baseline}'s hours"
                 info[key] = rare_at_equal_hours(curve, base, rare_class)
@@ -119,7 +127,9 @@ def format_summary(summary: dict, strategies: Sequence[str] | None = None) -> st
         lines.append(f"{name}: final mAP50-95 {info['map50_95_mean'][-1]:.3f} at {hours:.2f} h")
         for key, value in info.items():
             wanted = key.startswith(("hours to", "labels to", "label_ratio_vs", "rare"))
-            if wanted and not key.endswith("by_budget") and not isinstance(value, dict):
+            wanted = wanted or key.endswith("_interval")
+            plain = not isinstance(value, dict) or key.endswith("_interval")
+            if wanted and not key.endswith("by_budget") and plain:
                 lines.append(f"  {key}: {value}")
         by_budget = next((v for k, v in info.items() if k.endswith("mAP50-95 by budget")), {})
         for budget, need in by_budget.items():

@@ -8,6 +8,7 @@ import pytest
 
 from hitl_active.bench.curves import Curve
 from hitl_active.bench.hours import (
+    hours_ratio_interval,
     needs_by_budget,
     per_seed_ratios,
     rare_at_equal_hours,
@@ -117,3 +118,26 @@ def test_per_seed_ratios_pair_each_seed_with_the_baselines_same_seed():
     assert got["1"] == never
     summary = summarise({"random": base, "fast": fast}, {})
     assert summary["strategies"]["fast"]["to random's final mAP50-95 per seed"] == got
+
+
+def test_hours_ratio_interval_brackets_the_ratio_and_counts_resamples_that_never_get_there():
+    maps = [[0.1, 0.2, 0.3, 0.4], [0.1, 0.25, 0.3, 0.35], [0.1, 0.2, 0.35, 0.45]]
+    base = _curve("random", maps, BUSY)
+    fast = _curve("fast", [[y + 0.1 * (r > 0) for r, y in enumerate(ys)] for ys in maps], LIGHT)
+    summary = summarise({"random": base, "fast": fast}, {})
+    info = summary["strategies"]["fast"]
+    got = info["hours_ratio_vs_random_interval"]
+    assert got == hours_ratio_interval(fast, base)
+    assert got["seeds"] == 3 and got["never_share"] == 0.0
+    assert got["low"] <= info["hours_ratio_vs_random"] <= got["high"] < 1.0
+    assert not any(k.endswith("_interval") for k in summary["strategies"]["random"])
+    same = hours_ratio_interval(_curve("same", maps, BUSY), base)
+    assert same["low"] == pytest.approx(1.0) and same["high"] == pytest.approx(1.0)
+    flat = _curve("flat", [[0.1, 0.12, 0.14, 0.16]] * 3, BUSY)  # never reaches random's final
+    assert hours_ratio_interval(flat, base) == {
+        "low": None,
+        "high": None,
+        "never_share": 1.0,
+        "seeds": 3,
+    }
+    assert "hours_ratio_vs_random_interval" in format_summary(summary)
