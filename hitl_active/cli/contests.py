@@ -60,7 +60,9 @@ def _contest(args: argparse.Namespace) -> int:
 def _contests(args: argparse.Namespace) -> int:
     with _open(args) as ws:
         names = {a.id: a.name for a in ws.store.annotators()}
-        rows = [(c, ws.store.image(c.image_id)) for c in ws.store.contests(args.status)]
+        contests = ws.store.contests(args.status)
+        images = ws.store.images_by_id(c.image_id for c in contests)
+        rows = [(c, images[c.image_id]) for c in contests]
     if args.json:
         doc = [
             {"id": c.id, "annotator": names[c.annotator_id], "image": img.path,

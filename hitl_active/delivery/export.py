@@ -129,7 +129,7 @@ def verified_paths(ws: Workspace) -> set[str]:
     """Paths of the images a person answered (an annotation, or the gold set)."""
     store = ws.store
     verified = {a.image_id for a in store.annotations()} | set(store.gold_labels())
-    return {store.image(i).path for i in verified}
+    return {img.path for img in store.images_by_id(verified).values()}
 
 
 def dataset_card(ws: Workspace, items: Sequence[ImageLabels]) -> dict[str, Any]:

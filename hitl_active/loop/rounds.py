@@ -297,7 +297,9 @@ class Loop:
         self.ws.store.set_round_step(row.id, "promoted", promoted=promoted)
 
     def _open_images(self) -> list:
-        return [self.ws.store.image(t.image_id) for t in self.ws.store.tasks(open_only=True)]
+        ids = [t.image_id for t in self.ws.store.tasks(open_only=True)]
+        images = self.ws.store.images_by_id(ids)
+        return [images[i] for i in ids]
 
     def _do_done(self, row: RoundRow) -> None:
         self.ws.store.set_round_step(row.id, "done")

@@ -169,7 +169,8 @@ def _labelled_embeddings(ws: Workspace, version: ModelVersionRow) -> np.ndarray 
     sent = sorted({t.image_id for t in ws.store.tasks()} - gold)
     if not sent:
         return None
-    prelabel(ws, version, [ws.store.image(i) for i in sent])
+    images = ws.store.images_by_id(sent)
+    prelabel(ws, version, [images[i] for i in sent])
     _, packed = ws.store.packed_predictions(version.name, sent)
     return packed.embeddings
 

@@ -124,9 +124,11 @@ class TeamBackend(LabelStudioBackend):
             by_person.setdefault(a.annotator_id, []).append(a)
         for person_id, queue in by_person.items():
             created += self._push_queue(ws, round_id, people[person_id], queue, version)
-        for a in ws.store.assignments(round_id=round_id):  # the image leaves the pool
+        assigned = ws.store.assignments(round_id=round_id)
+        images = ws.store.images_by_id(a.image_id for a in assigned)
+        for a in assigned:  # the image leaves the pool
             if a.kind != "honeypot" and a.ls_task_id is not None:
-                key = ws.image_key(ws.store.image(a.image_id).path)
+                key = ws.image_key(images[a.image_id].path)
                 ws.store.add_task(a.image_id, round_id, a.ls_task_id, a.project_id, version,
                                   image_key=key)  # fmt: skip
         return created
@@ -298,7 +300,8 @@ def _prelabel_honeypots(ws: Workspace, round_id: int, version: str | None) -> No
     honeypot shows boxes like any task, also when a stopped push resumes a stored plan."""
     pots = [a.image_id for a in ws.store.assignments(round_id=round_id, kind="honeypot")]
     if pots and version is not None:
-        steps.prelabel(ws, ws.store.model_version(version), [ws.store.image(i) for i in pots])
+        images = ws.store.images_by_id(pots)
+        steps.prelabel(ws, ws.store.model_version(version), [images[i] for i in pots])
 
 
 def _nobody_routed(people: list[AnnotatorRow]) -> str:

@@ -166,8 +166,10 @@ def gold_contests(ws: Workspace) -> list[GoldContest]:
     store = ws.store
     names = {a.id: a.name for a in store.annotators()}
     out = []
-    for c in store.contests():
-        img = store.image(c.image_id)
+    contests = store.contests()
+    images = store.images_by_id(c.image_id for c in contests)
+    for c in contests:
+        img = images[c.image_id]
         corrected = None
         if c.corrected is not None:
             corrected = boxes_to_labels(img.path, img.width, img.height, c.corrected)

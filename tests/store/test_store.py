@@ -85,6 +85,17 @@ def test_images_are_added_once_and_split_changes(store):
         store.set_split(ids, "test")
 
 
+def test_images_by_id_reads_many_images_at_once_and_names_a_missing_one(store):
+    rows = store.images()
+    ids = [*(r.id for r in reversed(rows)), rows[0].id]  # any order, repeats
+    got = store.images_by_id(ids)
+    assert got == {r.id: r for r in rows}
+    assert store.images_by_id([]) == {}
+    missing = max(ids) + 7
+    with pytest.raises(KeyError, match=f"no image with id {missing}"):
+        store.images_by_id([rows[1].id, missing])
+
+
 def test_a_failed_transaction_leaves_nothing_behind(store):
     with pytest.raises(RuntimeError), store.transaction():
         store.set("cursor", 5)
