@@ -31,7 +31,7 @@ from hitl_active.formats.coco import write_coco
 from hitl_active.formats.core import ImageLabels
 from hitl_active.formats.voc import write_voc_dir
 from hitl_active.formats.yolo import write_yolo_dataset
-from hitl_active.loop.review import unasked_boxes
+from hitl_active.loop.review import Planned, plans_of, unasked_boxes
 from hitl_active.loop.truth import human_answers, overlap_consensus
 from hitl_active.store.store import boxes_to_labels
 from hitl_active.workspace.workspace import Workspace
@@ -74,12 +74,12 @@ def _model_boxes(detections: Detections, threshold: float, version: str) -> list
     ]
 
 
-def _unasked(ws: Workspace, image_id: int) -> list[dict]:
+def _unasked(ws: Workspace, image_id: int, planned: dict[int, Planned]) -> list[dict]:
     """A box-reviewed image's boxes nobody was asked about, delivered as the model's: the
     sure ones, and the uncertain ones at or above the display threshold (as an image nobody
     saw is delivered)."""
     out = []
-    for box in unasked_boxes(ws, image_id, trusted={}):  # trusted or not, the model's
+    for box in unasked_boxes(ws, image_id, {}, planned):  # trusted or not, the model's
         box.pop("ignore", None)
         if box.pop("unasked") == "fix" and box["score"] < ws.config.conf_threshold:
             continue
@@ -98,6 +98,7 @@ def collect_labels(ws: Workspace, include_model_only: bool = True) -> list[Image
     predictions = store.predictions(promoted.name) if promoted else {}
     images = store.images()
     merged = overlap_consensus(ws, {img.id: img for img in images}, answers)
+    planned = plans_of(ws, list(human))  # box review's plans, read once
     items = []
     for img in images:
         if img.id in merged:
@@ -110,7 +111,7 @@ def collect_labels(ws: Workspace, include_model_only: bool = True) -> list[Image
             boxes = [
                 {"annotator": ann.annotator, "annotation_id": ann.external_id} | b
                 for b in ann.boxes
-            ] + _unasked(ws, img.id)
+            ] + _unasked(ws, img.id, planned)
         elif include_model_only and promoted is not None and img.id in predictions:
             # an image the model saw and found nothing in is delivered as empty, not dropped
             # (a Detections with no boxes is falsy, so test membership, not truth)

@@ -34,8 +34,10 @@ from hitl_active.workspace.workspace import Workspace
 
 __all__ = [
     "PLAN_KEY",
+    "Planned",
     "check_tally",
     "plan_of",
+    "plans_of",
     "review_parts",
     "review_used",
     "save_plan",
@@ -117,20 +119,51 @@ def _rows(entry: dict[str, Any], n: int, image_id: int) -> dict[str, np.ndarray]
     return rows
 
 
-def _planned(
-    ws: Workspace, image_id: int, round_id: int | None = None
-) -> tuple[str, dict[str, Detections]] | None:
-    """The image's plan version and its planned detections split into ``check``, ``fix``,
-    ``unchecked`` and ``ignored``, or ``None``."""
-    entry = plan_of(ws, image_id, round_id)
-    if entry is None:
-        return None
-    dets = ws.store.prediction(entry["version"], image_id)
+#: an image's plan version and its planned detections split into ``check``, ``fix``,
+#: ``unchecked`` and ``ignored``
+Planned = tuple[str, dict[str, Detections]]
+
+
+def _split(entry: dict[str, Any], dets: Detections | None, image_id: int) -> Planned | None:
     rows = None if dets is None else _rows(entry, len(dets), image_id)
-    if rows is None:
+    if dets is None or rows is None:
         return None
     parts = split_parts(dets, rows["items"], rows["kinds"], rows["unchecked"], rows["ignored"])
-    return entry["version"], parts
+    return str(entry["version"]), parts
+
+
+def _planned(ws: Workspace, image_id: int, round_id: int | None = None) -> Planned | None:
+    """The image's plan version and its planned parts, or ``None``."""
+    entry = plan_of(ws, image_id, round_id)
+    if entry is None or not isinstance(entry.get("version"), str):
+        return None
+    return _split(entry, ws.store.prediction(entry["version"], image_id), image_id)
+
+
+def plans_of(ws: Workspace, image_ids: Sequence[int]) -> dict[int, Planned]:
+    """:func:`_planned` of many images (each at its task's round), in a few queries: the
+    tasks, the plan entries and each plan version's predictions read together. Images
+    not reviewed item by item are left out."""
+    if not review_used(ws):
+        return {}
+    wanted = {int(i) for i in image_ids}
+    rounds = {t.image_id: t.round_id for t in ws.store.tasks()
+              if t.image_id in wanted and t.round_id is not None}  # fmt: skip
+    keys = {f"{PLAN_KEY}{int(r)}.{int(i)}": i for i, r in rounds.items()}
+    entries = {keys[k]: e for k, e in ws.store.get_many(keys).items()
+               if isinstance(e, dict) and e.get("full") is False
+               and isinstance(e.get("version"), str)}  # fmt: skip
+    by_version: dict[str, list[int]] = {}
+    for image_id, entry in entries.items():
+        by_version.setdefault(entry["version"], []).append(image_id)
+    out: dict[int, Planned] = {}
+    for version, ids in by_version.items():
+        dets = ws.store.predictions_of(version, ids)
+        for image_id in ids:
+            planned = _split(entries[image_id], dets.get(image_id), image_id)
+            if planned is not None:
+                out[image_id] = planned
+    return out
 
 
 def review_parts(
@@ -151,19 +184,21 @@ def task_prelabel(
     return None if parts is None else shown_items(parts)
 
 
-def check_tally(ws: Workspace) -> dict[str, list[int]]:
+def check_tally(ws: Workspace, planned: dict[int, Planned] | None = None) -> dict[str, list[int]]:
     """Per model version, of the check items people answered, how many they found right
     (one-to-one, a box of the same class kept at IoU 0.5 or more, as the benchmark's
-    annotator counts them) and how many there were."""
+    annotator counts them) and how many there were. ``planned``: :func:`plans_of` the
+    answered images, when the caller has it."""
     out: dict[str, list[int]] = {}
     if not review_used(ws):
         return out
     answers = {a.image_id: a for a in ws.store.annotations()}
+    if planned is None:
+        planned = plans_of(ws, list(answers))
     for image_id, answer in answers.items():
-        planned = _planned(ws, image_id)
-        if planned is None or not len(planned[1]["check"]):
+        if image_id not in planned or not len(planned[image_id][1]["check"]):
             continue
-        version, parts = planned
+        version, parts = planned[image_id]
         kept = np.asarray([b["xyxy"] for b in answer.boxes], np.float64).reshape(-1, 4)
         kept_cls = np.asarray([b["class_id"] for b in answer.boxes], np.int64)
         iou = box_iou(parts["check"].xyxy, kept)
@@ -174,26 +209,35 @@ def check_tally(ws: Workspace) -> dict[str, list[int]]:
     return out
 
 
-def trusted_versions(ws: Workspace) -> dict[str, bool]:
+def trusted_versions(ws: Workspace, planned: dict[int, Planned] | None = None) -> dict[str, bool]:
     """Per model version, whether its unchecked sure boxes train as its boxes
-    (:func:`~hitl_active.sampling.review.trust_unchecked` over its answered check items)."""
-    return {v: trust_unchecked(*t) for v, t in check_tally(ws).items()}
+    (:func:`~hitl_active.sampling.review.trust_unchecked` over its answered check items;
+    ``planned`` as :func:`check_tally` takes it)."""
+    return {v: trust_unchecked(*t) for v, t in check_tally(ws, planned).items()}
 
 
 def unasked_boxes(
-    ws: Workspace, image_id: int, trusted: dict[str, bool] | None = None
+    ws: Workspace,
+    image_id: int,
+    trusted: dict[str, bool] | None = None,
+    planned: dict[int, Planned] | None = None,
 ) -> list[dict[str, Any]]:
     """The planned boxes nobody was asked about, as JSON boxes (``source: model``): sure
     pre-labels left unchecked (``unasked: check``; also ``ignore: true`` unless their
     version is trusted, see :func:`trusted_versions`, computed here when not given) and
     uncertain regions left unasked (``unasked: fix``, ``ignore: true``: masked in
-    training). Empty when the image is not reviewed item by item."""
-    planned = _planned(ws, image_id) if review_used(ws) else None
-    if planned is None:
+    training). Empty when the image is not reviewed item by item. ``planned``:
+    :func:`plans_of` images including this one, when the caller reads many (else the
+    image's plan is read here)."""
+    if planned is not None:
+        mine = planned.get(int(image_id))
+    else:
+        mine = _planned(ws, image_id) if review_used(ws) else None
+    if mine is None:
         return []
-    version, parts = planned
+    version, parts = mine
     if trusted is None:
-        trusted = trusted_versions(ws)
+        trusted = trusted_versions(ws, planned)
     unchecked = {"unasked": "check"} | ({} if trusted.get(version) else {"ignore": True})
     out = []
     for name, extra in (("unchecked", unchecked), ("ignored", {"unasked": "fix", "ignore": True})):

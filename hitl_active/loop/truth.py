@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hitl_active.formats.core import ImageLabels
-from hitl_active.loop.review import trusted_versions, unasked_boxes
+from hitl_active.loop.review import plans_of, trusted_versions, unasked_boxes
 from hitl_active.store.store import AnnotationRow, ImageRow, boxes_to_labels
 from hitl_active.workforce.consensus import merge_answers
 from hitl_active.workforce.records import Answer
@@ -97,12 +97,14 @@ def training_items(ws: Workspace) -> list[tuple[Path, ImageLabels, dict[str, Any
     answers = ws.store.answers()  # read once for both rules
     merged = overlap_consensus(ws, images, answers)
     out = []
-    trusted = trusted_versions(ws)
-    for image_id, ann in sorted(human_answers(ws, answers).items(), key=lambda kv: kv[1].id):
+    human = human_answers(ws, answers)
+    planned = plans_of(ws, [a.image_id for a in ws.store.annotations()])  # read once
+    trusted = trusted_versions(ws, planned)
+    for image_id, ann in sorted(human.items(), key=lambda kv: kv[1].id):
         img = images[image_id]
         if img.split == "gold" or img.id in merged:
             continue
-        boxes = [*ann.boxes, *unasked_boxes(ws, img.id, trusted)]  # a box review's unasked
+        boxes = [*ann.boxes, *unasked_boxes(ws, img.id, trusted, planned)]  # box review's
         labels = boxes_to_labels(img.path, img.width, img.height, boxes)
         entry = {"id": img.id, "sha1": img.sha1, "annotation": f"{ann.external_id}@{ann.revision}"}
         out.append((Path(img.path), labels, entry))

@@ -210,6 +210,18 @@ class Store(TablesMixin, TeamMixin, ClaimsMixin, LabelStudioSinkMixin):
         row = self._one(sa.select(t.kv.c.value).where(t.kv.c.key == key))
         return default if row is None else json.loads(row[0])
 
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The stored values of ``keys`` (absent keys left out), in a few queries."""
+        wanted = sorted(set(keys))
+        out: dict[str, Any] = {}
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            for key, value in self._all(
+                sa.select(t.kv.c.key, t.kv.c.value).where(t.kv.c.key.in_(part))
+            ):
+                out[str(key)] = json.loads(value)
+        return out
+
     def setdefault(self, key: str, value: Any) -> Any:
         """``key``'s value, stored as ``value`` first when absent (atomic: of two processes
         racing, both get the one that was stored)."""
@@ -327,8 +339,15 @@ class Store(TablesMixin, TeamMixin, ClaimsMixin, LabelStudioSinkMixin):
 
     def prediction(self, model_version: str, image_id: int) -> Detections | None:
         """One image's stored detections, or None."""
+        return self.predictions_of(model_version, [image_id]).get(int(image_id))
+
+    def predictions_of(
+        self, model_version: str, image_ids: Iterable[int]
+    ) -> dict[int, Detections | None]:
+        """The stored detections of ``image_ids`` by ``model_version``, read together
+        (images with no detections stored, or an error, left out)."""
         with self._connection() as c:
-            return read_detections(c, model_version, [int(image_id)]).get(int(image_id))
+            return read_detections(c, model_version, [int(i) for i in image_ids])
 
     def packed_predictions(
         self, model_version: str, image_ids: Sequence[int]

@@ -112,3 +112,26 @@ def test_a_plan_belongs_to_its_rounds_task_and_a_bad_entry_is_ignored(review_ws,
     assert "does not fit its prediction" in caplog.text
     ws.store.set(key, {**mine, "full": "false"})  # not a bool: not a plan
     assert plan_of(ws, image_id) is None
+
+
+def test_plans_of_many_images_read_together_match_each_images_own_plan(review_ws):
+    from hitl_active.loop.review import PLAN_KEY, plans_of, review_parts
+
+    ws, _, _ = review_ws
+    row = Loop(ws, LocalBackend()).round_until_pushed()
+    chosen = ws.store.selection(row.id)
+    planned = [i for i in chosen if plan_of(ws, i)]
+    unplanned = max(img.id for img in ws.store.images()) + 1  # no image, no task, no plan
+    got = plans_of(ws, [*chosen, unplanned])
+    assert sorted(got) == sorted(planned)
+    for image_id in planned:
+        version, parts = got[image_id]
+        assert version == plan_of(ws, image_id)["version"]
+        own = review_parts(ws, image_id)
+        for name, dets in parts.items():
+            np.testing.assert_array_equal(dets.xyxy, own[name].xyxy)
+            np.testing.assert_array_equal(dets.class_id, own[name].class_id)
+    bad = planned[0]
+    entry = plan_of(ws, bad)
+    ws.store.set(f"{PLAN_KEY}{row.id}.{bad}", {**entry, "version": 7})  # not a version name
+    assert bad not in plans_of(ws, planned) and review_parts(ws, bad) is None

@@ -96,6 +96,28 @@ def test_images_by_id_reads_many_images_at_once_and_names_a_missing_one(store):
         store.images_by_id([rows[1].id, missing])
 
 
+def test_many_keys_and_many_predictions_are_read_together(store):
+    from hitl_active.detections import Detections
+
+    store.set("a.1", {"x": 1})
+    store.set("a.2", [2])
+    assert store.get_many(["a.2", "a.1", "a.3", "a.1"]) == {"a.1": {"x": 1}, "a.2": [2]}
+    assert store.get_many([]) == {}
+    ids = [r.id for r in store.images()]
+    dets = Detections(
+        xyxy=np.array([[1, 2, 30, 40]], np.float32),
+        confidence=np.array([0.9], np.float32),
+        class_id=np.array([0]),
+        class_probs=np.array([[0.9]], np.float32),
+        image_size=(100, 80),
+    )
+    store.put_predictions("v1", [(ids[0], dets, None, None), (ids[1], dets, None, None)])
+    got = store.predictions_of("v1", [ids[1], ids[2]])  # ids[2] was never predicted
+    assert list(got) == [ids[1]]
+    np.testing.assert_array_equal(got[ids[1]].xyxy, dets.xyxy)
+    np.testing.assert_array_equal(store.prediction("v1", ids[0]).xyxy, dets.xyxy)
+
+
 def test_a_failed_transaction_leaves_nothing_behind(store):
     with pytest.raises(RuntimeError), store.transaction():
         store.set("cursor", 5)
