@@ -33,9 +33,12 @@ head is re-initialised for the benchmark's classes. Prints the summary as JSON.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
+import shlex
 import shutil
+import sys
 from pathlib import Path
 
 from hitl_active.bench.simulate import SimulationConfig, run_simulation
@@ -62,6 +65,28 @@ def base_model(work: Path, imgsz: int, epochs: int) -> Path:
     result = train_detector(data_yaml, work / "base-run", config)
     shutil.copy2(result.weights, weights)
     return weights
+
+
+def protocol_command(argv: list[str], dataset: str) -> str:
+    """The command line that defines the run, for the summary: where it writes (``--out``,
+    ``--docs``, ``--png``) left out, a dataset folder named ``BENCH/<name>`` (see
+    docs/base_model.md) and a base by its file name."""
+    out, skip = ["scripts/bench_simulate.py"], False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        flag = arg.split("=", 1)[0]
+        if flag in ("--out", "--docs", "--png"):
+            skip = "=" not in arg
+            continue
+        prev = argv[i - 1] if i else ""
+        if prev == "--dataset" and arg != "synthetic":
+            arg = f"BENCH/{Path(dataset).name}"
+        elif prev == "--base":
+            arg = Path(arg).name
+        out.append(arg)
+    return shlex.join(out)
 
 
 def main() -> None:
@@ -139,6 +164,15 @@ def main() -> None:
         else dataset.name
     )
     summary = run_simulation(dataset, config, args.out / "sim", title=title)
+    summary["command"] = protocol_command(sys.argv[1:], args.dataset)
+    if args.base:  # which start the figures belong to
+        shipped = args.base.with_suffix(".json")
+        epochs = json.loads(shipped.read_text()).get("epochs") if shipped.is_file() else None
+        summary["base"] = {
+            "path": str(args.base),
+            "sha256": hashlib.sha256(args.base.read_bytes()).hexdigest(),
+            **({"epochs": epochs} if epochs is not None else {}),
+        }
     if args.png:
         args.png.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(summary["png"], args.png)

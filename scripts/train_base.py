@@ -65,7 +65,11 @@ def ship(out: Path, target: Path, data: Path, imgsz: int) -> dict:
         "from": source.name,
         **progress(out),
     }
-    target.with_suffix(".json").write_text(json.dumps(metrics, indent=1) + "\n")
+    record = target.with_suffix(".json")
+    if record.is_file():  # the shipped file's history (runs, total epochs) is kept, by hand
+        before = json.loads(record.read_text())
+        metrics |= {k: before[k] for k in ("epochs", "runs") if k in before}
+    record.write_text(json.dumps(metrics, indent=1) + "\n")
     return metrics
 
 
