@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hitl_active.models.dataset import prepare_yolo_dataset
-from hitl_active.models.device import resolve_device
+from hitl_active.models.device import cpu_training_threads, resolve_device, use_cpu_threads
 from hitl_active.models.start import resolve_start
 from hitl_active.models.ultra import quiet_ultralytics, ultralytics_yolo
 from hitl_active.models.watchdog import TrainingTimeoutError, run_watched
@@ -152,6 +152,9 @@ def train_detector(data_yaml: Path, out_dir: Path, config: TrainConfig) -> Train
         # trial id at every epoch end and Ray warns that no tuner is running: not ours to show.
         warnings.filterwarnings("ignore", message=".*get_trial_id.*", category=UserWarning)
         model = YOLO(model_ref)
+        threads = cpu_training_threads(config.workers) if config.device == "cpu" else None
+        if threads:  # set once Ultralytics has chosen the device (and its thread count)
+            model.add_callback("on_pretrain_routine_start", lambda _: use_cpu_threads(threads))
         model.train(**args)
     seconds = time.perf_counter() - start
     trainer = model.trainer

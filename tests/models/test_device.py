@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from hitl_active.models.device import gpu_ids, resolve_device
+from hitl_active.models.device import cpu_training_threads, gpu_ids, resolve_device
 from hitl_active.models.train import TrainConfig, TrainingTimeoutError, train_detector
 
 
@@ -93,3 +93,16 @@ def test_a_watched_run_that_finishes_returns_its_weights(tiny_dataset, tmp_path)
     config = TrainConfig(epochs=1, imgsz=64, batch=8, timeout_s=600.0, extra={"val": False})
     result = train_detector(data, tmp_path / "runs", config)
     assert result.weights.is_file() and result.epochs_run == 1
+
+
+def test_cpu_training_takes_every_core_unless_loader_workers_or_the_environment_say_otherwise(
+    monkeypatch,
+):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert cpu_training_threads(0) == cores
+    assert cpu_training_threads(2) is None  # Ultralytics keeps a core for its workers
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert cpu_training_threads(0) == 3 and cpu_training_threads(2) == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "lots")  # not a count: ignored
+    assert cpu_training_threads(0) == cores

@@ -59,9 +59,11 @@ def _labels_from_dataset(dataset, n):
 
 def test_prepare_dataset_and_fine_tune_from_weights(tiny_model, tmp_path) -> None:
     """Warm start from a .pt for one epoch on a freshly laid-out dataset."""
+    import torch
     import yaml
 
     from hitl_active.models import prepare_yolo_dataset, train_detector
+    from hitl_active.models.device import cpu_training_threads
 
     items = _labels_from_dataset(tiny_model.dataset, 10)
     data_yaml = prepare_yolo_dataset(items[:8], items[8:], tiny_model.class_names, tmp_path / "ds")
@@ -74,10 +76,13 @@ def test_prepare_dataset_and_fine_tune_from_weights(tiny_model, tmp_path) -> Non
     assert (tmp_path / "ds" / "val" / "images" / items[8][0].name).exists()
 
     config = TrainConfig(model=str(tiny_model.weights), epochs=1, imgsz=64, batch=8)
+    torch.set_num_threads(1)
     result = train_detector(data_yaml, tmp_path / "run", config)
     assert result.weights.is_file() and result.weights.is_relative_to(tmp_path / "run")
     assert result.epochs_run == 1
     assert "metrics/mAP50-95(B)" in result.metrics
+    # no loader workers: training took every core it may run on, not one fewer
+    assert torch.get_num_threads() == cpu_training_threads(0)
 
 
 def test_prepare_dataset_rejects_bad_input(tiny_model, tmp_path) -> None:
