@@ -180,7 +180,14 @@ def main() -> None:
         name = "synthetic" if args.dataset == "synthetic" else dataset.name
         args.docs.mkdir(parents=True, exist_ok=True)
         shutil.copy2(summary["png"], args.docs / f"learning_curve_hours_{name}.png")
-        (args.docs / f"bench_simulate_{name}.json").write_text(json.dumps(summary, indent=2))
+        # the committed copy names its files relative to --out, not this machine's folders
+        relative = {
+            k: str(Path(summary[k]).resolve().relative_to(args.out.resolve()))
+            for k in ("csv", "png")
+        }
+        (args.docs / f"bench_simulate_{name}.json").write_text(
+            json.dumps({**summary, **relative}, indent=2)
+        )
     print(json.dumps(summary, indent=2))
 
 
