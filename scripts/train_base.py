@@ -77,7 +77,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, required=True, help="the corpus's YOLO data.yaml")
     p.add_argument("--out", type=Path, default=Path.home() / ".cache/hitl-active/base-train")
-    p.add_argument("--model", default="yolo11n.yaml", help="architecture (random init)")
+    p.add_argument(
+        "--model",
+        default="yolo11n.yaml",
+        help="what a new run starts from: an architecture YAML (random weights) or a .pt "
+        "(e.g. the shipped base, for a further schedule); a run that has a last.pt resumes it",
+    )
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--imgsz", type=int, default=320)
     p.add_argument("--batch", type=int, default=32)
