@@ -127,7 +127,7 @@ def hours_ratio_interval(
     Each resample draws the paired seeds with replacement (a strategy's run and the
     baseline's run of the same seed stay together), averages both curves over the drawn
     seeds, and reads the hours ``curve`` needs to reach the baseline's final mean
-    ``column`` over the hours the baseline spent on it, as the summary's
+    ``column`` over the hours the baseline's mean first reached it, as the summary's
     ``hours_ratio_vs_<baseline>`` reads the full set. A resample in which ``curve`` never
     gets there counts as an infinite ratio. Returns the ``level`` percentile interval
     (``high`` None when that end is "never"), the share of resamples that never get there
@@ -146,7 +146,10 @@ def hours_ratio_interval(
         hours, y = (np.nanmean(v[pick], axis=0) for v in mine)
         base_hours, base_y = (np.nanmean(v[pick], axis=0) for v in theirs)
         got = crossing(hours, y, float(base_y[-1]))
-        ratios[r] = np.inf if got is None else got / float(base_hours[-1])
+        # over the hours the baseline's mean first reached its final value, as the summary's
+        # ratio divides (not its last hours: a mean curve can dip at the end)
+        spent = crossing(base_hours, base_y, float(base_y[-1]))
+        ratios[r] = np.inf if got is None else got / spent
     tail = 100.0 * (1.0 - level) / 2.0
     low = np.percentile(ratios, tail, method="lower")  # no interpolation next to inf
     high = np.percentile(ratios, 100.0 - tail, method="higher")

@@ -15,6 +15,8 @@ import logging
 import os
 import re
 
+from hitl_active.models.ultra import user_cpu_threads
+
 __all__ = ["cpu_training_threads", "gpu_ids", "resolve_device", "use_cpu_threads"]
 
 logger = logging.getLogger(__name__)
@@ -56,24 +58,23 @@ def resolve_device(device: str | None) -> str:
     return device
 
 
-def cpu_training_threads(workers: int) -> int | None:
-    """Threads for training on the CPU, or ``None`` to leave Ultralytics' choice.
+def cpu_training_threads() -> int:
+    """Threads for training on the CPU: the user's ``OMP_NUM_THREADS``, else every core.
 
-    Ultralytics trains on one core fewer than the machine has, leaving one for its
-    data-loader worker processes. With no workers (``workers=0``, this project's default)
-    the batches are made in the training process itself and that core sits idle: on 2 cores
-    training ran on half the machine (a YOLO11n training step at batch 16, imgsz 320: 1.5 s
-    on one thread, 0.85 s on two). So with no workers every core this process may run on
-    trains; ``OMP_NUM_THREADS``, when set, wins (two trainings side by side, say).
+    On the CPU Ultralytics makes its batches in the training process (it sets ``workers=0``)
+    yet trains on one core fewer than the machine has, up to 8 (its ``select_device``, when
+    the trainer and the final validation start): on 2 cores half the machine (a YOLO11n
+    training step at batch 16, imgsz 320: 1.5 s on one thread, 0.85 s on two). So every core
+    this process may run on trains, unless the user set ``OMP_NUM_THREADS`` (two trainings
+    side by side, say): then that count. Ultralytics' import sets ``OMP_NUM_THREADS=1`` when
+    it is unset; that 1 is not the user's (:func:`~hitl_active.models.ultra.user_cpu_threads`).
     """
-    env = os.environ.get("OMP_NUM_THREADS", "").strip()
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    if workers > 0:
-        return None
+    threads = user_cpu_threads()
+    if threads is not None:
+        return threads
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
-    return os.cpu_count()
+    return os.cpu_count() or 1
 
 
 def use_cpu_threads(threads: int) -> None:

@@ -152,9 +152,10 @@ def train_detector(data_yaml: Path, out_dir: Path, config: TrainConfig) -> Train
         # trial id at every epoch end and Ray warns that no tuner is running: not ours to show.
         warnings.filterwarnings("ignore", message=".*get_trial_id.*", category=UserWarning)
         model = YOLO(model_ref)
-        threads = cpu_training_threads(config.workers) if config.device == "cpu" else None
-        if threads:  # set once Ultralytics has chosen the device (and its thread count)
-            model.add_callback("on_pretrain_routine_start", lambda _: use_cpu_threads(threads))
+        if config.device == "cpu":  # after each of Ultralytics' own choices of the device
+            threads = cpu_training_threads()
+            for event in ("on_pretrain_routine_start", "on_val_start"):
+                model.add_callback(event, lambda _: use_cpu_threads(threads))
         model.train(**args)
     seconds = time.perf_counter() - start
     trainer = model.trainer

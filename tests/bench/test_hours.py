@@ -141,3 +141,10 @@ def test_hours_ratio_interval_brackets_the_ratio_and_counts_resamples_that_never
         "seeds": 3,
     }
     assert "hours_ratio_vs_random_interval" in format_summary(summary)
+    # a baseline whose mean dips at the end: the interval divides as the ratio does
+    dipping = [[0.1, 0.3, 0.25, 0.25]] * 3
+    dip_base = _curve("random", dipping, BUSY)
+    dip = summarise({"random": dip_base, "same": _curve("same", dipping, BUSY)}, {})
+    assert dip["strategies"]["same"]["hours_ratio_vs_random"] == 1.0
+    assert dip["strategies"]["same"]["hours_ratio_vs_random_interval"]["low"] == 1.0
+    assert dip["strategies"]["same"]["hours_ratio_vs_random_interval"]["high"] == 1.0

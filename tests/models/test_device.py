@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -95,14 +97,47 @@ def test_a_watched_run_that_finishes_returns_its_weights(tiny_dataset, tmp_path)
     assert result.weights.is_file() and result.epochs_run == 1
 
 
-def test_cpu_training_takes_every_core_unless_loader_workers_or_the_environment_say_otherwise(
-    monkeypatch,
-):
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    assert cpu_training_threads(0) == cores
-    assert cpu_training_threads(2) is None  # Ultralytics keeps a core for its workers
-    monkeypatch.setenv("OMP_NUM_THREADS", "3")
-    assert cpu_training_threads(0) == 3 and cpu_training_threads(2) == 3
-    monkeypatch.setenv("OMP_NUM_THREADS", "lots")  # not a count: ignored
-    assert cpu_training_threads(0) == cores
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def test_cpu_training_takes_every_core_unless_the_user_set_omp_num_threads(monkeypatch):
+    from hitl_active.models import ultra
+
+    # Ultralytics imported by us with OMP_NUM_THREADS unset: its own "1" is not the user's
+    monkeypatch.setattr(ultra, "_imported_here", True)
+    monkeypatch.setattr(ultra, "_omp_before_import", None)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert cpu_training_threads() == _cores()
+    monkeypatch.setattr(ultra, "_omp_before_import", "3")  # the user's, before the import
+    assert cpu_training_threads() == 3
+    monkeypatch.setattr(ultra, "_omp_before_import", "lots")  # not a count: ignored
+    assert cpu_training_threads() == _cores()
+    # Ultralytics not imported through us (yet): the environment is the user's
+    monkeypatch.setattr(ultra, "_imported_here", False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert cpu_training_threads() == 2
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert cpu_training_threads() == _cores()
+
+
+@pytest.mark.parametrize("omp", [None, "1"])
+def test_the_thread_count_survives_the_real_ultralytics_import(omp, tmp_path):
+    """In a fresh process: Ultralytics' import sets OMP_NUM_THREADS=1, which must not count
+    as the user's choice; a 1 the user set does."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    if omp is not None:
+        env["OMP_NUM_THREADS"] = omp
+    env["YOLO_CONFIG_DIR"] = str(tmp_path / "ycfg")
+    code = (
+        "import os\n"
+        "from hitl_active.models.ultra import ultralytics_yolo\n"
+        "from hitl_active.models.device import cpu_training_threads\n"
+        "ultralytics_yolo()\n"
+        "print(os.environ['OMP_NUM_THREADS'], cpu_training_threads())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out[0] == "1"  # what Ultralytics (or the user) left in the environment
+    assert int(out[1]) == (_cores() if omp is None else 1)
