@@ -67,6 +67,12 @@ def base_model(work: Path, imgsz: int, epochs: int) -> Path:
     return weights
 
 
+def _protocol_value(flag: str, value: str, dataset: str) -> str:
+    if flag == "--dataset":
+        return value if value == "synthetic" else f"BENCH/{Path(dataset).name}"
+    return Path(value).name
+
+
 def protocol_command(argv: list[str], dataset: str) -> str:
     """The command line that defines the run, for the summary: where it writes (``--out``,
     ``--docs``, ``--png``) left out, a dataset folder named ``BENCH/<name>`` (see
@@ -81,10 +87,12 @@ def protocol_command(argv: list[str], dataset: str) -> str:
             skip = "=" not in arg
             continue
         prev = argv[i - 1] if i else ""
-        if prev == "--dataset" and arg != "synthetic":
-            arg = f"BENCH/{Path(dataset).name}"
-        elif prev == "--base":
-            arg = Path(arg).name
+        if flag in ("--dataset", "--base") and "=" in arg:  # --dataset=DIR: the same rule
+            value = arg.split("=", 1)[1]
+            out.append(f"{flag}={_protocol_value(flag, value, dataset)}")
+            continue
+        if prev in ("--dataset", "--base"):
+            arg = _protocol_value(prev, arg, dataset)
         out.append(arg)
     return shlex.join(out)
 
@@ -173,6 +181,7 @@ def main() -> None:
             "sha256": hashlib.sha256(args.base.read_bytes()).hexdigest(),
             **({"epochs": epochs} if epochs is not None else {}),
         }
+    (args.out / "sim" / "summary.json").write_text(json.dumps(summary, indent=2))  # again, now with the command and the base
     if args.png:
         args.png.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(summary["png"], args.png)
