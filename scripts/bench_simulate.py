@@ -181,7 +181,8 @@ def main() -> None:
             "sha256": hashlib.sha256(args.base.read_bytes()).hexdigest(),
             **({"epochs": epochs} if epochs is not None else {}),
         }
-    (args.out / "sim" / "summary.json").write_text(json.dumps(summary, indent=2))  # again, now with the command and the base
+    # the run's own summary again, now with the command and the base
+    (args.out / "sim" / "summary.json").write_text(json.dumps(summary, indent=2))
     if args.png:
         args.png.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(summary["png"], args.png)
