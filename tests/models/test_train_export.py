@@ -57,7 +57,7 @@ def _labels_from_dataset(dataset, n):
     return items
 
 
-def test_prepare_dataset_and_fine_tune_from_weights(tiny_model, tmp_path) -> None:
+def test_prepare_dataset_and_fine_tune_from_weights(tiny_model, tmp_path, monkeypatch) -> None:
     """Warm start from a .pt for one epoch on a freshly laid-out dataset."""
     import torch
     import yaml
@@ -76,6 +76,11 @@ def test_prepare_dataset_and_fine_tune_from_weights(tiny_model, tmp_path) -> Non
     assert (tmp_path / "ds" / "val" / "images" / items[8][0].name).exists()
 
     config = TrainConfig(model=str(tiny_model.weights), epochs=1, imgsz=64, batch=8)
+    from hitl_active.models import ultra
+
+    # as for a user who left OMP_NUM_THREADS unset (the suite sets it: tests/conftest.py)
+    monkeypatch.setattr(ultra, "_imported_here", True)
+    monkeypatch.setattr(ultra, "_omp_before_import", None)
     torch.set_num_threads(1)
     result = train_detector(data_yaml, tmp_path / "run", config)
     assert result.weights.is_file() and result.weights.is_relative_to(tmp_path / "run")
