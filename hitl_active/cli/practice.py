@@ -52,7 +52,7 @@ def _run(args: argparse.Namespace, what: str) -> int:
                     line = "\n".join(f"{p.task_id} (task {p.ls_task_id}): {p.reason}"
                                       for p in pushed)  # fmt: skip
                     if not pushed:
-                        line = f"{args.name}: ready on every skill, or nothing left to practise"
+                        line, doc["out_of_practice"] = _nothing_pushed(track, args.name)
                 else:
                     graded, graduated = track.grade(args.name)
                     doc = {"annotator": args.name, "graded": graded, "graduated": graduated}
@@ -62,6 +62,23 @@ def _run(args: argparse.Namespace, what: str) -> int:
         except (KeyError, ValueError) as exc:
             raise _error(str(exc).strip("'\"")) from None
     return 0
+
+
+def _nothing_pushed(track: Any, name: str) -> tuple[str, dict]:
+    """Why ``practice next`` pushed nothing: ready, out of practice on some skill (a person
+    decides), or every task chosen so far still waits for an answer."""
+    from hitl_active.team.practice_track import out_of_practice_advice
+
+    person = track.ws.store.annotator(name)
+    short = track.out_of_practice(person)
+    evidence = {s: {"tasks_done": done, "mastery": round(p, 3)} for s, (done, p) in short.items()}
+    if short:
+        return out_of_practice_advice(person.name, short), evidence
+    if track.ready(person):
+        return f"{person.name}: ready on every skill, nothing to practise", evidence
+    waiting = sum(1 for r in track.ws.store.practice(person.id) if r.outcome is None)
+    return (f"{person.name}: nothing new to push; {waiting} practice tasks wait for answers "
+            "(`practice grade` once they are in)"), evidence  # fmt: skip
 
 
 def _progress(args: argparse.Namespace) -> int:
@@ -81,6 +98,11 @@ def _progress(args: argparse.Namespace) -> int:
             "mastery": {s: round(state.p_learned(s), 3) for s in sorted(state.p)},
             "ready": sorted(s for s in state.p if state.ready(s)),
         }  # fmt: skip
+        try:  # skills the practice pool has nothing left for: a person decides
+            short = track.out_of_practice(person) if person.tier == "trainee" else {}
+        except ValueError:  # no practice pool (yet, or any more)
+            short = {}
+        doc["out_of_practice"] = sorted(short)
         out = Path(args.out or ws.root / "reports" / f"practice_{person.name}.png")
         if state.attempts:
             doc["png"] = str(progress_png(state, out))
@@ -90,7 +112,10 @@ def _progress(args: argparse.Namespace) -> int:
     print(f"{doc['annotator']} ({doc['tier']}): {doc['tasks']} practice tasks, "
           f"{doc['minutes']} paid minutes")  # fmt: skip
     for skill, p in doc["mastery"].items():
-        print(f"  {skill:<28} {p:.2f}{'  ready' if skill in doc['ready'] else ''}")
+        mark = "  ready" if skill in doc["ready"] else ""
+        if skill in doc["out_of_practice"]:
+            mark = "  no practice left on it: a person decides (`practice next` says how)"
+        print(f"  {skill:<28} {p:.2f}{mark}")
     if "png" in doc:
         print(doc["png"])
     return 0

@@ -40,7 +40,7 @@ from hitl_active.store.store_team import AnnotatorRow
 from hitl_active.team.team_skill import routing_skill
 from hitl_active.workforce.curriculum import AdaptivePolicy, Choice
 from hitl_active.workforce.grading import Outcome, feedback_text, grade
-from hitl_active.workforce.mastery import Attempt, Mastery
+from hitl_active.workforce.mastery import READY, Attempt, Mastery
 from hitl_active.workforce.practice import (
     PracticeTask,
     TaskType,
@@ -50,7 +50,13 @@ from hitl_active.workforce.practice import (
 from hitl_active.workforce.routing import POOLED
 from hitl_active.workspace.workspace import Workspace
 
-__all__ = ["PracticeTrack", "Pushed", "task_from_dict", "task_to_dict"]
+__all__ = [
+    "PracticeTrack",
+    "Pushed",
+    "out_of_practice_advice",
+    "task_from_dict",
+    "task_to_dict",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -240,6 +246,29 @@ class PracticeTrack:
         skills = {s for task in self.tasks().values() for s in task.skills}
         return self.mastery(person).ready_on(skills)
 
+    def out_of_practice(self, person: AnnotatorRow) -> dict[str, tuple[int, float]]:
+        """The skills ``person`` is not ready on and the practice pool has nothing left for
+        (every task on them answered, none waiting), each with the tasks they did on it and
+        their mastery. Practice cannot make them ready there: a person decides, by labelling
+        more images that show it or by moving them on by hand (:func:`out_of_practice_advice`).
+        """
+
+        tasks = self.tasks()
+        rows = self.ws.store.practice(person.id)
+        answered = {r.task_key for r in rows if r.outcome is not None}
+        state = self.mastery(person)
+        out = {}
+        for skill in sorted({s for task in tasks.values() for s in task.skills}):
+            if state.ready(skill):
+                continue
+            if any(skill in t.skills and key not in answered for key, t in tasks.items()):
+                continue  # a task on it is still to push, or waits for an answer
+            if any(skill in r.skills and r.outcome is None for r in rows):
+                continue
+            done = sum(1 for r in rows if skill in r.skills and r.outcome is not None)
+            out[skill] = (done, state.p_learned(skill))
+        return out
+
     # ------------------------------------------------------------------ push and grade
     def push_next(self, name: str, n: int = 5) -> list[Pushed]:
         """Choose and push the trainee's next ``n`` practice tasks (none once ready)."""
@@ -322,6 +351,8 @@ class PracticeTrack:
             self.ws.store.update_annotator(person.id, tier="annotator")
             logger.info("%s is ready on every practised skill: tier annotator", person.name)
             graduated = True
+        elif graded and person.tier == "trainee" and (short := self.out_of_practice(person)):
+            logger.warning("%s", out_of_practice_advice(person.name, short))
         return graded, graduated
 
     def _grade_one(self, row: Any, annotation: dict, answered: bool) -> None:
@@ -352,6 +383,19 @@ class PracticeTrack:
         self.ws.store.grade_practice(
             row.id, seconds, correct, {"reason": reason, "feedback": lines}
         )
+
+
+def out_of_practice_advice(name: str, short: dict[str, tuple[int, float]]) -> str:
+    """One line for a person: which skills ``name`` has run out of practice on, with the
+    evidence, and the two ways on."""
+
+    skills = "; ".join(f"{s} ({done} tasks done, mastery {p:.2f} of {READY:.2f})"
+                       for s, (done, p) in short.items())  # fmt: skip
+    return (
+        f"{name} has no practice left on {skills}: label more images that show it to make "
+        f"practice tasks, or, when a person judges {name} ready, "
+        f"`hitl-active annotators set {name} --tier annotator`"
+    )
 
 
 def grade_on_arrival(ws: Workspace, client: Any, project_id: int) -> int | None:

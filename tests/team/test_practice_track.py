@@ -1,5 +1,7 @@
 """A practice task is stored as it was shown, so grading never depends on making the pool again."""
 
+import json
+
 import numpy as np
 
 from hitl_active.formats.core import ImageLabels
@@ -124,3 +126,66 @@ def test_practice_keys_come_only_from_labels_that_can_be_trusted(tmp_path):
         track.push_next("tia", n=1)
         (row,) = ws.store.practice(ws.store.annotator("tia").id)
         assert row.feedback["task"]["key_from"] in ("reviewer rita", "simulated annotator")
+
+
+def test_a_trainee_out_of_practice_on_a_skill_is_told_to_a_person_with_the_evidence(tmp_path):
+    """When every practice task on a skill is answered and the trainee is still not ready on
+    it, practice cannot make them ready: the track names the skill with the tasks done and
+    the mastery, and says the two ways on; they are never moved on (or out) automatically."""
+    from PIL import Image as PILImage
+
+    from hitl_active.cli.practice import _nothing_pushed
+    from hitl_active.store.rows import labels_to_boxes
+    from hitl_active.team.practice_track import PracticeTrack, out_of_practice_advice
+    from hitl_active.workspace.workspace import LoopConfig, Workspace
+    from tests.loop.loop_helpers import run_cli
+
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    for i in range(3):
+        PILImage.new("RGB", (200, 200)).save(pool / f"img{i}.png")
+    cfg = LoopConfig(images=str(pool), classes=["a", "b"])
+    with Workspace.create(tmp_path / "ws", cfg) as ws:
+        ws.store.add_annotator("rita", email="rita@x.org", tier="reviewer")
+        images = sorted(ws.store.images(), key=lambda im: im.path)
+        # class b shows once in the labelled pool: few practice tasks on recall:b
+        answers = [[[10, 10, 60, 60], [100, 100, 150, 150]], [[20, 20, 70, 90]]]
+        for k, (boxes, classes) in enumerate(zip(answers, ([0, 1], [0]), strict=True)):
+            labels = ImageLabels("", 200, 200, boxes, classes)
+            ws.store.add_annotation(
+                images[k].id, f"7:{k}", "1", labels_to_boxes(labels), source="human",
+                annotator="rita@x.org", ls_task_id=100 + k,
+            )  # fmt: skip
+
+        class _Importer:
+            made = 900
+
+            def import_tasks(self, project_id, tasks):
+                self.made += 1
+                return [self.made]
+
+        tia = ws.store.add_annotator("tia", tier="trainee", practice_project_id=8)
+        track = PracticeTrack(ws, _Importer(), tmp_path)
+        on_b = [t.id for t in track.tasks().values() if "recall:b" in t.skills]
+        assert on_b and len(on_b) < len(track.tasks())
+        for _ in range(len(track.tasks())):  # answer everything, wrongly
+            pushed = track.push_next("tia", n=1)
+            if not pushed:
+                break
+            (row,) = [r for r in ws.store.practice(tia.id) if r.outcome is None]
+            assert not set(row.skills) & set(track.out_of_practice(tia))  # one waits on them
+            ws.store.grade_practice(row.id, 30.0, {s: False for s in row.skills}, row.feedback)
+        short = track.out_of_practice(tia)
+        assert "recall:b" in short and set(short) <= {s for t in track.tasks().values()
+                                                      for s in t.skills}  # fmt: skip
+        done, mastery = short["recall:b"]
+        assert done == len(on_b) and mastery < track.mastery(tia).threshold
+        line = out_of_practice_advice("tia", short)
+        assert "recall:b" in line and "annotators set tia --tier annotator" in line
+        assert ws.store.annotator("tia").tier == "trainee"  # nobody moved them
+        said, evidence = _nothing_pushed(track, "tia")  # what `practice next` prints
+        assert said == line and evidence["recall:b"]["tasks_done"] == done
+
+    shown = run_cli("practice", "progress", "tia", "-w", str(tmp_path / "ws"), "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert "recall:b" in json.loads(shown.stdout)["out_of_practice"]
