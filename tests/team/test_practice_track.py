@@ -135,6 +135,8 @@ def test_a_trainee_out_of_practice_on_a_skill_is_told_to_a_person_with_the_evide
     from PIL import Image as PILImage
 
     from hitl_active.cli.practice import _nothing_pushed
+    from hitl_active.server.pages.annotator import annotator_page
+    from hitl_active.server.pages.manager import manager_page
     from hitl_active.store.rows import labels_to_boxes
     from hitl_active.team.practice_track import PracticeTrack, out_of_practice_advice
     from hitl_active.workspace.workspace import LoopConfig, Workspace
@@ -185,6 +187,10 @@ def test_a_trainee_out_of_practice_on_a_skill_is_told_to_a_person_with_the_evide
         assert ws.store.annotator("tia").tier == "trainee"  # nobody moved them
         said, evidence = _nothing_pushed(track, "tia")  # what `practice next` prints
         assert said == line and evidence["recall:b"]["tasks_done"] == done
+        # her page tells her (not held against her), the manager's page says it is theirs
+        mine = annotator_page(ws, "tia", lang="en")
+        assert "Practice has nothing left on" in mine and "recall:b" in mine
+        assert "no practice left on" in manager_page(ws) and "recall:b" in manager_page(ws)
 
     shown = run_cli("practice", "progress", "tia", "-w", str(tmp_path / "ws"), "--json")
     assert shown.returncode == 0, shown.stderr

@@ -94,6 +94,7 @@ def _training(ws: Workspace, person: Any) -> dict | None:
         "chart": chart,
         "pending": [[x.task_type, ", ".join(x.skills), x.reason] for x in p.pending],
         "problem": p.problem,
+        "out_of_practice": ", ".join(p.out_of_practice),
     }
 
 

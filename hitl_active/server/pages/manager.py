@@ -14,6 +14,7 @@ from hitl_active.reports.team_report import format_estimate, team_rows
 from hitl_active.server.pages import charts
 from hitl_active.server.pages.fairwork import manager_work
 from hitl_active.server.pages.training import peer_tips, progress
+from hitl_active.team.practice_track import PracticeTrack
 from hitl_active.team.team_skill import gold_by_path, team_skills
 from hitl_active.templates import render
 from hitl_active.workforce.stats import MIN_COUNT, Estimate
@@ -48,10 +49,24 @@ def _team(skills: Any) -> dict | None:
     return {"matrix": charts.matrix_chart(skills), "rows": body}
 
 
+def _next_set(name: str, g: Any) -> str:
+    """A trainee's waiting practice, each with why, and the skills practice has nothing left
+    for (the manager decides those)."""
+    parts = [f"{x.task_type} ({x.reason})" for x in g.pending]
+    if g.out_of_practice:
+        parts.append(
+            f"no practice left on {', '.join(g.out_of_practice)}: yours to decide (label more "
+            f"images showing it, or `hitl-active annotators set {name} --tier annotator`)"
+        )
+    return "; ".join(parts) or "none waiting"
+
+
 def _trainees(ws: Workspace) -> dict | None:
     """Every trainee's mastery per skill as a heat map and a row each, with the peer tips;
     ``None`` while nobody has practised."""
-    found = [(p.name, g) for p in ws.store.annotators() if (g := progress(ws, p)) is not None]
+    track = PracticeTrack(ws, None, None)  # one practice pool for every trainee
+    people = ws.store.annotators()
+    found = [(p.name, g) for p in people if (g := progress(ws, p, track)) is not None]
     if not found:
         return None
     skills = sorted({s for _, g in found for s in g.mastery})
@@ -63,7 +78,7 @@ def _trainees(ws: Workspace) -> dict | None:
             f"{g.minutes:.0f}",
             g.tasks_done,
             sum(g.ready(s) for s in g.mastery),
-            "; ".join(f"{x.task_type} ({x.reason})" for x in g.pending) or "none waiting",
+            _next_set(n, g),
         ]
         for n, g in found
     ]

@@ -42,13 +42,17 @@ class Progress:
     state: Any = None
     pending: list[PendingTask] = field(default_factory=list)
     problem: str = ""
+    #: skills practice has nothing left for while they are not ready on them (a person
+    #: decides: :meth:`~hitl_active.team.practice_track.PracticeTrack.out_of_practice`)
+    out_of_practice: tuple[str, ...] = ()
 
     def ready(self, skill: str) -> bool:
         return self.mastery.get(skill, 0.0) >= self.threshold
 
 
-def progress(ws: Workspace, person: Any) -> Progress | None:
-    """``person``'s practice so far; ``None`` when they have no practice task at all."""
+def progress(ws: Workspace, person: Any, track: Any = None) -> Progress | None:
+    """``person``'s practice so far; ``None`` when they have no practice task at all.
+    ``track``: a :class:`PracticeTrack` of ``ws`` to share (its practice pool is made once)."""
 
     rows = ws.store.practice(person.id)
     if not rows:
@@ -58,11 +62,16 @@ def progress(ws: Workspace, person: Any) -> Progress | None:
         for r in rows
         if r.outcome is None
     ]
+    track = track or PracticeTrack(ws, None, None)
     try:
-        state = PracticeTrack(ws, None, None).mastery(person)
+        state = track.mastery(person)
     except ValueError as exc:  # e.g. the labelled images practice tasks come from are gone
         logger.warning("mastery of %s: %s", person.name, exc)
         return Progress(person.name, 0.0, 0, READY, {}, None, pending, str(exc))
+    try:
+        short = tuple(track.out_of_practice(person)) if person.tier == "trainee" else ()
+    except ValueError:  # no practice pool any more: nothing to tell apart
+        short = ()
     skills = {s: state.p_learned(s) for s in sorted({a.skill for a in state.attempts})}
     return Progress(
         person.name,
@@ -72,6 +81,7 @@ def progress(ws: Workspace, person: Any) -> Progress | None:
         skills,
         state,
         pending,
+        out_of_practice=short,
     )
 
 
