@@ -7,8 +7,9 @@ Every epoch leaves ``OUT/train/weights/last.pt`` (weights, optimiser state, epoc
 same command again and training picks up where it stopped (Ultralytics' resume), across
 restarts and machines, as long as OUT is kept. ``--ship PATH`` then writes the best weights
 so far without the optimiser (what `init` starts from) and ``PATH.json`` with the held-out
-metrics of the corpus's own val split. docs/base_model.md lists the corpus and the command
-that made the shipped file. Prints a JSON summary.
+metrics of the corpus's own val split and the runs that made it (``OUT/run.json`` names what a
+run started from: a run from the file shipped before adds to its history). docs/base_model.md
+lists the corpus and the command that made the shipped file. Prints a JSON summary.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import json
 import logging
 import time
+import uuid
 from pathlib import Path
 
 from hitl_active.models import TrainConfig, train_detector
@@ -41,6 +43,50 @@ def progress(out: Path) -> dict:
     return {"epochs_done": len(rows) - 1, **{k: float(last[k]) for k in keep if k in last}}
 
 
+def sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def record_run(out: Path, model: str, schedule: str) -> dict:
+    """``OUT/run.json``: what a new run starts from (its sha256 when a file), its schedule and
+    an id (when it started), written once, before its first epoch; a resumed run keeps it
+    (Ultralytics' own args then name ``last.pt``)."""
+    start = Path(model).expanduser()
+    run = {
+        "id": time.strftime("%Y-%m-%dT%H:%M:%SZ-", time.gmtime()) + uuid.uuid4().hex[:6],
+        "from": f"{start.name} (random weights)" if start.suffix == ".yaml" else start.name,
+        "sha256": sha256(start) if start.suffix == ".pt" and start.is_file() else None,
+        "schedule": schedule,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "run.json").write_text(json.dumps(run, indent=1) + "\n")
+    return run
+
+
+def history(before: dict | None, run: dict | None, epochs_done: int, shipped_sha: str | None):
+    """``runs`` and total ``epochs`` of a file shipped over ``before`` (the JSON there, if any).
+
+    The same run shipped again (further on) replaces its own entry; a run that started from
+    the file shipped before (same sha256) adds itself to that file's history; any other run
+    starts a new one. Without ``run`` (a folder from before runs were recorded) the history
+    there is kept as it was."""
+    before = before or {}
+    if run is None:
+        return {k: before[k] for k in ("epochs", "runs") if k in before}
+    this = {"run": run["id"], "from": run["from"], "epochs": epochs_done,
+            "schedule": run["schedule"]}  # fmt: skip
+    runs = list(before.get("runs", []))
+    if runs and runs[-1].get("run") == run["id"]:
+        runs[-1] = this
+    elif shipped_sha is not None and run.get("sha256") == shipped_sha:
+        runs.append(this)
+    else:
+        runs = [this]
+    return {"runs": runs, "epochs": sum(int(r["epochs"]) for r in runs)}
+
+
 def ship(out: Path, target: Path, data: Path, imgsz: int) -> dict:
     """The best weights so far, stripped of the optimiser, and their held-out metrics."""
     from hitl_active.models.ultra import quiet_ultralytics, ultralytics_yolo
@@ -50,6 +96,11 @@ def ship(out: Path, target: Path, data: Path, imgsz: int) -> dict:
     YOLO = ultralytics_yolo()
     from ultralytics.utils.torch_utils import strip_optimizer
 
+    record = target.with_suffix(".json")
+    before = json.loads(record.read_text()) if record.is_file() else None
+    shipped_sha = sha256(target) if target.is_file() else None
+    run_file = out / "run.json"
+    run = json.loads(run_file.read_text()) if run_file.is_file() else None
     target.parent.mkdir(parents=True, exist_ok=True)
     strip_optimizer(str(source), str(target))
     with quiet_ultralytics():
@@ -65,10 +116,7 @@ def ship(out: Path, target: Path, data: Path, imgsz: int) -> dict:
         "from": source.name,
         **progress(out),
     }
-    record = target.with_suffix(".json")
-    if record.is_file():  # the shipped file's history (runs, total epochs) is kept, by hand
-        before = json.loads(record.read_text())
-        metrics |= {k: before[k] for k in ("epochs", "runs") if k in before}
+    metrics |= history(before, run, metrics["epochs_done"], shipped_sha)
     record.write_text(json.dumps(metrics, indent=1) + "\n")
     return metrics
 
@@ -109,6 +157,10 @@ def main() -> None:
         if last is not None:
             extra = {"resume": True}
             logger.info("resuming from %s (%d epochs done)", last, done)
+        else:
+            cosine = "cosine" if extra["cos_lr"] else "linear"
+            record_run(out, args.model, f"{extra['optimizer']} lr0 {extra['lr0']}, {cosine} "
+                       f"over {args.epochs}, warmup {args.warmup_epochs:g}")  # fmt: skip
         config = TrainConfig(
             model=str(last) if last else args.model,
             epochs=args.epochs,
