@@ -18,7 +18,6 @@ mAP50 of each start and the ratio base / scratch (target: at least 2 on every se
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import time
@@ -28,7 +27,7 @@ from hitl_active.bench.runner import SimRunner
 from hitl_active.bench.simulate import SimulationConfig
 from hitl_active.data.labelled import load_labelled_dataset
 from hitl_active.data.splits import scene_groups
-from hitl_active.models.start import shipped_base
+from hitl_active.models.start import shipped_base, weights_sha256
 
 logger = logging.getLogger("bench_base")
 STARTS = ("base", "scratch")
@@ -89,7 +88,7 @@ def main() -> None:
             "test_share": args.test_share,
             "split_seed": 0,
             "base": str(args.base),
-            "base_sha256": hashlib.sha256(Path(args.base).read_bytes()).hexdigest(),
+            "base_sha256": weights_sha256(args.base),
         },
         "sets": {},
     }

@@ -33,7 +33,6 @@ head is re-initialised for the benchmark's classes. Prints the summary as JSON.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import shlex
@@ -45,6 +44,7 @@ from hitl_active.bench.simulate import SimulationConfig, run_simulation
 from hitl_active.data.labelled import load_labelled_dataset
 from hitl_active.data.synthetic import SyntheticSpec, make_synthetic_dataset
 from hitl_active.models import TrainConfig, prepare_yolo_dataset, train_detector
+from hitl_active.models.start import weights_sha256
 from hitl_active.sampling.cost import CostModel
 
 
@@ -171,18 +171,16 @@ def main() -> None:
         if args.dataset == "synthetic"
         else dataset.name
     )
-    summary = run_simulation(dataset, config, args.out / "sim", title=title)
-    summary["command"] = protocol_command(sys.argv[1:], args.dataset)
+    about: dict = {"command": protocol_command(sys.argv[1:], args.dataset)}
     if args.base:  # which start the figures belong to
         shipped = args.base.with_suffix(".json")
         epochs = json.loads(shipped.read_text()).get("epochs") if shipped.is_file() else None
-        summary["base"] = {
+        about["base"] = {
             "path": str(args.base),
-            "sha256": hashlib.sha256(args.base.read_bytes()).hexdigest(),
+            "sha256": weights_sha256(args.base),
             **({"epochs": epochs} if epochs is not None else {}),
         }
-    # the run's own summary again, now with the command and the base
-    (args.out / "sim" / "summary.json").write_text(json.dumps(summary, indent=2))
+    summary = run_simulation(dataset, config, args.out / "sim", title=title, about=about)
     if args.png:
         args.png.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(summary["png"], args.png)

@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 
 from hitl_active.models import TrainConfig, train_detector
+from hitl_active.models.start import weights_sha256
 
 logger = logging.getLogger("train_base")
 
@@ -43,12 +44,6 @@ def progress(out: Path) -> dict:
     return {"epochs_done": len(rows) - 1, **{k: float(last[k]) for k in keep if k in last}}
 
 
-def sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def record_run(out: Path, model: str, schedule: str) -> dict:
     """``OUT/run.json``: what a new run starts from (its sha256 when a file), its schedule and
     an id (when it started), written once, before its first epoch; a resumed run keeps it
@@ -57,7 +52,7 @@ def record_run(out: Path, model: str, schedule: str) -> dict:
     run = {
         "id": time.strftime("%Y-%m-%dT%H:%M:%SZ-", time.gmtime()) + uuid.uuid4().hex[:6],
         "from": f"{start.name} (random weights)" if start.suffix == ".yaml" else start.name,
-        "sha256": sha256(start) if start.suffix == ".pt" and start.is_file() else None,
+        "sha256": weights_sha256(start) if start.suffix == ".pt" and start.is_file() else None,
         "schedule": schedule,
     }
     out.mkdir(parents=True, exist_ok=True)
@@ -98,7 +93,7 @@ def ship(out: Path, target: Path, data: Path, imgsz: int) -> dict:
 
     record = target.with_suffix(".json")
     before = json.loads(record.read_text()) if record.is_file() else None
-    shipped_sha = sha256(target) if target.is_file() else None
+    shipped_sha = weights_sha256(target) if target.is_file() else None
     run_file = out / "run.json"
     run = json.loads(run_file.read_text()) if run_file.is_file() else None
     target.parent.mkdir(parents=True, exist_ok=True)

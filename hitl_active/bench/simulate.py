@@ -267,11 +267,16 @@ def unasked_quality(runner: SimRunner, seeds: Sequence[int]) -> dict:
 
 
 def run_simulation(
-    dataset: str | Path, config: SimulationConfig, out_dir: str | Path, title: str = ""
+    dataset: str | Path,
+    config: SimulationConfig,
+    out_dir: str | Path,
+    title: str = "",
+    about: dict | None = None,
 ) -> dict:
     """Run or resume the benchmark; write results.csv, learning_curve.png and summary.json.
 
-    Returns the summary (see :func:`hitl_active.bench.summary.summarise`) with the paths.
+    Returns the summary (see :func:`hitl_active.bench.summary.summarise`) with the paths
+    and ``about`` (what the figures belong to: the protocol command, the start model).
     """
 
     items, names = load_labelled_dataset(dataset)
@@ -301,7 +306,7 @@ def run_simulation(
     curves = {k: v for k, v in curves.items() if k in config.strategies}
     summary = summarise(curves, reference, rare_class=rare)
     png = plot_curves(curves, reference, out / "learning_curve.png", title=title, rare_class=rare)
-    summary.update({"csv": str(csv_path), "png": str(png), "rare_class": rare})
+    summary.update({"csv": str(csv_path), "png": str(png), "rare_class": rare, **(about or {})})
     if BOX_REVIEW in config.strategies:
         summary["box_review_unasked"] = unasked_quality(runner, config.seeds)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))

@@ -70,11 +70,12 @@ def _nothing_pushed(track: Any, name: str) -> tuple[str, dict]:
     from hitl_active.team.practice_track import out_of_practice_advice
 
     person = track.ws.store.annotator(name)
-    short = track.out_of_practice(person)
+    state = track.mastery(person)
+    short = track.out_of_practice(person, state)
     evidence = {s: {"tasks_done": done, "mastery": round(p, 3)} for s, (done, p) in short.items()}
     if short:
         return out_of_practice_advice(person.name, short), evidence
-    if track.ready(person):
+    if track.ready(person, state):
         return f"{person.name}: ready on every skill, nothing to practise", evidence
     waiting = sum(1 for r in track.ws.store.practice(person.id) if r.outcome is None)
     return (f"{person.name}: nothing new to push; {waiting} practice tasks wait for answers "
@@ -98,11 +99,8 @@ def _progress(args: argparse.Namespace) -> int:
             "mastery": {s: round(state.p_learned(s), 3) for s in sorted(state.p)},
             "ready": sorted(s for s in state.p if state.ready(s)),
         }  # fmt: skip
-        try:  # skills the practice pool has nothing left for: a person decides
-            short = track.out_of_practice(person) if person.tier == "trainee" else {}
-        except ValueError:  # no practice pool (yet, or any more)
-            short = {}
-        doc["out_of_practice"] = sorted(short)
+        # skills the practice pool has nothing left for: a person decides
+        doc["out_of_practice"] = sorted(track.out_of_practice(person, state))
         out = Path(args.out or ws.root / "reports" / f"practice_{person.name}.png")
         if state.attempts:
             doc["png"] = str(progress_png(state, out))

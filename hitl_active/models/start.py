@@ -14,6 +14,7 @@ A start is named in ``hitl-active.yaml`` (``model:``) or by ``init --model``:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from importlib import resources
 from pathlib import Path
@@ -27,6 +28,7 @@ __all__ = [
     "is_random_start",
     "resolve_start",
     "shipped_base",
+    "weights_sha256",
 ]
 
 logger = logging.getLogger(__name__)
@@ -44,6 +46,11 @@ class StartModelError(ValueError):
 def shipped_base() -> Path:
     """The photo base's weights inside the installed package."""
     return Path(str(resources.files("hitl_active.models") / "weights" / BASE_FILE))
+
+
+def weights_sha256(path: str | Path) -> str:
+    """The sha256 of a weights file: which start a figure or a run belongs to."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def is_random_start(name: str) -> bool:

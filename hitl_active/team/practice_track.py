@@ -242,23 +242,35 @@ class PracticeTrack:
             self.mastery(person, bandit=policy.bandit)
         return policy
 
-    def ready(self, person: AnnotatorRow) -> bool:
-        skills = {s for task in self.tasks().values() for s in task.skills}
-        return self.mastery(person).ready_on(skills)
+    def skills(self) -> set[str]:
+        """Every skill the practice pool trains: ready on all of them is ready."""
+        return {s for task in self.tasks().values() for s in task.skills}
 
-    def out_of_practice(self, person: AnnotatorRow) -> dict[str, tuple[int, float]]:
-        """The skills ``person`` is not ready on and the practice pool has nothing left for
-        (every task on them answered, none waiting), each with the tasks they did on it and
-        their mastery. Practice cannot make them ready there: a person decides, by labelling
-        more images that show it or by moving them on by hand (:func:`out_of_practice_advice`).
-        """
+    def ready(self, person: AnnotatorRow, state: Mastery | None = None) -> bool:
+        """Whether ``person`` (their ``state``, when at hand) is ready on every skill."""
+        return (state or self.mastery(person)).ready_on(self.skills())
 
-        tasks = self.tasks()
+    def out_of_practice(
+        self, person: AnnotatorRow, state: Mastery | None = None
+    ) -> dict[str, tuple[int, float]]:
+        """The skills trainee ``person`` is not ready on and the practice pool has nothing
+        left for (every task on them answered, none waiting), each with the tasks they did on
+        it and their mastery (``state``, when at hand); empty for anyone not a trainee, or
+        with no practice pool. Practice cannot make them ready there: a person decides, by
+        labelling more images that show it or by moving them on by hand
+        (:func:`out_of_practice_advice`)."""
+
+        if person.tier != "trainee":
+            return {}
+        try:
+            tasks = self.tasks()
+        except ValueError:  # no practice pool (yet, or any more)
+            return {}
         rows = self.ws.store.practice(person.id)
         answered = {r.task_key for r in rows if r.outcome is not None}
-        state = self.mastery(person)
+        state = state or self.mastery(person)
         out = {}
-        for skill in sorted({s for task in tasks.values() for s in task.skills}):
+        for skill in sorted(self.skills()):
             if state.ready(skill):
                 continue
             if any(skill in t.skills and key not in answered for key, t in tasks.items()):
@@ -283,7 +295,7 @@ class PracticeTrack:
         chosen: list[Choice] = []
         for _ in range(n):
             free = [task for key, task in tasks.items() if key not in pending | done]
-            if not free or state.ready_on({s for task in tasks.values() for s in task.skills}):
+            if not free or state.ready_on(self.skills()):
                 break
             choice = policy.choose(state, free, rng)
             if choice is None:
@@ -345,15 +357,17 @@ class PracticeTrack:
                 continue
             self._grade_one(row, answers[-1] if answers else skipped[-1], bool(answers))
             graded += 1
-        graduated = False
         person = self.ws.store.annotator(person.id)
-        if graded and person.tier == "trainee" and self.ready(person):
+        if not graded or person.tier != "trainee":
+            return graded, False
+        state = self.mastery(person)
+        if self.ready(person, state):
             self.ws.store.update_annotator(person.id, tier="annotator")
             logger.info("%s is ready on every practised skill: tier annotator", person.name)
-            graduated = True
-        elif graded and person.tier == "trainee" and (short := self.out_of_practice(person)):
+            return graded, True
+        if short := self.out_of_practice(person, state):
             logger.warning("%s", out_of_practice_advice(person.name, short))
-        return graded, graduated
+        return graded, False
 
     def _grade_one(self, row: Any, annotation: dict, answered: bool) -> None:
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from hitl_active.models.start import weights_sha256
+
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "train_base.py"
 
 pytestmark = pytest.mark.slow
@@ -51,7 +53,7 @@ def test_the_shipped_history_follows_the_runs_that_made_the_file(tmp_path, tiny_
 
     # a further schedule from the shipped file adds to its history
     further = _run_folder(runs, tiny_model, str(target), train_base)
-    assert json.loads((further / "run.json").read_text())["sha256"] == train_base.sha256(target)
+    assert json.loads((further / "run.json").read_text())["sha256"] == weights_sha256(target)
     shipped = train_base.ship(further, target, data, tiny_model.imgsz)
     assert [r["from"] for r in shipped["runs"]] == ["yolo11n.yaml (random weights)", "base.pt"]
     assert shipped["epochs"] == 2 * epochs

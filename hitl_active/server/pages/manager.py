@@ -14,7 +14,7 @@ from hitl_active.reports.team_report import format_estimate, team_rows
 from hitl_active.server.pages import charts
 from hitl_active.server.pages.fairwork import manager_work
 from hitl_active.server.pages.training import peer_tips, progress
-from hitl_active.team.practice_track import PracticeTrack
+from hitl_active.team.practice_track import PracticeTrack, out_of_practice_advice
 from hitl_active.team.team_skill import gold_by_path, team_skills
 from hitl_active.templates import render
 from hitl_active.workforce.stats import MIN_COUNT, Estimate
@@ -54,10 +54,7 @@ def _next_set(name: str, g: Any) -> str:
     for (the manager decides those)."""
     parts = [f"{x.task_type} ({x.reason})" for x in g.pending]
     if g.out_of_practice:
-        parts.append(
-            f"no practice left on {', '.join(g.out_of_practice)}: yours to decide (label more "
-            f"images showing it, or `hitl-active annotators set {name} --tier annotator`)"
-        )
+        parts.append(out_of_practice_advice(name, g.out_of_practice))
     return "; ".join(parts) or "none waiting"
 
 

@@ -42,9 +42,10 @@ class Progress:
     state: Any = None
     pending: list[PendingTask] = field(default_factory=list)
     problem: str = ""
-    #: skills practice has nothing left for while they are not ready on them (a person
-    #: decides: :meth:`~hitl_active.team.practice_track.PracticeTrack.out_of_practice`)
-    out_of_practice: tuple[str, ...] = ()
+    #: skills practice has nothing left for while they are not ready on them, with the tasks
+    #: done and mastery (a person decides:
+    #: :meth:`~hitl_active.team.practice_track.PracticeTrack.out_of_practice`)
+    out_of_practice: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     def ready(self, skill: str) -> bool:
         return self.mastery.get(skill, 0.0) >= self.threshold
@@ -68,10 +69,6 @@ def progress(ws: Workspace, person: Any, track: Any = None) -> Progress | None:
     except ValueError as exc:  # e.g. the labelled images practice tasks come from are gone
         logger.warning("mastery of %s: %s", person.name, exc)
         return Progress(person.name, 0.0, 0, READY, {}, None, pending, str(exc))
-    try:
-        short = tuple(track.out_of_practice(person)) if person.tier == "trainee" else ()
-    except ValueError:  # no practice pool any more: nothing to tell apart
-        short = ()
     skills = {s: state.p_learned(s) for s in sorted({a.skill for a in state.attempts})}
     return Progress(
         person.name,
@@ -81,7 +78,7 @@ def progress(ws: Workspace, person: Any, track: Any = None) -> Progress | None:
         skills,
         state,
         pending,
-        out_of_practice=short,
+        out_of_practice=track.out_of_practice(person, state),
     )
 
 
